@@ -1,0 +1,103 @@
+// The native addon: loaded once with node-gyp-build, typed here (the one cast is at this
+// boundary). The addon has no policy; every function maps one C call and returns -errno.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { nsbindError } from './errors.js';
+
+export interface NativeProcess {
+  kill(signal: number): number;
+  ref(): void;
+  unref(): void;
+  onspawn?: (r: NativeSpawnResult) => void;
+  onexit?: (r: NativeExit) => void;
+}
+
+export type NativeSpawnResult = { pid: number } | { op: number; sys: number; errno: number; pid?: undefined };
+
+export interface NativeExit {
+  code?: number;
+  signal?: number;
+  error?: number;
+  /** The program's wait status as reported by nsbind's init, or -1. */
+  programStatus: number;
+  userUs: number;
+  systemUs: number;
+  maxRssKb: number;
+}
+
+export type StdioSlot =
+  | { kind: 'in' }
+  | { kind: 'out' }
+  | { kind: 'duplex' }
+  | { kind: 'fd'; fd: number }
+  | { kind: 'close' };
+
+export interface NativeSpawnRequest {
+  plan: Buffer;
+  argv: string[];
+  envp: string[];
+  initArgv?: string[];
+  initPath?: string;
+  cloneFlags: number;
+  stdio: StdioSlot[];
+  extraFds?: number[];
+  cgroupFd?: number;
+  cgroupProcs?: string[];
+  setgroups?: string;
+  uidMap?: string;
+  gidMap?: string;
+  newuidmap?: string[];
+  newgidmap?: string[];
+  timeOffsets?: string;
+  pdeathsig?: number;
+  noClone3?: boolean;
+}
+
+export interface NativeBinding {
+  Process: new () => NativeProcess;
+  spawn(
+    req: NativeSpawnRequest,
+    proc: NativeProcess,
+  ): { fds: (number | null)[]; initError?: number; pipeError?: number };
+  unshare(flags: number): number;
+  setns(fdOrPath: number | string, type?: number): number;
+  mount(src: string | null, dst: string, fstype: string | null, flags: number, data?: string | null): number;
+  umount(dst: string, flags?: number): number;
+  pivotRoot(newRoot: string, putOld: string): number;
+  chroot(dir: string): number;
+  sethostname(name: string): number;
+  setdomainname(name: string): number;
+  openNamespace(pid: number, type: string): number;
+  open(path: string, flags?: number): number;
+  close(fd: number): number;
+  constants: Record<string, number>;
+  layout: Record<string, number>;
+  [more: string]: unknown;
+}
+
+const packageRoot = join(__dirname, '..');
+let loaded: NativeBinding | undefined;
+let initPath: string | undefined;
+
+/** The addon, loaded on first use; on another OS every call throws ENOTSUP. */
+export function native(): NativeBinding {
+  if (loaded) return loaded;
+  if (process.platform !== 'linux') {
+    throw nsbindError('ENOTSUP', `namespaces are a Linux feature; this is ${process.platform}`);
+  }
+  const require = createRequire(__filename);
+  const load = require('node-gyp-build') as ((dir: string) => NativeBinding) & {
+    resolve(dir: string): string;
+  };
+  loaded = load(packageRoot);
+  initPath = join(dirname(load.resolve(packageRoot)), 'nsbind-init');
+  if (!existsSync(initPath)) initPath = join(packageRoot, 'build', 'Release', 'nsbind-init');
+  return loaded;
+}
+
+/** Path of nsbind's PID-1 init, shipped beside the addon. */
+export function initBinary(): string {
+  native();
+  return initPath!;
+}

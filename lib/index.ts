@@ -1,0 +1,2 @@
+// Public exports only.
+export { NsbindError } from './errors.js';

@@ -1,0 +1,232 @@
+// The sandbox child: runs the plan between clone and exec.
+//
+// Rules for everything in this file (the child shares the Node process's memory and
+// thread pointer, see sys.h):
+//   - raw syscalls only (nsb_sys), never libc functions: no errno, malloc, locks, stdio;
+//   - never write memory the parent owns; the job and the plan are read-only here,
+//     scratch space lives on this function's stack (a stack the parent gave us);
+//   - a failure is one report on the report pipe and an exit; the parent turns it into
+//     an NsbindError that names the step.
+#include "child.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include "exec.h"
+
+namespace {
+
+struct Ctx {
+  const nsb_child_job* job;
+  int report_fd;
+  int sync_fd;
+  int init_fd;
+  int extra[NSB_MAX_FDS];
+};
+
+[[noreturn]] void fail(const Ctx& c, int op, int sys, long neg_errno) {
+  nsb_report r = {NSB_REPORT_ERROR, op, sys, (int32_t)-neg_errno, 0, 0};
+  nsb_write_all(c.report_fd, &r, sizeof r);
+  nsb_exit(127);
+}
+
+const char* str(const Ctx& c, uint32_t off) { return c.job->arena + off; }
+const char* str_or_null(const Ctx& c, uint32_t off) {
+  return off ? c.job->arena + off : nullptr;
+}
+
+// The kernel's struct for rt_sigaction (not libc's, which differs in layout).
+struct k_sigaction {
+  unsigned long handler;
+  unsigned long flags;
+  unsigned long restorer;
+  uint64_t mask;
+};
+
+// Node's handlers point into Node's code and would run on our shared memory; Node also
+// ignores SIGPIPE, which programs must not inherit. Signals are still blocked here (the
+// parent blocked them around clone), so nothing can arrive between clone and this.
+void reset_signals() {
+  k_sigaction dfl = {0, 0, 0, 0};
+  for (int sig = 1; sig < 65; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    nsb_sys(SYS_rt_sigaction, sig, NSB_P(&dfl), 0, 8);
+  }
+}
+
+void unblock_signals() {
+  uint64_t none = 0;
+  nsb_sys(SYS_rt_sigprocmask, SIG_SETMASK, NSB_P(&none), 0, 8);
+}
+
+// Moves fd to a number >= floor (CLOEXEC) if it is below; returns the new number.
+int lift(const Ctx& c, int fd, int floor) {
+  if (fd < 0 || fd >= floor) return fd;
+  long r = nsb_sys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
+  if (r < 0) fail(c, NSB_STEP_FDS, NSB_SYS_FCNTL, r);
+  return (int)r;
+}
+
+// Puts the program's descriptors in slots 0..nfds-1 and marks every other descriptor
+// close-on-exec, whether or not the Node process opened it with CLOEXEC. Slot nfds is
+// kept free: with an init, the report pipe goes there (see NSB_EXEC_VIA_INIT).
+void arrange_fds(Ctx& c) {
+  const nsb_child_job* j = c.job;
+  int floor = j->nfds + 1;
+  c.report_fd = lift(c, c.report_fd, floor);
+  c.sync_fd = lift(c, c.sync_fd, floor);
+  c.init_fd = lift(c, c.init_fd, floor);
+  for (int i = 0; i < j->nextra; i++) c.extra[i] = lift(c, j->extra_fd[i], floor);
+  int src[NSB_MAX_FDS];
+  for (int i = 0; i < j->nfds; i++) src[i] = lift(c, j->fd_src[i], floor);
+  for (int i = 0; i < j->nfds; i++) {
+    long r = src[i] < 0 ? nsb_sys(SYS_close, i) : nsb_sys(SYS_dup3, src[i], i, 0);
+    if (r < 0 && src[i] >= 0) fail(c, NSB_STEP_FDS, NSB_SYS_DUP3, r);
+  }
+  long r = nsb_sys(SYS_close_range, j->nfds, ~0u, CLOSE_RANGE_CLOEXEC);
+  if (r < 0) {
+    // Kernels before 5.11: mark them one by one, up to the descriptor limit.
+    for (int fd = j->nfds; fd < 65536; fd++) {
+      long fl = nsb_sys(SYS_fcntl, fd, F_GETFD);
+      if (fl >= 0 && !(fl & FD_CLOEXEC)) nsb_sys(SYS_fcntl, fd, F_SETFD, fl | FD_CLOEXEC);
+    }
+  }
+}
+
+void loopback_up(const Ctx& c, int op) {
+  long s = nsb_sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail(c, op, NSB_SYS_SOCKET, s);
+  struct ifreq ifr;
+  char* b = (char*)&ifr;
+  for (size_t i = 0; i < sizeof ifr; i++) b[i] = 0;
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
+  long r = nsb_sys(SYS_ioctl, s, SIOCGIFFLAGS, NSB_P(&ifr));
+  if (r == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    r = nsb_sys(SYS_ioctl, s, SIOCSIFFLAGS, NSB_P(&ifr));
+  }
+  nsb_sys(SYS_close, s);
+  if (r < 0) fail(c, op, NSB_SYS_IOCTL, r);
+}
+
+[[noreturn]] void exec_program(const Ctx& c, int op_index, const nsb_op& op) {
+  const nsb_child_job* j = c.job;
+  if (op.flags & NSB_EXEC_VIA_INIT) {
+    // The init keeps the report pipe (at slot nfds) to tell the parent about the
+    // program's exec and, later, how it ended. Signals stay blocked: the init waits
+    // for them with sigtimedwait.
+    long r = nsb_sys(SYS_dup3, c.report_fd, j->nfds, 0);
+    if (r < 0) fail(c, NSB_STEP_INIT, NSB_SYS_DUP3, r);
+    r = nsb_sys(SYS_execveat, c.init_fd, NSB_P(""), NSB_P(j->init_argv), NSB_P(j->envp),
+                AT_EMPTY_PATH);
+    fail(c, NSB_STEP_INIT, NSB_SYS_EXECVEAT, r);
+  }
+  unblock_signals();
+  int err = nsb_execvpe(str(c, op.s[0]), j->argv, j->envp, str_or_null(c, op.s[1]));
+  fail(c, op_index, NSB_SYS_EXECVE, -err);
+}
+
+void run_op(Ctx& c, int i, const nsb_op& op) {
+  long r = 0;
+  int sys = NSB_SYS_NONE;
+  switch (op.kind) {
+    case NSB_OP_SETSID:
+      sys = NSB_SYS_SETSID;
+      r = nsb_sys(SYS_setsid);
+      break;
+    case NSB_OP_PROPAGATION:
+      sys = NSB_SYS_MOUNT;
+      r = nsb_sys(SYS_mount, 0, NSB_P("/"), 0, (long)(op.n[0] | MS_REC), 0);
+      break;
+    case NSB_OP_SETHOSTNAME:
+      sys = NSB_SYS_SETHOSTNAME;
+      r = nsb_sys(SYS_sethostname, NSB_P(str(c, op.s[0])), (long)nsb_strlen(str(c, op.s[0])));
+      break;
+    case NSB_OP_SETDOMAINNAME:
+      sys = NSB_SYS_SETDOMAINNAME;
+      r = nsb_sys(SYS_setdomainname, NSB_P(str(c, op.s[0])),
+                  (long)nsb_strlen(str(c, op.s[0])));
+      break;
+    case NSB_OP_LOOPBACK_UP:
+      loopback_up(c, i);
+      break;
+    case NSB_OP_UNSHARE:
+      sys = NSB_SYS_UNSHARE;
+      r = nsb_sys(SYS_unshare, (long)op.n[0]);
+      break;
+    case NSB_OP_SETGROUPS:
+      sys = NSB_SYS_SETGROUPS;
+      r = nsb_sys(SYS_setgroups, (long)op.n[0], NSB_P(str(c, op.s[0])));
+      break;
+    case NSB_OP_SETRESGID:
+      sys = NSB_SYS_SETRESGID;
+      r = nsb_sys(SYS_setresgid, (long)op.n[0], (long)op.n[0], (long)op.n[0]);
+      break;
+    case NSB_OP_SETRESUID:
+      sys = NSB_SYS_SETRESUID;
+      r = nsb_sys(SYS_setresuid, (long)op.n[0], (long)op.n[0], (long)op.n[0]);
+      break;
+    case NSB_OP_UMASK:
+      nsb_sys(SYS_umask, (long)op.n[0]);
+      break;
+    case NSB_OP_CHDIR:
+      sys = NSB_SYS_CHDIR;
+      r = nsb_sys(SYS_chdir, NSB_P(str(c, op.s[0])));
+      break;
+    case NSB_OP_SETNS:
+      sys = NSB_SYS_SETNS;
+      r = nsb_sys(SYS_setns, c.extra[op.n[0]], (long)op.n[1]);
+      break;
+    case NSB_OP_MOUNT:
+      sys = NSB_SYS_MOUNT;
+      r = nsb_sys(SYS_mount, NSB_P(str_or_null(c, op.s[0])), NSB_P(str(c, op.s[1])),
+                  NSB_P(str_or_null(c, op.s[2])), (long)op.n[0], NSB_P(str_or_null(c, op.s[3])));
+      break;
+    case NSB_OP_PRCTL:
+      sys = NSB_SYS_PRCTL;
+      r = nsb_sys(SYS_prctl, (long)op.n[0], (long)op.n[1], (long)op.n[2], 0, 0);
+      break;
+    case NSB_OP_EXIT:
+      nsb_exit((int)op.n[0]);
+    case NSB_OP_EXEC:
+      exec_program(c, i, op);
+    default:
+      r = -22;  // EINVAL: a plan from a newer lib/ than this addon
+      break;
+  }
+  if (r < 0) fail(c, i, sys, r);
+}
+
+}  // namespace
+
+extern "C" int nsb_child_main(void* arg) {
+  Ctx c;
+  c.job = (const nsb_child_job*)arg;
+  c.report_fd = c.job->report_fd;
+  c.sync_fd = c.job->sync_fd;
+  c.init_fd = c.job->init_fd;
+  reset_signals();
+  if (c.job->pdeathsig) nsb_sys(SYS_prctl, PR_SET_PDEATHSIG, c.job->pdeathsig, 0, 0, 0);
+  arrange_fds(c);
+
+  // The parent writes our id maps, time offsets and cgroup membership, then one byte.
+  // EOF instead means it gave up (or died before PDEATHSIG was armed): leave quietly.
+  char go = 0;
+  long r;
+  do r = nsb_sys(SYS_read, c.sync_fd, NSB_P(&go), 1);
+  while (r == -4 /* EINTR */);
+  if (r != 1) nsb_exit(127);
+  nsb_sys(SYS_close, c.sync_fd);
+
+  for (uint32_t i = 0; i < c.job->nops; i++) run_op(c, (int)i, c.job->ops[i]);
+  // A plan always ends with NSB_OP_EXEC; reaching here means it did not.
+  fail(c, (int)c.job->nops, NSB_SYS_NONE, -22);
+}

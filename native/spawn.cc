@@ -1,0 +1,597 @@
+// The parent side of a spawn: pipes, clone, the work done for the child while it waits
+// (id maps, time offsets, cgroup membership), the go-ahead, and reading its report.
+//
+// The clone happens on a libuv threadpool thread, never on the JS thread:
+//   - the event loop is not blocked while the child sets up (mounts can take a while);
+//   - PR_SET_PDEATHSIG fires when the *thread* that cloned the child exits. Threadpool
+//     threads live as long as the process, so "die with parent" holds even when the
+//     sandbox was requested from a worker_thread that ends first.
+// Exit is then watched from the loop through the pidfd: no SIGCHLD handler, no waitpid
+// on pids we did not create, so Node's own child_process is left alone.
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "child.h"
+#include "clone.h"
+#include "sys.h"
+
+extern char** environ;
+
+namespace nsb {
+namespace {
+
+// ---------------------------------------------------------------------------------
+// Child stacks: reused, because mmap+munmap per spawn costs more than the clone.
+
+constexpr size_t kStackSize = 256 * 1024;
+constexpr size_t kGuard = 4096;
+
+std::mutex g_stack_mu;
+std::vector<char*> g_stacks;
+
+char* stack_get() {
+  {
+    std::lock_guard<std::mutex> lk(g_stack_mu);
+    if (!g_stacks.empty()) {
+      char* s = g_stacks.back();
+      g_stacks.pop_back();
+      return s;
+    }
+  }
+  void* p = mmap(nullptr, kStackSize + kGuard, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  mprotect(p, kGuard, PROT_NONE);  // stacks grow down: the guard is at the bottom
+  return (char*)p;
+}
+
+void stack_put(char* s) {
+  std::lock_guard<std::mutex> lk(g_stack_mu);
+  if (g_stacks.size() < 16) {
+    g_stacks.push_back(s);
+  } else {
+    munmap(s, kStackSize + kGuard);
+  }
+}
+
+// The init binary, opened once per path (O_PATH: exec'd by fd, so it works after the
+// sandbox has changed its root).
+std::mutex g_init_mu;
+std::map<std::string, int> g_init_fds;
+
+int init_fd_for(const std::string& path) {
+  std::lock_guard<std::mutex> lk(g_init_mu);
+  auto it = g_init_fds.find(path);
+  if (it != g_init_fds.end()) return it->second;
+  int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  g_init_fds[path] = fd;
+  return fd;
+}
+
+std::vector<std::string> strings_of(const Napi::Value& v) {
+  std::vector<std::string> out;
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>());
+  return out;
+}
+
+std::vector<char*> pointers_to(std::vector<std::string>& v) {
+  std::vector<char*> p;
+  p.reserve(v.size() + 1);
+  for (auto& s : v) p.push_back(&s[0]);
+  p.push_back(nullptr);
+  return p;
+}
+
+long write_file(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t w = write(fd, text.data(), text.size());
+  long r = w < 0 ? -errno : (w == (ssize_t)text.size() ? 0 : -EIO);
+  close(fd);
+  return r;
+}
+
+// newuidmap/newgidmap: the one program nsbind runs, for id ranges beyond the caller's
+// own (it is setuid and checks /etc/subuid). posix_spawn is vfork-based in glibc, so it
+// costs the same however much memory Node holds.
+long run_helper(const std::vector<std::string>& args) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv = pointers_to(copy);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) return -rc;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  return -EPERM;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------
+// The request, as prepared on the JS thread. Everything the child reads lives here
+// and outlives the child's use of it (until the report pipe reaches EOF).
+
+struct Request {
+  std::vector<uint8_t> plan;
+  std::vector<std::string> argv, envp, init_argv;
+  std::vector<char*> argv_p, envp_p, init_argv_p;
+  std::string init_path;
+  uint64_t clone_flags = 0;
+  int cgroup_fd = -1;
+  std::vector<std::string> cgroup_procs;
+  std::string setgroups, uid_map, gid_map, time_offsets;
+  std::vector<std::string> newuidmap, newgidmap;  // argv without the pid
+  int pdeathsig = 0;
+  bool no_clone3 = false;
+  nsb_child_job job;
+  std::vector<int> close_after;  // child ends of our pipes
+};
+
+struct Outcome {
+  int pid = -1;
+  int pidfd = -1;
+  int report_fd = -1;  // kept open when an init will report the program's end
+  nsb_report report = {0, 0, 0, 0, 0, 0};
+  bool failed = false;
+};
+
+static void fail_parent(Outcome& o, int step, int sys, long neg) {
+  o.failed = true;
+  o.report = {NSB_REPORT_ERROR, step, sys, (int32_t)-neg, 0, 0};
+}
+
+static ssize_t read_full(int fd, void* buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t r = read(fd, (char*)buf + got, len - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return got ? (ssize_t)got : r;
+    got += (size_t)r;
+  }
+  return (ssize_t)got;
+}
+
+static long waitid_pidfd(int pidfd, siginfo_t* si, int options, struct rusage* ru) {
+  long r;
+  do r = syscall(SYS_waitid, P_PIDFD, pidfd, si, options, ru);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}
+
+// Runs on a threadpool thread.
+static void do_spawn(Request& q, Outcome& o) {
+  int rep[2], sync[2];
+  if (pipe2(rep, O_CLOEXEC) < 0) return fail_parent(o, NSB_STEP_PIPES, NSB_SYS_PIPE, -errno);
+  if (pipe2(sync, O_CLOEXEC) < 0) {
+    close(rep[0]);
+    close(rep[1]);
+    return fail_parent(o, NSB_STEP_PIPES, NSB_SYS_PIPE, -errno);
+  }
+  q.job.report_fd = rep[1];
+  q.job.sync_fd = sync[0];
+
+  char* stack = stack_get();
+  if (!stack) {
+    for (int fd : {rep[0], rep[1], sync[0], sync[1]}) close(fd);
+    return fail_parent(o, NSB_STEP_CLONE, NSB_SYS_CLONE3, -ENOMEM);
+  }
+  char* stack_top = stack + kGuard + kStackSize;
+
+  // Block every signal around the clone: the child must not run Node's handlers before
+  // it has reset them (it shares our memory). The child unblocks before exec.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+
+  int pidfd = -1;
+  long pid = -ENOSYS;
+  uint64_t ns_flags = q.clone_flags;
+  if (!q.no_clone3) {
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = ns_flags | CLONE_VM | CLONE_PIDFD | (q.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    ca.exit_signal = SIGCHLD;
+    ca.stack = (uint64_t)(uintptr_t)(stack + kGuard);
+    ca.stack_size = kStackSize;
+    ca.cgroup = q.cgroup_fd >= 0 ? (uint64_t)q.cgroup_fd : 0;
+    pid = nsb_clone3_call(&ca, sizeof ca, nsb_child_main, &q.job);
+  }
+  bool joined_cgroup = !q.no_clone3 && pid >= 0 && q.cgroup_fd >= 0;
+  if (pid == -ENOSYS) {
+    pid = nsb_clone_call(ns_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD, stack_top, &pidfd,
+                         nsb_child_main, &q.job);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(rep[1]);
+  close(sync[0]);
+  for (int fd : q.close_after) close(fd);
+  q.close_after.clear();
+
+  if (pid < 0) {
+    close(rep[0]);
+    close(sync[1]);
+    stack_put(stack);
+    return fail_parent(o, NSB_STEP_CLONE, q.no_clone3 ? NSB_SYS_CLONE : NSB_SYS_CLONE3, pid);
+  }
+  o.pid = (int)pid;
+  o.pidfd = pidfd;
+
+  // The child waits on `sync` while we do what only the parent can.
+  std::string proc = "/proc/" + std::to_string(pid) + "/";
+  long r = 0;
+  if (!q.newuidmap.empty()) {
+    std::vector<std::string> a = q.newuidmap;
+    a.insert(a.begin() + 1, std::to_string(pid));
+    if ((r = run_helper(a)) < 0) fail_parent(o, NSB_STEP_UID_MAP, NSB_SYS_NEWUIDMAP, r);
+  } else if (!q.uid_map.empty() && (r = write_file(proc + "uid_map", q.uid_map)) < 0) {
+    fail_parent(o, NSB_STEP_UID_MAP, NSB_SYS_WRITE, r);
+  }
+  if (!o.failed && !q.setgroups.empty() &&
+      (r = write_file(proc + "setgroups", q.setgroups)) < 0) {
+    fail_parent(o, NSB_STEP_SETGROUPS, NSB_SYS_WRITE, r);
+  }
+  if (!o.failed && !q.newgidmap.empty()) {
+    std::vector<std::string> a = q.newgidmap;
+    a.insert(a.begin() + 1, std::to_string(pid));
+    if ((r = run_helper(a)) < 0) fail_parent(o, NSB_STEP_GID_MAP, NSB_SYS_NEWGIDMAP, r);
+  } else if (!o.failed && !q.gid_map.empty() &&
+             (r = write_file(proc + "gid_map", q.gid_map)) < 0) {
+    fail_parent(o, NSB_STEP_GID_MAP, NSB_SYS_WRITE, r);
+  }
+  // Before any process enters the new time namespace: the child only enters it at exec.
+  if (!o.failed && !q.time_offsets.empty() &&
+      (r = write_file(proc + "timens_offsets", q.time_offsets)) < 0) {
+    fail_parent(o, NSB_STEP_TIME_OFFSETS, NSB_SYS_WRITE, r);
+  }
+  std::string pid_text = std::to_string(pid);
+  if (!o.failed && q.cgroup_fd >= 0 && !joined_cgroup) {
+    int fd = openat(q.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    r = fd < 0 ? -errno : (write(fd, pid_text.data(), pid_text.size()) < 0 ? -errno : 0);
+    if (fd >= 0) close(fd);
+    if (r < 0) fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
+  }
+  for (size_t i = 0; !o.failed && i < q.cgroup_procs.size(); i++) {
+    if ((r = write_file(q.cgroup_procs[i], pid_text)) < 0)
+      fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
+  }
+
+  if (!o.failed) {
+    ssize_t w;
+    do w = write(sync[1], "1", 1);
+    while (w < 0 && errno == EINTR);
+  }
+  close(sync[1]);  // without the byte, EOF tells the child to give up
+
+  // First record, or EOF: EOF means the child exec'd the program (or exited).
+  nsb_report rec;
+  ssize_t n = read_full(rep[0], &rec, sizeof rec);
+  bool keep_report = false;
+  if (!o.failed) {
+    if (n == (ssize_t)sizeof rec && rec.kind == NSB_REPORT_ERROR) {
+      o.failed = true;
+      o.report = rec;
+    } else if (n == (ssize_t)sizeof rec && rec.kind == NSB_REPORT_STARTED) {
+      keep_report = true;  // the init reports the program's end later
+      o.report = rec;
+    } else if (n != 0) {
+      fail_parent(o, NSB_STEP_INIT, NSB_SYS_READ, -EPROTO);
+    } else if (q.job.init_fd >= 0) {
+      fail_parent(o, NSB_STEP_INIT, NSB_SYS_READ, -ECHILD);  // the init died silently
+    }
+  }
+  if (o.failed) {
+    // Drain to EOF: after EOF the child no longer runs on our stack (its exit released
+    // our memory before its descriptors), then reap it so nothing is left behind.
+    char sink[64];
+    while (read(rep[0], sink, sizeof sink) > 0 || errno == EINTR) {
+    }
+    close(rep[0]);
+    kill_and_reap(o.pidfd);
+    o.pidfd = -1;
+    stack_put(stack);
+    return;
+  }
+  if (!keep_report) {
+    close(rep[0]);
+  } else {
+    o.report_fd = rep[0];
+  }
+  // EOF (or the init's record) means the child has exec'd: our stack is free again.
+  stack_put(stack);
+}
+
+void kill_and_reap(int pidfd) {
+  if (pidfd < 0) return;
+  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  siginfo_t si;
+  struct rusage ru;
+  waitid_pidfd(pidfd, &si, WEXITED, &ru);
+  close(pidfd);
+}
+
+// ---------------------------------------------------------------------------------
+// Process: the JS-visible handle of one sandbox's top process.
+
+Napi::FunctionReference* Process::ctor = nullptr;
+
+Napi::Object Process::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function f = DefineClass(env, "Process",
+                                 {InstanceMethod("kill", &Process::Kill),
+                                  InstanceMethod("ref", &Process::Ref),
+                                  InstanceMethod("unref", &Process::Unref)});
+  ctor = new Napi::FunctionReference(Napi::Persistent(f));
+  exports.Set("Process", f);
+  return exports;
+}
+
+Process::Process(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Process>(info) {}
+
+Process::~Process() {
+  if (pidfd_ >= 0) kill_and_reap(pidfd_);
+  if (report_fd_ >= 0) close(report_fd_);
+}
+
+Napi::Value Process::Kill(const Napi::CallbackInfo& info) {
+  int sig = info[0].As<Napi::Number>().Int32Value();
+  if (pidfd_ < 0 || exited_) return Napi::Number::New(info.Env(), -ESRCH);
+  long r = syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0);
+  return Napi::Number::New(info.Env(), r < 0 ? -errno : 0);
+}
+
+Napi::Value Process::Ref(const Napi::CallbackInfo& info) {
+  refd_ = true;
+  if (poll_) uv_ref((uv_handle_t*)poll_);
+  return info.Env().Undefined();
+}
+
+Napi::Value Process::Unref(const Napi::CallbackInfo& info) {
+  refd_ = false;
+  if (poll_) uv_unref((uv_handle_t*)poll_);
+  return info.Env().Undefined();
+}
+
+void Process::Started(Napi::Env env, int pidfd, int report_fd) {
+  pidfd_ = pidfd;
+  report_fd_ = report_fd;
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  poll_->data = this;
+  if (uv_poll_init(loop, poll_, pidfd_) != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    return;
+  }
+  if (!refd_) uv_unref((uv_handle_t*)poll_);
+  self_ = Napi::Persistent(Value());  // alive until the exit is delivered
+  uv_poll_start(poll_, UV_READABLE, &Process::OnReadable);
+}
+
+void Process::OnReadable(uv_poll_t* h, int status, int events) {
+  Process* p = (Process*)h->data;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  struct rusage ru;
+  memset(&ru, 0, sizeof ru);
+  long r = waitid_pidfd(p->pidfd_, &si, WEXITED | WNOHANG, &ru);
+  if (r == 0 && si.si_pid == 0) return;  // not yet
+  uv_poll_stop(h);
+  uv_close((uv_handle_t*)h, [](uv_handle_t* hh) { delete (uv_poll_t*)hh; });
+  p->poll_ = nullptr;
+  p->exited_ = true;
+  close(p->pidfd_);
+  p->pidfd_ = -1;
+
+  // The init's last record: how the program itself ended.
+  int program_status = -1;
+  if (p->report_fd_ >= 0) {
+    nsb_report rec;
+    while (read_full(p->report_fd_, &rec, sizeof rec) == (ssize_t)sizeof rec) {
+      if (rec.kind == NSB_REPORT_EXIT) program_status = rec.status;
+    }
+    close(p->report_fd_);
+    p->report_fd_ = -1;
+  }
+
+  Napi::Env env = p->Env();
+  Napi::HandleScope scope(env);
+  Napi::Object res = Napi::Object::New(env);
+  if (r < 0) {
+    res.Set("error", Napi::Number::New(env, -r));
+  } else if (si.si_code == CLD_EXITED) {
+    res.Set("code", Napi::Number::New(env, si.si_status));
+  } else {
+    res.Set("signal", Napi::Number::New(env, si.si_status));
+  }
+  res.Set("programStatus", Napi::Number::New(env, program_status));
+  res.Set("userUs", Napi::Number::New(env, ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec));
+  res.Set("systemUs", Napi::Number::New(env, ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec));
+  res.Set("maxRssKb", Napi::Number::New(env, ru.ru_maxrss));
+  Napi::Object self = p->Value();
+  Napi::Value cb = self.Get("onexit");
+  if (cb.IsFunction()) {
+    Napi::AsyncContext ctx(env, "nsbind:exit");
+    cb.As<Napi::Function>().MakeCallback(self, {res}, ctx);
+  }
+  p->self_.Reset();
+}
+
+// ---------------------------------------------------------------------------------
+// spawn(request, process) -> stdio fds; the outcome arrives as process.onspawn(report).
+
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, Request* q, Process* p)
+      : Napi::AsyncWorker(env, "nsbind:spawn"), q_(q), p_(p) {
+    procref_ = Napi::Persistent(p->Value());
+  }
+  ~SpawnWorker() override { delete q_; }
+  void Execute() override { do_spawn(*q_, o_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Object res = Napi::Object::New(env);
+    if (o_.failed) {
+      res.Set("op", o_.report.op);
+      res.Set("sys", o_.report.sys);
+      res.Set("errno", o_.report.err);
+    } else {
+      res.Set("pid", o_.pid);
+      p_->Started(env, o_.pidfd, o_.report_fd);
+    }
+    Napi::Object self = procref_.Value();
+    Napi::Value cb = self.Get("onspawn");
+    if (cb.IsFunction()) cb.As<Napi::Function>().MakeCallback(self, {res}, Napi::AsyncContext(env, "nsbind:spawn"));
+    procref_.Reset();
+  }
+
+ private:
+  Request* q_;
+  Process* p_;
+  Outcome o_;
+  Napi::ObjectReference procref_;
+};
+
+static int make_pair(bool socket, int* fds) {
+  if (socket) return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
+  return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
+}
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object req = info[0].As<Napi::Object>();
+  Process* proc = Process::Unwrap(info[1].As<Napi::Object>());
+  auto* q = new Request();
+
+  Napi::Buffer<uint8_t> plan = req.Get("plan").As<Napi::Buffer<uint8_t>>();
+  q->plan.assign(plan.Data(), plan.Data() + plan.Length());
+  const auto* hdr = (const nsb_plan_header*)q->plan.data();
+  size_t need = sizeof(nsb_plan_header);
+  if (q->plan.size() < need || hdr->magic != NSB_PLAN_MAGIC || hdr->version != NSB_PLAN_VERSION ||
+      q->plan.size() != need + hdr->nops * sizeof(nsb_op) + hdr->arena_len ||
+      hdr->arena_len == 0 || q->plan.back() != 0) {
+    delete q;
+    Napi::TypeError::New(env, "nsbind: malformed plan").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const nsb_op* ops = (const nsb_op*)(q->plan.data() + need);
+  for (uint32_t i = 0; i < hdr->nops; i++)
+    for (uint32_t s : ops[i].s)
+      if (s >= hdr->arena_len) {
+        delete q;
+        Napi::TypeError::New(env, "nsbind: plan string out of range").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+
+  q->argv = strings_of(req.Get("argv"));
+  q->envp = strings_of(req.Get("envp"));
+  q->init_argv = strings_of(req.Get("initArgv"));
+  q->argv_p = pointers_to(q->argv);
+  q->envp_p = pointers_to(q->envp);
+  q->init_argv_p = pointers_to(q->init_argv);
+  if (req.Get("initPath").IsString()) q->init_path = req.Get("initPath").As<Napi::String>();
+  q->clone_flags = (uint64_t)req.Get("cloneFlags").As<Napi::Number>().Int64Value();
+  if (req.Get("cgroupFd").IsNumber()) q->cgroup_fd = req.Get("cgroupFd").As<Napi::Number>().Int32Value();
+  q->cgroup_procs = strings_of(req.Get("cgroupProcs"));
+  if (req.Get("setgroups").IsString()) q->setgroups = req.Get("setgroups").As<Napi::String>();
+  if (req.Get("uidMap").IsString()) q->uid_map = req.Get("uidMap").As<Napi::String>();
+  if (req.Get("gidMap").IsString()) q->gid_map = req.Get("gidMap").As<Napi::String>();
+  if (req.Get("timeOffsets").IsString()) q->time_offsets = req.Get("timeOffsets").As<Napi::String>();
+  q->newuidmap = strings_of(req.Get("newuidmap"));
+  q->newgidmap = strings_of(req.Get("newgidmap"));
+  if (req.Get("pdeathsig").IsNumber()) q->pdeathsig = req.Get("pdeathsig").As<Napi::Number>().Int32Value();
+  q->no_clone3 = req.Get("noClone3").ToBoolean();
+
+  nsb_child_job& j = q->job;
+  memset(&j, 0, sizeof j);
+  j.ops = ops;
+  j.nops = hdr->nops;
+  j.arena = (const char*)(q->plan.data() + need + hdr->nops * sizeof(nsb_op));
+  j.arena_len = hdr->arena_len;
+  j.argv = q->argv_p.data();
+  j.envp = q->envp_p.data();
+  j.init_argv = q->init_argv_p.data();
+  j.pdeathsig = q->pdeathsig;
+  j.init_fd = -1;
+  if (!q->init_path.empty()) {
+    int fd = init_fd_for(q->init_path);
+    if (fd < 0) {
+      delete q;
+      Napi::Object res = Napi::Object::New(env);
+      res.Set("initError", -fd);
+      return res;
+    }
+    j.init_fd = fd;
+  }
+  Napi::Array extra = req.Get("extraFds").IsArray() ? req.Get("extraFds").As<Napi::Array>()
+                                                     : Napi::Array::New(env);
+  j.nextra = (int)extra.Length();
+  for (int i = 0; i < j.nextra && i < NSB_MAX_FDS; i++)
+    j.extra_fd[i] = extra.Get(i).As<Napi::Number>().Int32Value();
+
+  // stdio: [{ kind: 'in'|'out'|'duplex'|'fd'|'close', fd? }] -> child slot i.
+  Napi::Array stdio = req.Get("stdio").As<Napi::Array>();
+  Napi::Array parent_fds = Napi::Array::New(env, stdio.Length());
+  j.nfds = (int)stdio.Length();
+  for (uint32_t i = 0; i < stdio.Length(); i++) {
+    Napi::Object e = stdio.Get(i).As<Napi::Object>();
+    std::string kind = e.Get("kind").As<Napi::String>();
+    j.fd_src[i] = -1;
+    parent_fds.Set(i, env.Null());
+    if (kind == "fd") {
+      j.fd_src[i] = e.Get("fd").As<Napi::Number>().Int32Value();
+    } else if (kind == "in" || kind == "out" || kind == "duplex") {
+      int fds[2];
+      int r = make_pair(kind == "duplex", fds);
+      if (r < 0) {
+        for (int fd : q->close_after) close(fd);
+        for (uint32_t k = 0; k < i; k++)
+          if (parent_fds.Get(k).IsNumber()) close(parent_fds.Get(k).As<Napi::Number>().Int32Value());
+        delete q;
+        Napi::Object res = Napi::Object::New(env);
+        res.Set("pipeError", -r);
+        return res;
+      }
+      // pipe: fds[0] reads, fds[1] writes. The child reads its stdin, writes the rest.
+      int child_end = kind == "in" ? fds[0] : (kind == "out" ? fds[1] : fds[1]);
+      int parent_end = kind == "in" ? fds[1] : fds[0];
+      j.fd_src[i] = child_end;
+      q->close_after.push_back(child_end);
+      parent_fds.Set(i, Napi::Number::New(env, parent_end));
+    }
+  }
+
+  SpawnWorker* w = new SpawnWorker(env, q, proc);
+  w->Queue();
+  Napi::Object res = Napi::Object::New(env);
+  res.Set("fds", parent_fds);
+  return res;
+}
+
+}  // namespace nsb
