@@ -105,7 +105,10 @@ export function preloadFiles(execArgv: readonly string[], cwd: string): string[]
     try {
       if (spec.startsWith('file:')) out.push(fileURLToPath(spec));
       else if (isAbsolute(spec) || spec.startsWith('.')) out.push(resolve(cwd, spec));
-      else out.push(req.resolve(spec));
+      else {
+        const resolved = req.resolve(spec);
+        if (isAbsolute(resolved)) out.push(resolved); // not a builtin such as node:fs
+      }
     } catch {
       // node will report a loader it cannot find
     }
