@@ -303,7 +303,7 @@ describe('fork: options', () => {
     expect(() => isolated().fork(CHILD, { serialization: 'xml' as 'json' })).toThrow(/fork\.serialization/);
     expect(() => isolated().fork(CHILD, { execArgv: 'x' as unknown as string[] })).toThrow(/fork\.execArgv/);
     const child = isolated().fork(CHILD);
-    expect(() => child.send('x', {} as undefined)).toThrow(/send\.sendHandle|handles/);
+    expect(() => child.send('x', {} as unknown as undefined)).toThrow(/send\.sendHandle|handles/);
     expect(() => child.send(undefined)).toThrow(/message/);
     await end(child);
   });

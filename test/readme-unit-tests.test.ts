@@ -2,9 +2,9 @@
 // written as the doc writes them (imports from the package become ../lib/index.js).
 // Examples that need a feature this build lacks skip, saying which one and from where.
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as nsbind from '../lib/index.js';
 import { sandbox } from '../lib/index.js';
@@ -60,13 +60,19 @@ describe('Isolated children in unit tests (docs/unit-tests.md)', () => {
     async () => {
       const project = join(__dirname, '..');
       const name = `nsbind-readme-${process.pid}.txt`;
-      const child = (sandbox() as Later).user().mount().tmpfs('/tmp').roBind(project).fork(fixture('fs-probe.mjs'));
-      child.send({ project, name });
-      const [report] = await once(child, 'message');
-      expect(report).toEqual({ tmpBefore: [], tmp: 'ok', project: 'EROFS' });
-      expect(existsSync(join('/tmp', name))).toBe(false); // the sandbox's /tmp was its own
-      expect(existsSync(join(project, name))).toBe(false);
-      await child.exited;
+      const ours = mkdtempSync('/tmp/nsbind-readme-'); // in the host's /tmp
+      try {
+        const child = (sandbox() as Later).user().mount().tmpfs('/tmp').roBind(project).fork(fixture('fs-probe.mjs'));
+        child.send({ project, name });
+        const [report] = await once(child, 'message');
+        expect(report).toMatchObject({ tmp: 'ok', project: 'EROFS' });
+        expect(report.tmpBefore).not.toContain(basename(ours)); // a /tmp of its own...
+        expect(existsSync(join('/tmp', name))).toBe(false); // ...that it wrote to, not ours
+        expect(existsSync(join(project, name))).toBe(false);
+        expect(await child.exited).toMatchObject({ code: 0 });
+      } finally {
+        rmSync(ours, { recursive: true, force: true });
+      }
     },
   );
 
