@@ -7,6 +7,7 @@
 // lib/ipc (Node's own parent side is internal).
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { invalid, nsbindError } from './errors.js';
 import { setupChannel, type IpcMethods } from './ipc/channel.js';
 import type { Serialization } from './ipc/serialization.js';
@@ -96,6 +97,10 @@ function forkStdio(o: ForkOptions): { stdio: StdioOption; ipc: number } {
 
 /** The module, validated on the host before anything runs. */
 function checkModule(modulePath: unknown): string {
+  if (modulePath instanceof URL) {
+    if (modulePath.protocol !== 'file:') throw invalid('fork.modulePath', `expected a file: URL, got ${modulePath.protocol}`);
+    modulePath = fileURLToPath(modulePath);
+  }
   const given = v.cString(modulePath, 'fork.modulePath', { maxBytes: 4095 });
   const abs = resolve(given);
   try {
@@ -142,7 +147,7 @@ function bindNodeFiles(sb: Sandbox, execPath: string, module: string, execArgv: 
 /** @internal `Sandbox.prototype.fork`. */
 export function forkSandbox(
   sb: Sandbox,
-  modulePath: string,
+  modulePath: string | URL,
   args: readonly string[],
   o: ForkOptions,
 ): ForkedProcess {

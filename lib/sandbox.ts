@@ -347,13 +347,14 @@ export class Sandbox {
    * `process.execPath` with `execArgv` (default: the parent's), the module and `args`.
    * The child's `process.send`/`process.on('message')` work unchanged; the result also
    * has `send()`, `disconnect()`, `connected` and the 'message'/'disconnect' events.
-   * A module that does not exist or cannot be read throws at once.
+   * `modulePath` is a path (relative to the caller's cwd) or a `file:` URL. A module that
+   * does not exist or cannot be read throws at once.
    * @example
    * const child = sandbox().user().net().pid().fork('./server.js', ['--port', '80']);
    * child.on('message', (m) => console.log('child says', m));
    * child.send({ cmd: 'start' });
    */
-  fork(modulePath: string, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
+  fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
     const [argv, o] = splitArgs(args, opts);
     return forkSandbox(this, modulePath, argv, o ?? {});
   }

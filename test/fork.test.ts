@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { NsbindError, Sandbox, sandbox, type ForkedProcess } from '../lib/index.js';
 import { runtimeFiles } from '../lib/node-files.js';
@@ -88,8 +89,8 @@ describe('fork: messages', () => {
     });
   }
 
-  it('holds messages until the first listener, as child_process does', async () => {
-    const child = isolated().fork(CHILD);
+  it('holds messages until the first listener, as child_process does (module given as a file: URL)', async () => {
+    const child = isolated().fork(pathToFileURL(CHILD));
     child.send('early');
     const r = await new Promise((resolve) => setTimeout(resolve, 300)).then(() => next(child));
     expect(r).toBe('early');
@@ -279,6 +280,7 @@ describe('fork: options', () => {
     expect(e).toMatchObject({ code: 'ERR_NSBIND_INVALID', option: 'fork.modulePath', path: missing });
     expect(e!.message).toContain(missing);
     expect(() => isolated().fork(__dirname)).toThrow(/fork\.modulePath: .* is not a file/);
+    expect(() => isolated().fork(new URL('https://example.com/x.js'))).toThrow(/fork\.modulePath: expected a file: URL/);
   });
 
   it('an unreadable module is refused (as an unprivileged caller)', () => {
