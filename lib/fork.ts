@@ -32,12 +32,14 @@ export interface ForkOptions extends SpawnOptions {
   /**
    * The Node executable.
    * @default process.execPath
+   * @example sb.fork('./worker.js', [], { execPath: '/opt/node22/bin/node' })
    */
   execPath?: string;
   /**
    * How messages are serialised: `'json'` (JSON) or `'advanced'` (the structured clone
    * algorithm: Maps, Sets, Buffers, typed arrays, Dates, BigInt…), as child_process.
    * @default 'json'
+   * @example sb.fork('./worker.js', [], { serialization: 'advanced' }).send(new Map([['k', Buffer.from('v')]]))
    */
   serialization?: Serialization;
   /**
@@ -52,6 +54,7 @@ export interface ForkOptions extends SpawnOptions {
    * directory, preloaded files) read-only into the sandbox when its filesystem steps
    * would hide them. `false`: the caller provides them.
    * @default true
+   * @example sandbox().user().mount().root().fork('./worker.js') // node is bound into the empty root
    */
   bindNode?: boolean;
 }
