@@ -11,6 +11,7 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
+import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { compile } from './plan.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
@@ -342,6 +343,23 @@ export class Sandbox {
   }
 
   /**
+   * Runs a Node module in the sandbox with an IPC channel, like `child_process.fork`:
+   * `process.execPath` with `execArgv` (default: the parent's), the module and `args`.
+   * The child's `process.send`/`process.on('message')` work unchanged; the result also
+   * has `send()`, `disconnect()`, `connected` and the 'message'/'disconnect' events.
+   * `modulePath` is a path (relative to the caller's cwd) or a `file:` URL. A module that
+   * does not exist or cannot be read throws at once.
+   * @example
+   * const child = sandbox().user().net().pid().fork('./server.js', ['--port', '80']);
+   * child.on('message', (m) => console.log('child says', m));
+   * child.send({ cmd: 'start' });
+   */
+  fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
+    const [argv, o] = splitArgs(args, opts);
+    return forkSandbox(this, modulePath, argv, o ?? {});
+  }
+
+  /**
    * Runs the program to its end and collects its output. Resolves for any end of the
    * program (exit, signal, oom, timeout); rejects for setup failures, `maxBuffer` and aborts.
    * @example
@@ -390,7 +408,7 @@ export function sandbox(options?: SandboxOptions): Sandbox {
       }
       default: {
         const method = (sb as unknown as Record<string, unknown>)[key];
-        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'constructor') {
+        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'fork' || key === 'constructor') {
           throw invalid(key, 'unknown option');
         }
         sb = (method as (x: unknown) => Sandbox).call(sb, value);
