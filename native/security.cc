@@ -4,6 +4,7 @@
 // raw syscalls only, no libc, nothing written outside this stack.
 #include "security.h"
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -115,7 +116,22 @@ long nsb_security_op(const nsb_op& op, const char* arena, int* sys) {
   }
 }
 
+namespace {
+
+// setCloexec(fd, on) -> 0 or -errno. Node opens everything with O_CLOEXEC (and marks
+// inherited descriptors so at start-up); the escape suite needs a descriptor without it
+// to show that the sandbox child closes those too.
+Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  bool on = info[1].ToBoolean().Value();
+  long r = nsb_sys(SYS_fcntl, fd, F_SETFD, on ? FD_CLOEXEC : 0);
+  return Napi::Number::New(info.Env(), (double)r);
+}
+
+}  // namespace
+
 void RegisterSecurity(Napi::Env env, Napi::Object exports) {
+  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec));
   Napi::Object l = Napi::Object::New(env);
 #define K(name, value) l.Set(name, Napi::Number::New(env, (double)(value)))
   K("OP_RLIMIT", NSB_OP_RLIMIT);
