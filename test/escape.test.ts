@@ -76,6 +76,19 @@ describe.skipIf(!haveCc)('escape suite (skipped: no C compiler `cc` to build the
       }
     });
 
+    it('rootless too: no capability, NoNewPrivs on, kept ones exactly', () => {
+      const r = runAsNobody(`
+        const st = async (sb) => (await sb.run('cat', ['/proc/self/status'], { stdio: 'pipe' })).stdout;
+        console.log(JSON.stringify([await st(nsbind.sandbox().user().pid()), await st(nsbind.sandbox().net().capabilities(['CAP_NET_RAW']))]));`);
+      expect(r.stderr).toBe('');
+      const [none, kept] = (JSON.parse(r.stdout) as string[]).map((t) =>
+        Object.fromEntries(t.split('\n').filter((l) => /^(Cap\w+|NoNewPrivs):/.test(l)).map((l) => l.split(/:\s*/))),
+      );
+      expect(none).toMatchObject({ CapInh: EMPTY, CapPrm: EMPTY, CapEff: EMPTY, CapBnd: EMPTY, CapAmb: EMPTY, NoNewPrivs: '1' });
+      const want = maskHex('CAP_NET_RAW');
+      expect(kept).toMatchObject({ CapInh: want, CapPrm: want, CapEff: want, CapBnd: want, CapAmb: want, NoNewPrivs: '1' });
+    });
+
     it('kept capabilities are exactly the ones asked for, in every set', async () => {
       const keep = ['CAP_NET_ADMIN', 'CAP_KILL', 'CAP_CHECKPOINT_RESTORE'];
       const s = await status(sandbox().user().net().capabilities(keep));
