@@ -201,6 +201,20 @@ describe.skipIf(!haveCc)('escape suite (skipped: no C compiler `cc` to build the
       }
     });
 
+    it('cannot open the Node binary or the addon for writing (as a non-root uid, and rootless)', async () => {
+      const addon = join(root, 'build', 'Release', 'nsbind.node');
+      for (const f of [process.execPath, addon, '/proc/self/exe']) {
+        // EACCES by permissions; ETXTBSY for a running executable
+        expect(await attack(sandbox().as({ uid: 65534, gid: 65534 }), 'open-write', f), f).toMatch(/^errno (13|26)$/);
+      }
+      const r = runAsNobody(`
+        const r = await nsbind.sandbox().user().run(${JSON.stringify(probe)}, ['open-write', ${JSON.stringify(addon)}], { stdio: 'pipe' });
+        console.log(r.stdout.trim());`);
+      expect(r.stdout.trim()).toMatch(/^errno (13|30)$/);
+    });
+
+    it.todo('as root without a user namespace mapping root elsewhere or read-only mounts, the program is root and owns the addon file: SPEC 6 needs a decision (see the security report)');
+
     it('a cwd through /proc/self/fd is refused', () => {
       expect(() => sandbox().cwd('/proc/self/fd/3')).toThrow(expect.objectContaining({ code: 'ERR_NSBIND_INVALID', option: 'cwd' }));
       expect(() => sandbox().cwd('/proc/1/cwd')).toThrow(expect.objectContaining({ code: 'ERR_NSBIND_INVALID' }));
