@@ -20,6 +20,7 @@
         "native/addon.cc",
         "native/spawn.cc",
         "native/child.cc",
+        "native/fs.cc",
         "native/clone.cc",
         "native/syscalls.cc"
       ],
