@@ -128,7 +128,7 @@ enum Kind { kDir, kFile };
 // Resolves path, creating what is missing (directories 0755, the last one `kind` with
 // `mode`) when `create` and only inside mounts this sandbox made; elsewhere a missing
 // component stays an ENOENT error. Returns an O_PATH descriptor.
-long make_path(const Run& r, const char* path, Kind kind, long mode, bool create) {
+long make_path_any(const Run& r, const char* path, Kind kind, long mode, bool create) {
   long fd = resolve(r, path);
   if (fd != -ENOENT_ || !create) return fd;
 
@@ -181,6 +181,19 @@ long make_path(const Run& r, const char* path, Kind kind, long mode, bool create
     buf[i] = saved;
   }
   return cur;
+}
+
+// make_path_any, and what was found must be of the kind asked for: a directory mount
+// onto a file (or the reverse) is ENOTDIR (EISDIR), not the kernel's bare EINVAL.
+long make_path(const Run& r, const char* path, Kind kind, long mode, bool create) {
+  long fd = make_path_any(r, path, kind, mode, create);
+  if (fd < 0) return fd;
+  bool dir = is_dir(r, fd);
+  if (dir != (kind == kDir)) {
+    close_fd(fd);
+    return fail(r, NSB_SYS_OPENAT2, dir ? -21 /* EISDIR */ : -ENOTDIR_);
+  }
+  return fd;
 }
 
 // Splits "/a/b/c" into the parent "/a/b" (in buf) and the name "c".
