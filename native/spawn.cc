@@ -569,7 +569,13 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     j.fd_src[i] = -1;
     parent_fds.Set(i, env.Null());
     if (kind == "fd") {
-      j.fd_src[i] = e.Get("fd").As<Napi::Number>().Int32Value();
+      // The clone happens later on a threadpool thread, and the caller may close its fd
+      // as soon as we return ('ignore' opens /dev/null just for this call): hold our own
+      // copy until the clone, or the child could find the number closed or reused.
+      int fd = e.Get("fd").As<Napi::Number>().Int32Value();
+      int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      j.fd_src[i] = own >= 0 ? own : fd;
+      if (own >= 0) q->close_after.push_back(own);
     } else if (kind == "in" || kind == "out" || kind == "duplex") {
       int fds[2];
       int r = make_pair(kind == "duplex", fds);

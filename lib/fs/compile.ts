@@ -3,6 +3,7 @@
 //   2. the new root, if any, stacked over "/" (so steps written before .root() land in it);
 //   3. the steps in the order written, then entering the root.
 import { constants as fsConstants } from 'node:fs';
+import { invalid } from '../errors.js';
 import type { PlanContext } from '../plan.js';
 import { FsFlag, Op } from '../plan/layout.js';
 import type { PlanWriter } from '../plan/writer.js';
@@ -74,6 +75,13 @@ export function compileFilesystem(ctx: PlanContext): void {
     | Extract<FilesystemStep, { op: 'root' | 'chroot' }>
     | undefined;
   if (root) {
+    // The new root is mounted over "/" until the switch: with shared propagation that
+    // mount (and everything under it) would appear in the caller's namespace too, and
+    // pivot_root refuses shared mounts anyway.
+    const propagation = ctx.options.namespaces?.mnt?.propagation;
+    if (propagation === 'shared' || propagation === 'unchanged') {
+      throw invalid('mount.propagation', `.${root.op}() needs the mount namespace's propagation 'private' or 'slave', not '${propagation}'`);
+    }
     if (root.dir === undefined) {
       w.op(Op.FS_NEW_ROOT, stepName(root), { flags: FsFlag.NEW_TMPFS, s: [0, fsOptions(w, [['mode', '0755']])] });
     } else {
