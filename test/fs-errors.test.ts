@@ -11,6 +11,7 @@ let dir: string;
 let mounts: string;
 beforeAll(() => {
   dir = scratch();
+  chmodSync(dir, 0o755); // reachable by uid 65534, but not 'locked'
   mkdirSync(join(dir, 'locked'), { mode: 0o700 });
   chmodSync(join(dir, 'locked'), 0o700);
 });
