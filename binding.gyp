@@ -21,6 +21,7 @@
         "native/spawn.cc",
         "native/child.cc",
         "native/fs.cc",
+        "native/fs_layout.cc",
         "native/clone.cc",
         "native/syscalls.cc"
       ],
