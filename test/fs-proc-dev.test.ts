@@ -59,6 +59,13 @@ describe('dev', () => {
     expect(rest).toBe('4\nnull-ok\npts/ptmx\n/proc/self/fd/1\nshm-ok\n');
   });
 
+  it('the /dev tmpfs is nodev, the device binds are not', async () => {
+    const out = await sh(sandbox().tmpfs('/mnt').dev('/mnt/dev'), "grep -E ' /mnt/dev(/null)? ' /proc/self/mountinfo | cut -d' ' -f5,6");
+    expect(out).toMatch(/^\/mnt\/dev rw,nosuid,nodev,noexec/m);
+    expect(out).toMatch(/^\/mnt\/dev\/null ro?w?,nosuid,noexec/m);
+    expect(out).not.toMatch(/^\/mnt\/dev\/null .*nodev/m);
+  });
+
   it('has a private devpts (not the host ptys)', async () => {
     const out = await sh(sandbox().tmpfs('/mnt').dev('/mnt/dev'), 'ls -A /mnt/dev/pts; grep " /mnt/dev/pts " /proc/self/mountinfo');
     expect(out).toMatch(/^ptmx\n/);

@@ -133,7 +133,9 @@ export function compileFilesystem(ctx: PlanContext): void {
         break;
       }
       case 'dev': {
-        newFs(s.dst, name, 'tmpfs', [['mode', '755'], ['size', String(1 << 20)]], NOSUID | NOEXEC, true);
+        // nodev: a device node made here (by a process that may) would not open; the
+        // listed devices are binds of their own, which allow devices.
+        newFs(s.dst, name, 'tmpfs', [['mode', '755'], ['size', String(1 << 20)]], NOSUID | NODEV | NOEXEC, true);
         const nodes = slots.get(s)!;
         DEV_NODES.forEach((d, i) => {
           w.op(Op.FS_BIND, `${name}: bind /dev/${d}`, { s: [w.str(join(s.dst, d))], n: [nodes[i], NOSUID | NOEXEC], flags: FsFlag.CREATE });
