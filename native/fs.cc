@@ -26,9 +26,30 @@
 
 #include "sys.h"
 
-#ifndef STATX_MNT_ID
-#define STATX_MNT_ID 0x00001000U
+// Older libc headers lack the new mount API; the numbers are the same on every
+// architecture since Linux 5.1 (the unified syscall table).
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
 #endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
 
 namespace {
 
@@ -47,6 +68,27 @@ constexpr long kResolveInRoot = 0x10;
 constexpr long kMntDetach = 2;
 constexpr uint64_t kAttrRdonly = 0x1, kAttrNosuid = 0x2, kAttrNodev = 0x4, kAttrNoexec = 0x8;
 constexpr long ENOENT_ = 2, EPERM_ = 1, EEXIST_ = 17, ENOTDIR_ = 20, EINVAL_ = 22;
+
+constexpr unsigned kStatxType = 0x1, kStatxMntId = 0x1000;
+
+// The kernel's struct statx, spelled out: libc headers differ (and musl's lacks mnt_id).
+struct statx_k {
+  uint32_t mask, blksize;
+  uint64_t attributes;
+  uint32_t nlink, uid, gid;
+  uint16_t mode, pad1;
+  uint64_t ino, size, blocks, attributes_mask;
+  struct {
+    int64_t sec;
+    uint32_t nsec;
+    int32_t pad;
+  } atime, btime, ctime, mtime;
+  uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+  uint64_t mnt_id;
+  uint32_t dio_mem_align, dio_offset_align;
+  uint64_t spare[12];
+};
+static_assert(sizeof(statx_k) == 256, "struct statx layout");
 
 struct open_how_k {
   uint64_t flags;
@@ -97,29 +139,29 @@ long resolve(const Run& r, const char* path, long extra_flags = 0) {
   return fd < 0 ? fail(r, NSB_SYS_OPENAT2, fd) : fd;
 }
 
-long statx_of(const Run& r, long fd, unsigned mask, struct statx* st) {
+long statx_of(const Run& r, long fd, unsigned mask, statx_k* st) {
   long e = nsb_sys(SYS_statx, fd, NSB_P(""), kAtEmptyPath, mask, NSB_P(st));
   return e < 0 ? fail(r, NSB_SYS_STATX, e) : 0;
 }
 
 bool is_dir(const Run& r, long fd) {
-  struct statx st;
-  if (statx_of(r, fd, STATX_TYPE, &st) < 0) return true;
-  return (st.stx_mode & S_IFMT) == S_IFDIR;
+  statx_k st;
+  if (statx_of(r, fd, kStatxType, &st) < 0) return true;
+  return (st.mode & S_IFMT) == S_IFDIR;
 }
 
 void remember_made(const Run& r, long mount_fd) {
-  struct statx st;
-  if (statx_of(r, mount_fd, STATX_MNT_ID, &st) < 0) return;
-  if (r.s->nmade < NSB_FS_MADE) r.s->made[r.s->nmade++] = st.stx_mnt_id;
+  statx_k st;
+  if (statx_of(r, mount_fd, kStatxMntId, &st) < 0) return;
+  if (r.s->nmade < NSB_FS_MADE) r.s->made[r.s->nmade++] = st.mnt_id;
 }
 
 // Whether fd lies in a mount this sandbox made (and so may be written to).
 bool in_made(const Run& r, long fd) {
-  struct statx st;
-  if (statx_of(r, fd, STATX_MNT_ID, &st) < 0) return false;
+  statx_k st;
+  if (statx_of(r, fd, kStatxMntId, &st) < 0) return false;
   for (int i = 0; i < r.s->nmade; i++)
-    if (r.s->made[i] == st.stx_mnt_id) return true;
+    if (r.s->made[i] == st.mnt_id) return true;
   return false;
 }
 
@@ -407,7 +449,6 @@ long op_readonly(const Run& r, const nsb_op& op) {
 // The parent directory of a file, symlink or directory to create, which must lie in a
 // mount this sandbox made.
 long creatable_parent(const Run& r, const char* path, const char** name, int sys) {
-  static_assert(sizeof(char) == 1, "");
   char buf[4096];
   *name = split(path, buf);
   long p = make_path(r, buf, kDir, 0755, true);
