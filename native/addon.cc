@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 
 #include "plan.h"
+#include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
 
@@ -54,6 +55,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
   RegisterFilesystem(env, exports);
+  RegisterSecurity(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

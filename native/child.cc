@@ -20,6 +20,7 @@
 
 #include "exec.h"
 #include "fs.h"
+#include "security.h"
 
 namespace {
 
@@ -223,6 +224,11 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
       break;
     case NSB_OP_FS_OPEN_TREE ... NSB_OP_FS_ENTER:
       r = nsb_fs_op(&c.fs, c.job->arena, op, &sys);
+      break;
+    case NSB_OP_RLIMIT:
+    case NSB_OP_CAPS:
+    case NSB_OP_SECCOMP:
+      r = nsb_security_op(op, c.job->arena, &sys);
       break;
     case NSB_OP_EXIT:
       nsb_exit((int)op.n[0]);

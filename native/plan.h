@@ -71,6 +71,11 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_FS_FILE = 26,        // file s0 with the n0 bytes of blob s1, mode n1
   NSB_OP_FS_ENTER = 27,       // into the root: pivot_root and detach the old root, or
                               // (flags & NSB_FS_CHROOT) chroot
+  // 40-49 security (native/security.cc)
+  NSB_OP_RLIMIT = 40,         // prlimit64(0, n0, {soft n1, hard n2}, NULL)
+  NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),
+                              // n1 = cap_last_cap: bounding, e/p/i, ambient
+  NSB_OP_SECCOMP = 42,        // seccomp(SET_MODE_FILTER, 0, {n0 insns, blob s0})
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
   NSB_OP_COUNT = 64           // an upper bound, not a count
@@ -86,6 +91,8 @@ enum nsb_op_kind : uint32_t {
 #define NSB_FS_NEW_TMPFS 4u   // NSB_OP_FS_NEW_ROOT: a fresh tmpfs
 #define NSB_FS_CHROOT 8u      // NSB_OP_FS_ENTER: chroot instead of pivot_root
 #define NSB_FS_MADE_HERE 16u  // NSB_OP_FS_MOUNT: a filesystem the sandbox owns (creatable)
+// NSB_OP_CAPS flags: keep every capability the child holds (n0 is ignored).
+#define NSB_CAPS_ALL 1u
 
 // What failed, for the report; lib/plan/layout.ts has the names. Ranges by concern:
 //   1-29 core, 30-49 filesystem, 50-59 security, 60-64 network, 65-69 joining.
@@ -135,6 +142,13 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_FCHDIR = 43,
   NSB_SYS_STATX = 44,
   NSB_SYS_FCHMOD = 45,
+  // 50-59 security
+  NSB_SYS_PRLIMIT = 50,
+  NSB_SYS_CAPGET = 51,
+  NSB_SYS_CAPSET = 52,
+  NSB_SYS_CAPBSET_DROP = 53,   // prctl(PR_CAPBSET_DROP)
+  NSB_SYS_CAP_AMBIENT = 54,    // prctl(PR_CAP_AMBIENT)
+  NSB_SYS_SECCOMP = 55,
   NSB_SYS_COUNT = 128      // an upper bound
 };
 

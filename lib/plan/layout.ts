@@ -36,10 +36,15 @@ export const Op = {
   FS_SYMLINK: 25,
   FS_FILE: 26,
   FS_ENTER: 27,
+  RLIMIT: 40,
+  CAPS: 41,
+  SECCOMP: 42,
   EXIT: 60,
 } as const;
 
 export const EXEC_VIA_INIT = 1;
+/** NSB_OP_CAPS: keep every capability the child holds. */
+export const CAPS_ALL = 1;
 /** NSB_OP_CHDIR: on failure, fall back to "/" (the default cwd, not one the user chose). */
 export const CHDIR_FALLBACK_ROOT = 1;
 /** Filesystem op flags (native/plan.h `NSB_FS_*`). */
@@ -98,6 +103,12 @@ export const syscallNames: Record<number, string> = {
   43: 'fchdir',
   44: 'statx',
   45: 'fchmod',
+  50: 'prlimit64',
+  51: 'capget',
+  52: 'capset',
+  53: 'prctl(PR_CAPBSET_DROP)',
+  54: 'prctl(PR_CAP_AMBIENT)',
+  55: 'seccomp',
 };
 
 /** Steps that are not ops of the plan (negative `op` in a report). */
