@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
 import { scratch } from './fs-helpers.js';
-import { hasCommand, isRoot, root } from './helpers.js';
+import { children, hasCommand, isRoot, openFds, root } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -97,5 +97,19 @@ describe('host mount table', () => {
     mkdirSync(join(dir, 'mp'));
     mkdirSync(join(dir, 'tmp'));
     writeFileSync(join(dir, 'mpfile'), '');
+  });
+
+  it('leaves no descriptor, zombie or mount behind, after successes and failures alike', async () => {
+    const fds = openFds();
+    const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8');
+    const good = sandbox().root().roBind('/usr').symlink('usr/bin', '/bin').symlink('usr/lib', '/lib').symlink('usr/lib64', '/lib64').proc().dev().tmpfs('/tmp');
+    const bad = sandbox().tmpfs('/mnt').bind('/nonexistent-nsbind', '/mnt/x');
+    for (let i = 0; i < 5; i++) {
+      expect((await good.run('/bin/true')).code).toBe(0);
+      await expect(bad.run('/bin/true')).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+    expect(openFds()).toEqual(fds);
+    expect(children().filter((c) => c.state === 'Z')).toEqual([]);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 });
