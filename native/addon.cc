@@ -9,6 +9,8 @@
 #include "spawn.h"
 #include "syscalls.h"
 
+void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
+
 namespace {
 
 void set(Napi::Env env, Napi::Object o, const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); }
@@ -52,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  RegisterFilesystem(env, exports);
   RegisterSecurity(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
