@@ -206,7 +206,7 @@ describe('stale sandbox cgroups of dead Node processes', () => {
       await inBusy.ended;
       for (const d of [ofLive, busy, other]) if (existsSync(d)) rmdirSync(d);
     }
-    expect(await reclaimStale(parent)).toEqual([]);
+    expect(reclaimStale(parent)).toEqual([]);
   });
 });
 

@@ -1,8 +1,9 @@
 // Reading and writing cgroupfs files. Every write is one write(2) on a file opened without
 // O_CREAT/O_TRUNC: the kernel parses each write as one value, and errors (EINVAL for a bad
 // value, EBUSY for the no-internal-process rule) come back from that write.
-import { promises as fsp } from 'node:fs';
-import { errnoNumber, systemError, type NsbindError } from '../errors.js';
+import { closeSync, openSync, promises as fsp, readFileSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoNumber, systemError } from '../errors.js';
 
 /** The positive errno of a Node fs error, or EIO when it has none. */
 export function errnoOf(e: unknown): number {
@@ -28,14 +29,47 @@ export async function writeCgroupFile(path: string, text: string, step: string, 
   }
 }
 
-/** Like {@link writeCgroupFile} but returns the error instead of throwing it. */
-export async function tryWriteCgroupFile(path: string, text: string, step: string): Promise<NsbindError | undefined> {
+/**
+ * {@link writeCgroupFile}, synchronously: creating a sandbox cgroup is a handful of
+ * metadata operations on a pseudo-filesystem, done while spawn() prepares the request.
+ */
+export function writeCgroupFileSync(path: string, text: string, step: string, hint?: string): void {
+  let fd: number | undefined;
   try {
-    await writeCgroupFile(path, text, step);
-    return undefined;
+    fd = openSync(path, 'r+');
+    writeSync(fd, text);
   } catch (e) {
-    return e as NsbindError;
+    throw systemError(errnoOf(e), { step, syscall: fd === undefined ? 'open' : 'write', path, ...(hint ? { hint } : {}) });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** A cgroup file's text, or undefined when it does not exist. */
+export function readCgroupFileSync(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pids of a `cgroup.procs` file, synchronously. */
+export function readPidsSync(procsFile: string): number[] {
+  return (readCgroupFileSync(procsFile) ?? '').split('\n').filter((x) => /^\d+$/.test(x)).map(Number);
+}
+
+/** `dir` and every directory beneath it, parents before children, synchronously. */
+export function cgroupTreeSync(dir: string): string[] {
+  const out = [dir];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const e of readdirSync(out[i], { withFileTypes: true })) if (e.isDirectory()) out.push(join(out[i], e.name));
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return out;
 }
 
 /** The text of a cgroup file, or undefined when it does not exist (an absent controller). */

@@ -2,10 +2,9 @@
 // process is SIGKILLed it cannot remove them; its sandboxes die with it (die-with-parent),
 // leaving empty directories behind. The next nsbind beneath the same parent removes them:
 // a name whose pid no longer runs is stale. (A reused pid only delays the reclaim.)
-import { promises as fsp } from 'node:fs';
+import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupTree } from './teardown.js';
-import { readPids } from './files.js';
+import { cgroupTreeSync, readPidsSync } from './files.js';
 
 /** The prefix of every sandbox cgroup's name. */
 export const CGROUP_PREFIX = 'nsbind-';
@@ -38,10 +37,10 @@ export function isAlive(pid: number): boolean {
  * A cgroup that still holds a process is left alone: it may not be ours to kill.
  * Returns the directories removed.
  */
-export async function reclaimStale(parent: string): Promise<string[]> {
+export function reclaimStale(parent: string): string[] {
   let names: string[];
   try {
-    names = await fsp.readdir(parent);
+    names = readdirSync(parent);
   } catch {
     return [];
   }
@@ -49,12 +48,12 @@ export async function reclaimStale(parent: string): Promise<string[]> {
   for (const name of names) {
     const owner = ownerOf(name);
     if (owner === undefined || owner === process.pid || isAlive(owner)) continue;
-    const tree = await cgroupTree(join(parent, name));
+    const tree = cgroupTreeSync(join(parent, name));
     let empty = true;
-    for (const d of tree) if ((await readPids(join(d, 'cgroup.procs'))).length > 0) empty = false;
+    for (const d of tree) if (readPidsSync(join(d, 'cgroup.procs')).length > 0) empty = false;
     if (!empty) continue;
     try {
-      for (const d of tree.reverse()) await fsp.rmdir(d);
+      for (const d of tree.reverse()) rmdirSync(d);
       removed.push(join(parent, name));
     } catch {
       // Raced with another reclaimer, or a process arrived: leave it for next time.

@@ -2,8 +2,7 @@
 // Node processes left, create the cgroup beneath our own with the limits written, hand
 // spawn what it needs to put the child inside before it runs (an fd for CLONE_INTO_CGROUP
 // on v2, cgroup.procs paths on v1), read the counters after the exit, kill and remove.
-import { readFileSync } from 'node:fs';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, readFileSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { native } from '../binding.js';
 import { nsbindError, systemError, type NsbindError } from '../errors.js';
@@ -132,20 +131,18 @@ const MAX_NAME_TRIES = 100;
  * that died. Where no hierarchy is writable it throws an {@link NsbindError} whose hint says
  * how to get a delegated cgroup: limits are never silently dropped.
  *
- * @example
- * const cg = await prepareCgroup(normalizeLimits({ memory: '64M', pids: 32 }));
- * // spawn with { cgroupFd: cg.cloneIntoFd, cgroupProcs: cg.procsFiles }, then after the exit:
- * const { oom } = await cg.finish(); await cg.destroy();
+ * Synchronous, because spawn() prepares its request synchronously: it is a few mkdir and
+ * write calls on cgroupfs. {@link prepareCgroup} is the same as a Promise.
  */
-export async function prepareCgroup(limits: NormalizedLimits, opts: PrepareCgroupOptions = {}): Promise<SandboxCgroup> {
+export function createSandboxCgroup(limits: NormalizedLimits, opts: PrepareCgroupOptions = {}): SandboxCgroup {
   const layout = opts.layout ?? currentLayout();
   const candidates = chooseHierarchies(layout, limits, opts.hierarchy ?? 'auto');
   let firstError: unknown;
   for (const which of candidates) {
     try {
       return which === 'v2'
-        ? await prepareV2(layout.v2!, limits, opts.cloneInto ?? true)
-        : await prepareV1(v1HierarchiesFor(limits, layout.v1), limits);
+        ? prepareV2(layout.v2!, limits, opts.cloneInto ?? true)
+        : prepareV1(v1HierarchiesFor(limits, layout.v1), limits);
     } catch (e) {
       firstError ??= e;
       if (!worthAnotherTry(e)) break;
@@ -154,26 +151,42 @@ export async function prepareCgroup(limits: NormalizedLimits, opts: PrepareCgrou
   throw firstError;
 }
 
+/**
+ * {@link createSandboxCgroup} as a Promise.
+ *
+ * @example
+ * const cg = await prepareCgroup(normalizeLimits({ memory: '64M', pids: 32 }));
+ * // spawn with { cgroupFd: cg.cloneIntoFd, cgroupProcs: cg.procsFiles }, then after the exit:
+ * const { oom } = await cg.finish(); await cg.destroy();
+ */
+export async function prepareCgroup(limits: NormalizedLimits, opts: PrepareCgroupOptions = {}): Promise<SandboxCgroup> {
+  return createSandboxCgroup(limits, opts);
+}
+
 /** mkdir with a fresh name until one is free (another thread of this process may race us). */
-async function withFreshName<T>(create: (name: string) => Promise<T>): Promise<T> {
+function withFreshName<T>(create: (name: string) => T): T {
   for (let i = 0; ; i++) {
     try {
-      return await create(cgroupName(++counter));
+      return create(cgroupName(++counter));
     } catch (e) {
       if (codeOf(e) !== 'EEXIST' || i >= MAX_NAME_TRIES) throw e;
     }
   }
 }
 
-async function prepareV2(h: Hierarchy, limits: NormalizedLimits, cloneInto: boolean): Promise<SandboxCgroup> {
-  await reclaimStale(h.ownDir);
-  const dir = await withFreshName((name) => createV2(h.ownDir, name, limits));
+function prepareV2(h: Hierarchy, limits: NormalizedLimits, cloneInto: boolean): SandboxCgroup {
+  reclaimStale(h.ownDir);
+  const dir = withFreshName((name) => createV2(h.ownDir, name, limits));
   const path = posix.join(h.ownPath, posix.basename(dir));
   let fd: number | undefined;
   if (cloneInto) {
     const r = native().open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
     if (r < 0) {
-      await killAndRemove(dir, { cgroupKill: true }).catch(() => {});
+      try {
+        rmdirSync(dir);
+      } catch {
+        // empty and new: only a racing reclaim could have removed it
+      }
       throw systemError(-r, { step: 'limits: open the sandbox cgroup', syscall: 'open', path: dir });
     }
     fd = r;
@@ -199,9 +212,9 @@ async function prepareV2(h: Hierarchy, limits: NormalizedLimits, cloneInto: bool
   return cg;
 }
 
-async function prepareV1(hierarchies: Hierarchy[], limits: NormalizedLimits): Promise<SandboxCgroup> {
-  for (const h of hierarchies) await reclaimStale(h.ownDir);
-  const dirs: V1Dir[] = await withFreshName((name) => createV1(hierarchies, name, limits));
+function prepareV1(hierarchies: Hierarchy[], limits: NormalizedLimits): SandboxCgroup {
+  for (const h of hierarchies) reclaimStale(h.ownDir);
+  const dirs: V1Dir[] = withFreshName((name) => createV1(hierarchies, name, limits));
   const name = posix.basename(dirs[0].dir);
   const lines = hierarchies.map((h) => `${h.controllers.join(',')}:${posix.join(h.ownPath, name)}`);
   let destroyed: Promise<void> | undefined;

@@ -1,10 +1,10 @@
 // A sandbox cgroup on v1 hierarchies (v1-only and hybrid hosts): one directory per
 // hierarchy used, each named the same, per Documentation/admin-guide/cgroup-v1/. The
 // sandbox joins them all (the parent writes its pid into each cgroup.procs while it waits).
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { nsbindError, systemError } from '../errors.js';
-import { codeOf, errnoOf, parseKeyed, readCgroupFile, readNumber, writeCgroupFile } from './files.js';
+import { codeOf, errnoOf, parseKeyed, readCgroupFile, readCgroupFileSync, readNumber, writeCgroupFileSync } from './files.js';
 import { delegationHint, missingControllerHint } from './hints.js';
 import type { Hierarchy } from './layout.js';
 import { controllersFor, weightToShares, type NormalizedLimits } from './limits.js';
@@ -75,14 +75,14 @@ export function v1HierarchiesFor(l: NormalizedLimits, v1: Map<string, Hierarchy>
  * Creates `name` in each hierarchy with the limits written. EEXIST is thrown as is (the
  * caller picks another name); on any other failure nothing is left behind.
  */
-export async function createV1(hierarchies: Hierarchy[], name: string, l: NormalizedLimits): Promise<V1Dir[]> {
+export function createV1(hierarchies: Hierarchy[], name: string, l: NormalizedLimits): V1Dir[] {
   const settings = v1Settings(l);
   const made: V1Dir[] = [];
   try {
     for (const h of hierarchies) {
       const dir = join(h.ownDir, name);
       try {
-        await fsp.mkdir(dir);
+        mkdirSync(dir);
       } catch (e) {
         if (codeOf(e) === 'EEXIST') throw e;
         const code = codeOf(e);
@@ -93,13 +93,19 @@ export async function createV1(hierarchies: Hierarchy[], name: string, l: Normal
       for (const c of h.controllers) {
         for (const s of settings.get(c) ?? []) {
           const path = join(dir, s.file);
-          if (!s.required && (await readCgroupFile(path)) === undefined) continue;
-          await writeCgroupFile(path, s.value, `limits: write ${s.file}`, s.file.includes('memsw') ? MEMSW_HINT : undefined);
+          if (!s.required && readCgroupFileSync(path) === undefined) continue;
+          writeCgroupFileSync(path, s.value, `limits: write ${s.file}`, s.file.includes('memsw') ? MEMSW_HINT : undefined);
         }
       }
     }
   } catch (e) {
-    for (const m of made.reverse()) await fsp.rmdir(m.dir).catch(() => {});
+    for (const m of made.reverse()) {
+      try {
+        rmdirSync(m.dir);
+      } catch {
+        // nothing else can be done; reclaim will retry
+      }
+    }
     throw e;
   }
   return made;

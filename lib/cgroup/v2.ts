@@ -3,10 +3,10 @@
 // parent's cgroup.subtree_control, limits are single files (memory.max, memory.swap.max,
 // pids.max, cpu.max, cpu.weight), and the outcome is read from memory.events (oom_kill),
 // memory.peak and pids.peak.
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nsbindError, systemError } from '../errors.js';
-import { codeOf, errnoOf, parseKeyed, readCgroupFile, readNumber, writeCgroupFile } from './files.js';
+import { codeOf, errnoOf, parseKeyed, readCgroupFile, readCgroupFileSync, readNumber, writeCgroupFileSync } from './files.js';
 import { delegationHint, missingControllerHint, noInternalProcessesHint } from './hints.js';
 import { controllersFor, type NormalizedLimits } from './limits.js';
 import type { CgroupUsage } from './usage.js';
@@ -40,9 +40,9 @@ export function v2Settings(l: NormalizedLimits): CgroupSetting[] {
 }
 
 /** Gives `controllers` to the children of `parentDir` (its cgroup.subtree_control). */
-export async function enableV2Controllers(parentDir: string, controllers: string[]): Promise<void> {
+export function enableV2Controllers(parentDir: string, controllers: string[]): void {
   if (controllers.length === 0) return;
-  const available = ((await readCgroupFile(join(parentDir, 'cgroup.controllers'))) ?? '').split(/\s+/);
+  const available = (readCgroupFileSync(join(parentDir, 'cgroup.controllers')) ?? '').split(/\s+/);
   const missing = controllers.filter((c) => !available.includes(c));
   if (missing.length > 0) {
     throw nsbindError('ERR_NSBIND_CGROUP', `limits: cgroup v2 controller ${missing.join(', ')} not available in ${parentDir}`, {
@@ -51,12 +51,12 @@ export async function enableV2Controllers(parentDir: string, controllers: string
       hint: missingControllerHint(parentDir, missing, 2),
     });
   }
-  const enabled = ((await readCgroupFile(join(parentDir, 'cgroup.subtree_control'))) ?? '').split(/\s+/);
+  const enabled = (readCgroupFileSync(join(parentDir, 'cgroup.subtree_control')) ?? '').split(/\s+/);
   const toEnable = controllers.filter((c) => !enabled.includes(c));
   if (toEnable.length === 0) return;
   const file = join(parentDir, 'cgroup.subtree_control');
   try {
-    await fsp.writeFile(file, toEnable.map((c) => `+${c}`).join(' '), { flag: 'r+' });
+    writeFileSync(file, toEnable.map((c) => `+${c}`).join(' '), { flag: 'r+' });
   } catch (e) {
     const code = codeOf(e);
     const hint =
@@ -73,11 +73,11 @@ export async function enableV2Controllers(parentDir: string, controllers: string
  * Creates `parentDir/name` with the limits written. EEXIST is thrown as is (the caller
  * picks another name); on any other failure nothing is left behind.
  */
-export async function createV2(parentDir: string, name: string, l: NormalizedLimits): Promise<string> {
-  await enableV2Controllers(parentDir, controllersFor(l));
+export function createV2(parentDir: string, name: string, l: NormalizedLimits): string {
+  enableV2Controllers(parentDir, controllersFor(l));
   const dir = join(parentDir, name);
   try {
-    await fsp.mkdir(dir);
+    mkdirSync(dir);
   } catch (e) {
     if (codeOf(e) === 'EEXIST') throw e;
     const code = codeOf(e);
@@ -87,11 +87,15 @@ export async function createV2(parentDir: string, name: string, l: NormalizedLim
   try {
     for (const s of v2Settings(l)) {
       const path = join(dir, s.file);
-      if (!s.required && (await readCgroupFile(path)) === undefined) continue; // e.g. no swap accounting
-      await writeCgroupFile(path, s.value, `limits: write ${s.file}`, s.file === 'memory.swap.max' ? SWAP_HINT : undefined);
+      if (!s.required && readCgroupFileSync(path) === undefined) continue; // e.g. no swap accounting
+      writeCgroupFileSync(path, s.value, `limits: write ${s.file}`, s.file === 'memory.swap.max' ? SWAP_HINT : undefined);
     }
   } catch (e) {
-    await fsp.rmdir(dir).catch(() => {});
+    try {
+      rmdirSync(dir);
+    } catch {
+      // nothing else can be done; reclaim will retry
+    }
     throw e;
   }
   return dir;
