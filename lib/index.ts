@@ -4,3 +4,4 @@ export { sandbox, Sandbox, type SpawnOptions, type RunOptions, type RunResult } 
 export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type NamespaceId, type NamespaceIds } from './process.js';
 export type * from './options.js';
 export type { StdioOption, StdioEntry } from './stdio.js';
+export type { Limits } from './cgroup/limits.js';

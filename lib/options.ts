@@ -1,5 +1,6 @@
 // The sandbox configuration as plain data: what `sb.options` returns and
 // `sandbox(options)` accepts. Everything here is JSON-serialisable.
+import type { Limits } from './cgroup/limits.js';
 
 /** Namespace types, named as the kernel names them (`/proc/PID/ns/<type>`). */
 export type NamespaceType = 'user' | 'pid' | 'mnt' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'time';
@@ -159,5 +160,7 @@ export interface SandboxOptions {
   newSession?: boolean;
   /** @default the caller's umask */
   umask?: number;
+  /** cgroup resource limits (`.limits()`). */
+  limits?: Limits;
   [other: string]: unknown;
 }
