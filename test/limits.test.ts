@@ -2,7 +2,7 @@
 // a sandbox died, and no sandbox cgroup outlives its sandbox. Sandboxes whose programs
 // fork run with `.pid()` so that nsbind's init reaps them (no orphan reaches the host's
 // PID 1).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -205,6 +205,19 @@ describe.skipIf(!hybridV2)(`cgroup v2 on a hybrid host${hybridV2 ? '' : ' (skipp
     expect((await p.exited).reason).toBe('signal');
     expect(existsSync(dir)).toBe(false);
   });
+
+  it('without clone3 (CLONE_INTO_CGROUP), the parent places the child before it runs; .cgroup() roots there', async () => {
+    process.env.NSBIND_NO_CLONE3 = '1';
+    try {
+      const r = await sandbox().limits({}).run('cat', ['/proc/self/cgroup']);
+      expect(r.stdout).toMatch(new RegExp(`^0::.*/nsbind-${process.pid}-\\d+$`, 'm'));
+      const ns = await sandbox().cgroup().limits({}).run('cat', ['/proc/self/cgroup']);
+      expect(ns.stdout).toMatch(/^0::\/$/m);
+    } finally {
+      delete process.env.NSBIND_NO_CLONE3;
+    }
+    expect(sandboxDirs()).toEqual([]);
+  });
 });
 
 describe.skipIf(!offers('pids', 'memory'))(
@@ -248,3 +261,26 @@ describe.skipIf(!offers('pids', 'memory'))(
     }, 120_000);
   },
 );
+
+describe.skipIf(!offers('pids'))(`a SIGKILLed Node process${offers('pids') ? '' : ' (skipped: no pids controller for our cgroup)'}`, () => {
+  it('takes its sandbox with it, and the next call beneath the same parent reclaims the empty cgroup', async () => {
+    const script = `
+      const { sandbox } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const p = sandbox().pid().limits({ pids: 8 }).spawn('sleep', ['1000'], { stdio: 'ignore' });
+      p.on('spawn', () => console.log(p.pid));
+      p.on('error', (e) => { console.error(e.message); process.exit(1); });`;
+    const node = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sandboxPid = Number(await new Promise<string>((r) => node.stdout!.once('data', (d) => r(String(d)))));
+    const dirsOf = () =>
+      ownDirs().flatMap((d) => spawnSync('ls', [d], { encoding: 'utf8' }).stdout.split('\n').filter((n) => n.startsWith(`nsbind-${node.pid}-`)).map((n) => join(d, n)));
+    const left = dirsOf();
+    expect(left.length).toBeGreaterThan(0);
+    node.kill('SIGKILL');
+    await new Promise((r) => node.once('exit', r));
+    // die-with-parent: the sandbox's init gets SIGKILL, and its pid namespace goes with it.
+    await until('the sandbox to die', () => (existsSync(`/proc/${sandboxPid}`) ? undefined : true));
+    expect(dirsOf()).toEqual(left);
+    expect(await sandbox().limits({ pids: 8 }).run('true')).toMatchObject({ code: 0 });
+    expect(dirsOf()).toEqual([]);
+  });
+});
