@@ -5,3 +5,4 @@ export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type Name
 export type * from './options.js';
 export type { StdioOption, StdioEntry } from './stdio.js';
 export type { Limits } from './cgroup/limits.js';
+export type { ForkOptions, ForkedProcess, Serialization, IpcMethods, IpcControl, SendCallback } from './fork.js';

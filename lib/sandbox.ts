@@ -3,7 +3,7 @@
 // it, so a sandbox designed in code can be stored, sent or used from the CLI.
 import { existsSync } from 'node:fs';
 import { native, type NativeSpawnRequest } from './binding.js';
-import { invalid, NsbindError, nsbindError } from './errors.js';
+import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import {
   NAMESPACE_TYPES,
   type Credentials,
@@ -13,6 +13,7 @@ import {
 } from './options.js';
 import { cgroupPreparer } from './cgroup/spawn.js';
 import { normalizeLimits, type Limits } from './cgroup/limits.js';
+import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { compile } from './plan.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
@@ -364,13 +365,31 @@ export class Sandbox {
   }
 
   /**
+   * Runs a Node module in the sandbox with an IPC channel, like `child_process.fork`:
+   * `process.execPath` with `execArgv` (default: the parent's), the module and `args`.
+   * The child's `process.send`/`process.on('message')` work unchanged; the result also
+   * has `send()`, `disconnect()`, `connected` and the 'message'/'disconnect' events.
+   * `modulePath` is a path (relative to the caller's cwd) or a `file:` URL. A module that
+   * does not exist or cannot be read throws at once.
+   * @example
+   * const child = sandbox().user().net().pid().fork('./server.js', ['--port', '80']);
+   * child.on('message', (m) => console.log('child says', m));
+   * child.send({ cmd: 'start' });
+   */
+  fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
+    const [argv, o] = splitArgs(args, opts);
+    return forkSandbox(this, modulePath, argv, o ?? {});
+  }
+
+  /**
    * Runs the program to its end and collects its output. Resolves for any end of the
    * program (exit, signal, oom, timeout); rejects for setup failures, `maxBuffer` and aborts.
    * @example
    * const { code, stdout } = await sandbox().net().run('ip', ['-o', 'link']);
    */
-  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args: readonly string[] | undefined, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
     const [argv, o] = splitArgs(args, opts);
     return runSandbox(this, file, argv, o ?? {});
@@ -411,7 +430,7 @@ export function sandbox(options?: SandboxOptions): Sandbox {
       }
       default: {
         const method = (sb as unknown as Record<string, unknown>)[key];
-        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'constructor') {
+        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'fork' || key === 'constructor') {
           throw invalid(key, 'unknown option');
         }
         sb = (method as (x: unknown) => Sandbox).call(sb, value);
@@ -507,14 +526,16 @@ export function spawnSandbox(
   } finally {
     closeTransient(stdio);
   }
+  if (res.fdError !== undefined) {
+    for (const f of finishers) void f.abandon?.();
+    throw systemError(res.fdError, { step: `stdio[${res.fdIndex}]`, syscall: 'fcntl', option: `spawn.stdio[${res.fdIndex}]` });
+  }
   if (res.initError !== undefined || res.pipeError !== undefined) {
     for (const f of finishers) void f.abandon?.();
-    const errno = (res.initError ?? res.pipeError)!;
-    const err = new NsbindError(`nsbind: ${res.initError !== undefined ? 'init' : 'stdio pipes'}: errno ${errno}`, {
-      code: 'ERR_NSBIND_SPAWN',
-      errno,
+    throw systemError((res.initError ?? res.pipeError)!, {
+      step: res.initError !== undefined ? `open ${plan.request.initPath}` : 'stdio pipes',
+      syscall: res.initError !== undefined ? 'open' : 'pipe2',
     });
-    throw err;
   }
   const streams = wrapParentFds(stdio.slots, res.fds);
   proc.stdio = streams;
@@ -568,6 +589,10 @@ async function runSandbox(
         if (size > maxBuffer) {
           overflow ??= name;
           p._end(9, 'signal');
+          // Without a pid namespace only the top process is killed; closing our end
+          // makes any descendant still writing get EPIPE instead of filling memory.
+          (s as unknown as { destroy(): void }).destroy();
+          resolve(Buffer.concat(chunks));
           return;
         }
         chunks.push(c);
