@@ -37,6 +37,7 @@ export const cgroupPreparer: SpawnPreparer = (options, request): PreparedSpawn |
       await cg.destroy();
       return withCgroupUsage(r, usage);
     },
-    abandon: () => cg.destroy(),
+    // The setup error is what the caller hears about; a failed removal is reclaimed later.
+    abandon: () => cg.destroy().catch(() => {}),
   };
 };
