@@ -7,6 +7,7 @@ import { v1HierarchiesFor, v1Settings } from '../lib/cgroup/v1.js';
 import { v2Settings } from '../lib/cgroup/v2.js';
 import { chooseHierarchies } from '../lib/cgroup/sandbox-cgroup.js';
 import { ownerOf } from '../lib/cgroup/reclaim.js';
+import { cgroupCheck } from '../lib/cgroup/check.js';
 
 function invalidOption(fn: () => unknown): string | undefined {
   try {
@@ -316,5 +317,30 @@ describe('choosing the hierarchy', () => {
       '/sys/fs/cgroup/cpu,cpuacct',
       '/sys/fs/cgroup/pids',
     ]);
+  });
+});
+
+describe('cgroupCheck (doctor)', () => {
+  const all = () => ['memory', 'pids', 'cpu'];
+  it('hybrid with writable v1 hierarchies is ok, pointing at the memory hierarchy', () => {
+    const l = layoutFrom(HYBRID_MOUNTINFO, HYBRID_CGROUP, () => []);
+    expect(cgroupCheck(l, () => true)).toEqual({ ok: true, version: 'hybrid', path: '/sys/fs/cgroup/memory/process_api/fa39' });
+    expect(cgroupCheck(l, () => false)).toMatchObject({ ok: false, version: 'hybrid', fix: expect.stringContaining('Delegate=yes') });
+  });
+
+  it('pure v2: not delegated, delegated but Node is in it (no internal processes), at the root', () => {
+    const l = layoutFrom(V2_MOUNTINFO, V2_CGROUP, all);
+    expect(cgroupCheck(l, () => false)).toMatchObject({ ok: false, version: 2, reason: expect.stringMatching(/not writable/) });
+    expect(cgroupCheck(l, () => true)).toMatchObject({ ok: false, version: 2, reason: expect.stringMatching(/no internal processes/) });
+    expect(cgroupCheck(layoutFrom(V2_MOUNTINFO, '0::/\n', all), () => true)).toEqual({ ok: true, version: 2, path: '/sys/fs/cgroup' });
+  });
+
+  it('pure v2 without the controllers delegated', () => {
+    const l = layoutFrom(V2_MOUNTINFO, V2_CGROUP, () => ['cpu']);
+    expect(cgroupCheck(l, () => true)).toMatchObject({ ok: false, reason: expect.stringMatching(/memory, pids/) });
+  });
+
+  it('no cgroups at all', () => {
+    expect(cgroupCheck(layoutFrom('', '', () => []))).toMatchObject({ ok: false });
   });
 });
