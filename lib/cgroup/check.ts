@@ -1,8 +1,7 @@
 // The cgroup part of `doctor()` (SPEC section 7): can `.limits()` work here, and if not,
 // what to change. It looks without creating anything.
 import { accessSync, constants as fsConstants } from 'node:fs';
-import type { CgroupLayout } from './layout.js';
-import { currentLayout } from './sandbox-cgroup.js';
+import { currentLayout, type CgroupLayout } from './layout.js';
 
 /** `doctor().cgroup`. */
 export interface CgroupCheck {

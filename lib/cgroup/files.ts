@@ -16,22 +16,10 @@ export function codeOf(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** Writes `text` to a cgroup file in one write(2); throws a system error naming `step`. */
-export async function writeCgroupFile(path: string, text: string, step: string, hint?: string): Promise<void> {
-  let fh: fsp.FileHandle | undefined;
-  try {
-    fh = await fsp.open(path, 'r+');
-    await fh.write(text);
-  } catch (e) {
-    throw systemError(errnoOf(e), { step, syscall: fh ? 'write' : 'open', path, ...(hint ? { hint } : {}) });
-  } finally {
-    await fh?.close();
-  }
-}
-
 /**
- * {@link writeCgroupFile}, synchronously: creating a sandbox cgroup is a handful of
- * metadata operations on a pseudo-filesystem, done while spawn() prepares the request.
+ * Writes `text` to a cgroup file in one write(2); throws a system error naming `step`.
+ * Synchronous: creating a sandbox cgroup is a handful of metadata operations on a
+ * pseudo-filesystem, done while spawn() prepares its request.
  */
 export function writeCgroupFileSync(path: string, text: string, step: string, hint?: string): void {
   let fd: number | undefined;

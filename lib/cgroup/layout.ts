@@ -196,15 +196,27 @@ export function readV2Controllers(dir: string): string[] {
   }
 }
 
-/** This process's layout, read now. */
-export function detectLayout(): CgroupLayout {
-  let mountinfo = '';
+let cachedLayout: { procCgroup: string; layout: CgroupLayout } | undefined;
+
+/**
+ * The layout of this process, re-read when /proc/self/cgroup changes (mountinfo can be
+ * long on container hosts; our own cgroup is what moves).
+ */
+export function currentLayout(): CgroupLayout {
   let procCgroup = '';
   try {
-    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
     procCgroup = readFileSync('/proc/self/cgroup', 'utf8');
   } catch {
     return { kind: 'none', v1: new Map() };
   }
-  return layoutFrom(mountinfo, procCgroup);
+  if (cachedLayout?.procCgroup !== procCgroup) {
+    let mountinfo = '';
+    try {
+      mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      // no /proc: no layout
+    }
+    cachedLayout = { procCgroup, layout: layoutFrom(mountinfo, procCgroup) };
+  }
+  return cachedLayout.layout;
 }

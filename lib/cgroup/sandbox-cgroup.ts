@@ -2,12 +2,12 @@
 // Node processes left, create the cgroup beneath our own with the limits written, hand
 // spawn what it needs to put the child inside before it runs (an fd for CLONE_INTO_CGROUP
 // on v2, cgroup.procs paths on v1), read the counters after the exit, kill and remove.
-import { constants as fsConstants, readFileSync, rmdirSync } from 'node:fs';
+import { constants as fsConstants, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { native } from '../binding.js';
 import { nsbindError, systemError, type NsbindError } from '../errors.js';
 import { codeOf } from './files.js';
-import { layoutFrom, type CgroupLayout, type Hierarchy } from './layout.js';
+import { currentLayout, type CgroupLayout, type Hierarchy } from './layout.js';
 import { controllersFor, type NormalizedLimits } from './limits.js';
 import { cgroupName, reclaimStale } from './reclaim.js';
 import { killAndRemove } from './teardown.js';
@@ -62,31 +62,8 @@ export interface PrepareCgroupOptions {
 }
 
 let counter = 0;
-let cachedLayout: { procCgroup: string; layout: CgroupLayout } | undefined;
 
-/**
- * The layout of this process, re-read when /proc/self/cgroup changes (mountinfo can be
- * long on container hosts; our own cgroup is what moves).
- */
-export function currentLayout(): CgroupLayout {
-  let procCgroup = '';
-  try {
-    procCgroup = readFileSync('/proc/self/cgroup', 'utf8');
-  } catch {
-    return { kind: 'none', v1: new Map() };
-  }
-  if (cachedLayout?.procCgroup !== procCgroup) {
-    let mountinfo = '';
-    try {
-      mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-    } catch {
-      // no /proc: no layout
-    }
-    cachedLayout = { procCgroup, layout: layoutFrom(mountinfo, procCgroup) };
-  }
-  return cachedLayout.layout;
-}
-
+export { currentLayout };
 /** The hierarchies to try, in order. */
 export function chooseHierarchies(layout: CgroupLayout, l: NormalizedLimits, pref: 'auto' | 'v1' | 'v2'): Array<'v1' | 'v2'> {
   const needed = controllersFor(l);
