@@ -12,9 +12,14 @@ import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
 import { children, openFds } from './helpers.js';
 
 const layout = currentLayout();
-/** Whether some hierarchy offers all these controllers to our children. */
+/**
+ * Whether some hierarchy offers all these controllers to our children. On v2, memory
+ * (a domain controller) can be enabled beneath the Node process's own cgroup only when
+ * that is the root cgroup ("no internal processes"); pids and cpu are threaded.
+ */
 const offers = (...cs: string[]) =>
-  cs.every((c) => layout.v1.has(c)) || cs.every((c) => layout.v2?.controllers.includes(c) ?? false);
+  cs.every((c) => layout.v1.has(c)) ||
+  cs.every((c) => (layout.v2?.controllers.includes(c) ?? false) && (c !== 'memory' || layout.v2!.ownPath === '/'));
 const hybridV2 = layout.kind === 'hybrid' && layout.v2 !== undefined;
 
 /** Every hierarchy's directory of our own cgroup. */
