@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox, type SandboxProcess } from '../lib/index.js';
 import type { Hierarchy } from '../lib/cgroup/layout.js';
 import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
-import { children, openFds } from './helpers.js';
+import { children, isRoot, openFds, runAsNobody } from './helpers.js';
 
 const layout = currentLayout();
 /**
@@ -290,5 +290,23 @@ describe.skipIf(!offers('pids'))(`a SIGKILLed Node process${offers('pids') ? '' 
     expect(dirsOf()).toEqual(left);
     expect(await sandbox().limits({ pids: 8 }).run('true')).toMatchObject({ code: 0 });
     expect(dirsOf()).toEqual([]);
+  });
+});
+
+describe.skipIf(!isRoot)(`where no hierarchy is writable${isRoot ? '' : ' (skipped: needs root to run a child as nobody)'}`, () => {
+  it('limits are never dropped: run() rejects with a hint to get a delegated cgroup, and spawn() throws', () => {
+    const r = runAsNobody(`
+      const out = {};
+      try { await nsbind.sandbox().limits({ pids: 4 }).run('true'); out.run = 'ran'; }
+      catch (e) { out.run = { code: e.code, hint: e.hint }; }
+      try { nsbind.sandbox().limits({}).spawn('true'); out.spawn = 'spawned'; }
+      catch (e) { out.spawn = { code: e.code, hint: e.hint }; }
+      console.log(JSON.stringify(out));`);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
+    for (const k of ['run', 'spawn']) {
+      expect(['EACCES', 'EPERM', 'EROFS']).toContain(out[k].code);
+      expect(out[k].hint).toContain('systemd-run --user --scope -p Delegate=yes');
+    }
   });
 });
