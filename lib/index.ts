@@ -6,4 +6,5 @@ export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type Name
 export type * from './options.js';
 export type { StdioOption, StdioEntry } from './stdio.js';
 export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep } from './fs/index.js';
+export type { Limits } from './cgroup/limits.js';
 export type { ForkOptions, ForkedProcess, Serialization, IpcMethods, IpcControl, SendCallback } from './fork.js';

@@ -1,5 +1,6 @@
 // The sandbox configuration as plain data: what `sb.options` returns and
 // `sandbox(options)` accepts. Everything here is JSON-serialisable.
+import type { Limits } from './cgroup/limits.js';
 import type { Capabilities } from './security/capabilities.js';
 import type { Rlimits } from './security/rlimits.js';
 import type { Seccomp } from './security/seccomp.js';
@@ -162,6 +163,8 @@ export interface SandboxOptions {
   newSession?: boolean;
   /** @default the caller's umask */
   umask?: number;
+  /** cgroup resource limits (`.limits()`). */
+  limits?: Limits;
   /** Capabilities the program keeps. @default 'none' */
   capabilities?: Capabilities;
   /** The seccomp filter. @default 'default' */

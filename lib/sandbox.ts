@@ -11,6 +11,8 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
+import { cgroupPreparer } from './cgroup/spawn.js';
+import { normalizeLimits, type Limits } from './cgroup/limits.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { compile } from './plan.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
@@ -70,6 +72,7 @@ const preparers: SpawnPreparer[] = [];
 export function addSpawnPreparer(p: SpawnPreparer): void {
   preparers.push(p);
 }
+addSpawnPreparer(cgroupPreparer);
 
 const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
   user: ['optional', 'join', 'uid', 'gid', 'uidMap', 'gidMap', 'setgroups'],
@@ -327,6 +330,25 @@ export class Sandbox {
    */
   newSession(on = true): Sandbox {
     return this.with({ newSession: v.bool(on, 'newSession') });
+  }
+
+  /**
+   * Resource limits, through a cgroup of the sandbox's own created beneath the Node
+   * process's cgroup (v2, or v1 on hybrid hosts) and removed after the sandbox is gone.
+   * The child is inside before it runs anything. Where no cgroup hierarchy is writable
+   * the spawn fails: limits are never silently dropped. `ExitResult.reason` is `'oom'`
+   * when the kernel's OOM killer ended the program; `usage.memoryPeakBytes` and
+   * `usage.pidsPeak` come from the cgroup. Each call replaces the previous limits.
+   * @default none
+   * @example sandbox().pid().limits({ memory: '256M', pids: 64, cpu: 0.5 }).run('make')
+   */
+  limits(l: Limits): Sandbox {
+    normalizeLimits(l);
+    const copy: Limits = {};
+    for (const k of ['memory', 'memorySwap', 'pids', 'cpu', 'cpuWeight'] as const) {
+      if (l[k] !== undefined) (copy as Record<string, unknown>)[k] = l[k];
+    }
+    return this.with({ limits: copy });
   }
 
   /** The umask inside. @default the caller's */
