@@ -54,7 +54,43 @@ export interface NativeSpawnRequest {
   noClone3?: boolean;
 }
 
-export interface NativeBinding {
+/** A failed step of a helper child (native/helper.h): an NSB_SYS_* id, errno, and a helper-specific step. */
+export interface NativeHelperFailure {
+  errno: number;
+  sys: number;
+  step: number;
+}
+
+/** Where a link goes: a process's network namespace, or an nsfs file descriptor's. */
+export interface NativeNsRef {
+  pid?: number;
+  fd?: number;
+}
+
+export interface NativeLink {
+  index: number;
+  name: string;
+  /** IFF_* flags. */
+  flags: number;
+  /** IFLA_INFO_KIND ('veth', 'bridge', ...); '' for plain devices. */
+  kind: string;
+}
+
+/** native/network.cc: rtnetlink and named namespaces; every call resolves to >= 0 or -errno. */
+export interface NativeNetwork {
+  nlOpen(nsFd?: number): Promise<number | NativeHelperFailure>;
+  vethAdd(sock: number, name: string, nameNs: NativeNsRef | null, peer: string, peerNs: NativeNsRef | null): Promise<number>;
+  linkSetNetns(sock: number, link: number | string, to: NativeNsRef): Promise<number>;
+  linkSetUp(sock: number, link: number | string, up: boolean): Promise<number>;
+  linkDel(sock: number, link: number | string): Promise<number>;
+  linkIndex(sock: number, name: string): Promise<number>;
+  linkList(sock: number): Promise<NativeLink[] | number>;
+  addrAdd(sock: number, index: number, family: 4 | 6, address: Buffer, prefix: number, flags: number): Promise<number>;
+  routeAddDefault(sock: number, family: 4 | 6, gateway: Buffer, oif: number): Promise<number>;
+  netnsAdd(dir: string, file: string): Promise<number | NativeHelperFailure>;
+}
+
+export interface NativeBinding extends NativeNetwork {
   Process: new () => NativeProcess;
   spawn(
     req: NativeSpawnRequest,

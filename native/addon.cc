@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "network.h"
 #include "plan.h"
 #include "spawn.h"
 #include "syscalls.h"
@@ -51,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  nsb::RegisterNetwork(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;
