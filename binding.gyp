@@ -25,7 +25,8 @@
         "native/helper.cc",
         "native/netlink.cc",
         "native/netns.cc",
-        "native/network.cc"
+        "native/network.cc",
+        "native/veth.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

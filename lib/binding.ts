@@ -13,7 +13,7 @@ export interface NativeProcess {
   onexit?: (r: NativeExit) => void;
 }
 
-export type NativeSpawnResult = { pid: number } | { op: number; sys: number; errno: number; pid?: undefined };
+export type NativeSpawnResult = { pid: number; vethIndex?: number } | { op: number; sys: number; errno: number; pid?: undefined };
 
 export interface NativeExit {
   code?: number;
@@ -52,6 +52,22 @@ export interface NativeSpawnRequest {
   timeOffsets?: string;
   pdeathsig?: number;
   noClone3?: boolean;
+  veth?: NativeVeth;
+}
+
+/** .net({ veth }) for the parent's side of the spawn (native/veth.h). */
+export interface NativeVeth {
+  name: string;
+  peer: string;
+  /** The other end's namespace file; absent: the caller's namespace. */
+  peerNetns?: string;
+  family: 4 | 6;
+  address?: Buffer;
+  prefix?: number;
+  peerAddress?: Buffer;
+  peerPrefix?: number;
+  /** A default route in the sandbox via peerAddress. */
+  route: boolean;
 }
 
 /** A failed step of a helper child (native/helper.h): an NSB_SYS_* id, errno, and a helper-specific step. */

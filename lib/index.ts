@@ -7,3 +7,5 @@ export type { StdioOption, StdioEntry } from './stdio.js';
 export { netns } from './net/netns.js';
 export { links } from './net/links.js';
 export type { NetnsTarget } from './net/target.js';
+// Side effect: registers the veth step of the spawn (lib/net/veth-spawn.ts).
+import './net/veth-spawn.js';

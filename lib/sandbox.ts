@@ -2,7 +2,7 @@
 // `sb.options` is the configuration as plain JSON data and `sandbox(sb.options)` rebuilds
 // it, so a sandbox designed in code can be stored, sent or used from the CLI.
 import { existsSync } from 'node:fs';
-import { native, type NativeSpawnRequest } from './binding.js';
+import { native, type NativeSpawnRequest, type NativeSpawnResult } from './binding.js';
 import { invalid, NsbindError, nsbindError } from './errors.js';
 import {
   NAMESPACE_TYPES,
@@ -11,6 +11,7 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
+import { validateVeth } from './net/veth.js';
 import { compile } from './plan.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
@@ -54,6 +55,8 @@ export interface PreparedSpawn {
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Setup failed: undo what was prepared. */
   abandon?: () => Promise<void> | void;
+  /** The program runs: what the addon reported about the spawn (e.g. a veth's index). */
+  spawned?: (r: NativeSpawnResult & { pid: number }) => void;
 }
 export type SpawnPreparer = (
   options: SandboxOptions,
@@ -129,7 +132,12 @@ function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): Name
       break;
     case 'net':
       if (o.loopback !== undefined) out.loopback = v.bool(o.loopback, 'net.loopback');
-      if (o.veth !== undefined) throw invalid('net.veth', 'veth pairs are not available in this build yet');
+      if (o.veth !== undefined) {
+        if (o.join !== undefined) {
+          throw invalid('net.veth', 'a veth pair needs a new network namespace, not a joined one', 'to wire an existing namespace, create the pair there and use links.move()');
+        }
+        out.veth = validateVeth(o.veth);
+      }
       break;
     case 'time':
       if (o.monotonic !== undefined) out.monotonic = v.clockOffset(o.monotonic, 'time.monotonic');
@@ -477,6 +485,9 @@ export function spawnSandbox(
     },
     abandon: async () => {
       for (const f of finishers) await f.abandon?.();
+    },
+    spawned: (r) => {
+      for (const f of finishers) f.spawned?.(r);
     },
   });
   let res: ReturnType<typeof b.spawn>;

@@ -62,6 +62,11 @@ export const syscallNames: Record<number, string> = {
   26: 'newuidmap',
   27: 'newgidmap',
   28: 'waitid',
+  60: 'RTM_NEWLINK',
+  61: 'RTM_GETLINK',
+  62: 'RTM_SETLINK',
+  63: 'RTM_NEWADDR',
+  64: 'RTM_NEWROUTE',
 };
 
 /** Steps that are not ops of the plan (negative `op` in a report). */
@@ -77,6 +82,9 @@ export const Step = {
   TIME_OFFSETS: -14,
   CGROUP: -15,
   PIPES: -16,
+  VETH_CREATE: -50,
+  VETH_PEER: -51,
+  VETH_SANDBOX: -52,
 } as const;
 
 export const Report = { ERROR: 1, STARTED: 2, EXIT: 3 } as const;
