@@ -111,7 +111,7 @@ export interface NativeBinding extends NativeNetwork {
   spawn(
     req: NativeSpawnRequest,
     proc: NativeProcess,
-  ): { fds: (number | null)[]; initError?: number; pipeError?: number };
+  ): { fds: (number | null)[]; initError?: number; pipeError?: number; fdError?: number; fdIndex?: number };
   unshare(flags: number): number;
   setns(fdOrPath: number | string, type?: number): number;
   mount(src: string | null, dst: string, fstype: string | null, flags: number, data?: string | null): number;
