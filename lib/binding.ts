@@ -104,6 +104,8 @@ export interface NativeNetwork {
   addrAdd(sock: number, index: number, family: 4 | 6, address: Buffer, prefix: number, flags: number): Promise<number>;
   routeAddDefault(sock: number, family: 4 | 6, gateway: Buffer, oif: number): Promise<number>;
   netnsAdd(dir: string, file: string): Promise<number | NativeHelperFailure>;
+  /** Step and syscall numbers of the network concern, for the layout test. */
+  networkLayout: Record<string, number>;
 }
 
 export interface NativeBinding extends NativeNetwork {

@@ -215,9 +215,32 @@ Napi::Value NetnsAdd(const Napi::CallbackInfo& info) {
       [=](Napi::Env e) { return helper_result(e, *r, *res); });
 }
 
+// The numbers lib/ mirrors (lib/plan/layout.ts, lib/net/netns.ts), for
+// test/network-layout.test.ts to compare.
+Napi::Object Layout(Napi::Env env) {
+  Napi::Object l = Napi::Object::New(env);
+  l.Set("STEP_VETH_CREATE", NSB_STEP_VETH_CREATE);
+  l.Set("STEP_VETH_PEER", NSB_STEP_VETH_PEER);
+  l.Set("STEP_VETH_SANDBOX", NSB_STEP_VETH_SANDBOX);
+  l.Set("SYS_RTM_NEWLINK", (int)NSB_SYS_RTM_NEWLINK);
+  l.Set("SYS_RTM_GETLINK", (int)NSB_SYS_RTM_GETLINK);
+  l.Set("SYS_RTM_SETLINK", (int)NSB_SYS_RTM_SETLINK);
+  l.Set("SYS_RTM_NEWADDR", (int)NSB_SYS_RTM_NEWADDR);
+  l.Set("SYS_RTM_NEWROUTE", (int)NSB_SYS_RTM_NEWROUTE);
+  l.Set("SYS_CLONE", (int)NSB_SYS_CLONE);
+  l.Set("SYS_MOUNT", (int)NSB_SYS_MOUNT);
+  l.Set("SYS_SETNS", (int)NSB_SYS_SETNS);
+  l.Set("SYS_SOCKET", (int)NSB_SYS_SOCKET);
+  l.Set("NETNS_SHARE_DIR", (int)NSB_NETNS_SHARE_DIR);
+  l.Set("NETNS_BIND_DIR", (int)NSB_NETNS_BIND_DIR);
+  l.Set("NETNS_BIND_NS", (int)NSB_NETNS_BIND_NS);
+  return l;
+}
+
 }  // namespace
 
 void RegisterNetwork(Napi::Env env, Napi::Object exports) {
+  exports.Set("networkLayout", Layout(env));
   exports.Set("nlOpen", Napi::Function::New(env, NlOpen));
   exports.Set("vethAdd", Napi::Function::New(env, VethAdd));
   exports.Set("linkSetNetns", Napi::Function::New(env, LinkSetNetns));

@@ -6,25 +6,15 @@
 // replies), so every caller opens its own and closes it when done.
 import { native, type NativeHelperFailure, type NativeLink, type NativeNsRef } from '../binding.js';
 import { errnoName, systemError, type NsbindError } from '../errors.js';
+import { syscallNames } from '../plan/layout.js';
 import type { Cidr } from './cidr.js';
-
-// Names of the NSB_SYS_* ids the network helpers report (native/plan.h).
-const SYSCALL_NAMES: Record<number, string> = {
-  2: 'clone',
-  4: 'mount',
-  7: 'socket',
-  17: 'dup3',
-  21: 'open',
-  22: 'setns',
-  28: 'waitpid',
-};
 
 /** The error for a helper child's failure (native/helper.h). */
 export function helperError(
   f: NativeHelperFailure,
   fields: { step: string; path?: string; hint?: string },
 ): NsbindError {
-  return systemError(f.errno, { ...fields, syscall: SYSCALL_NAMES[f.sys] ?? `syscall ${f.sys}` });
+  return systemError(f.errno, { ...fields, syscall: syscallNames[f.sys] || `syscall ${f.sys}` });
 }
 
 /** IFA_F_NODAD: an IPv6 address usable at once, without duplicate address detection. */
@@ -47,7 +37,7 @@ export class Rtnetlink {
     throw helperError(r, {
       step,
       ...(ns ? { path: ns.path } : {}),
-      ...(r.sys === 22 && r.errno === 22 ? { hint: `${ns?.path} is not a network namespace file` } : {}),
+      ...(syscallNames[r.sys] === 'setns' && r.errno === 22 ? { hint: `${ns?.path} is not a network namespace file` } : {}),
     });
   }
 

@@ -11,6 +11,9 @@ import { helperError } from './netlink.js';
 /** Where named network namespaces live, as iproute2 has it (`/var/run` links here). */
 export const NETNS_DIR = '/run/netns';
 
+/** The steps of the native netnsAdd (native/netns.h `nsb_netns_step`). */
+export const NetnsStep = { SHARE_DIR: 1, BIND_DIR: 2, BIND_NS: 3 } as const;
+
 const ROOT_HINT = 'named network namespaces need root (CAP_SYS_ADMIN over the mount namespace), as `ip netns add` does';
 
 /**
@@ -55,13 +58,13 @@ export async function netnsAdd(name: string): Promise<void> {
   await unlink(file).catch(() => {});
   if (typeof r === 'number') throw systemError(-r, { step, syscall: 'mount', path: file });
   const what: Record<number, string> = {
-    1: `${step}: make ${NETNS_DIR} a shared mount`,
-    2: `${step}: bind ${NETNS_DIR} onto itself`,
-    3: `${step}: bind the new namespace onto ${file}`,
+    [NetnsStep.SHARE_DIR]: `${step}: make ${NETNS_DIR} a shared mount`,
+    [NetnsStep.BIND_DIR]: `${step}: bind ${NETNS_DIR} onto itself`,
+    [NetnsStep.BIND_NS]: `${step}: bind the new namespace onto ${file}`,
   };
   throw helperError(r, {
     step: what[r.step] ?? step,
-    path: r.step === 3 ? file : NETNS_DIR,
+    path: r.step === NetnsStep.BIND_NS ? file : NETNS_DIR,
     ...(r.errno === 1 || r.errno === 13 ? { hint: ROOT_HINT } : {}),
   });
 }
