@@ -1,7 +1,7 @@
 // Network input checks without the kernel: interface and namespace names, CIDRs, and
 // targets, each refused with ERR_NSBIND_INVALID naming the option.
 import { describe, expect, it } from 'vitest';
-import { NsbindError, links, netns } from '../lib/index.js';
+import { NsbindError, links, netns, sandbox } from '../lib/index.js';
 import { inSubnet, parseCidr } from '../lib/net/cidr.js';
 import { validateIfname, validateNetnsName } from '../lib/net/names.js';
 import { netnsTargetPath } from '../lib/net/target.js';
@@ -148,5 +148,47 @@ describe('network namespace targets', () => {
     expect((e1 as NsbindError).option).toBe('links.move.ifname');
     const e2 = await links.move('eth9', -3).catch((x: unknown) => x);
     expect((e2 as NsbindError).option).toBe('links.move.target');
+  });
+});
+
+describe('.net({ veth }) options', () => {
+  const veth = (v: unknown) => () => sandbox().net({ veth: v as never });
+
+  it('accepts a full configuration and keeps it as plain, rebuildable data', () => {
+    const sb = sandbox().net({
+      veth: { name: 'uplink', peer: 'veth-box1', address: '10.200.0.2/30', peerAddress: '10.200.0.1/30', peerNetns: 'lab' },
+    });
+    expect(sb.options.namespaces?.net?.veth).toEqual({
+      name: 'uplink',
+      peer: 'veth-box1',
+      address: '10.200.0.2/30',
+      peerAddress: '10.200.0.1/30',
+      peerNetns: 'lab',
+    });
+    expect(sandbox(JSON.parse(JSON.stringify(sb.options))).options).toEqual(sb.options);
+  });
+
+  it('defaults the sandbox end to eth0 and stores a process given as peerNetns as its pid', () => {
+    const sb = sandbox().net({ veth: { peer: 'p0', peerNetns: { pid: 4242 } as never } });
+    expect(sb.options.namespaces?.net?.veth).toEqual({ name: 'eth0', peer: 'p0', peerNetns: 4242 });
+  });
+
+  it.each([
+    ['no peer', { address: '10.0.0.2/24' }, 'net.veth.peer'],
+    ['a peer name too long', { peer: 'x'.repeat(16) }, 'net.veth.peer'],
+    ['a sandbox end named lo', { name: 'lo', peer: 'p0' }, 'net.veth.name'],
+    ['a sandbox end with a slash', { name: 'a/b', peer: 'p0' }, 'net.veth.name'],
+    ['a malformed address', { peer: 'p0', address: '10.0.0.300/24' }, 'net.veth.address'],
+    ['an address without prefix', { peer: 'p0', address: '10.0.0.2' }, 'net.veth.address'],
+    ['a malformed peer address', { peer: 'p0', peerAddress: 'fd00::g/64' }, 'net.veth.peerAddress'],
+    ['mixed families', { peer: 'p0', address: '10.0.0.2/24', peerAddress: 'fd00::1/64' }, 'net.veth.peerAddress'],
+    ['a peer outside the subnet', { peer: 'p0', address: '10.0.0.2/30', peerAddress: '10.0.0.5/30' }, 'net.veth.peerAddress'],
+    ['the same address twice', { peer: 'p0', address: '10.0.0.2/24', peerAddress: '10.0.0.2/24' }, 'net.veth.peerAddress'],
+    ['a bad peerNetns', { peer: 'p0', peerNetns: '..' }, 'net.veth.peerNetns'],
+    ['a peerNetns pid of 0', { peer: 'p0', peerNetns: 0 }, 'net.veth.peerNetns'],
+    ['an unknown key', { peer: 'p0', mtu: 9000 }, 'net.veth.mtu'],
+    ['not an object', 'eth0', 'net.veth'],
+  ])('refuses %s', (_why, v, option) => {
+    expect(invalidOption(veth(v))).toBe(option);
   });
 });

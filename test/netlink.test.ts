@@ -2,7 +2,7 @@
 // network namespaces this test creates (the host's own network is never touched), with
 // iproute2 as the oracle.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../lib/binding.js';
@@ -107,6 +107,15 @@ describe.skipIf(!canRun && !inCI)('netns (needs root and iproute2)', () => {
     const e = await rejection(netns.delete(`${prefix}-missing`));
     expect(e.code).toBe('ENOENT');
     expect(e.path).toBe(`/run/netns/${prefix}-missing`);
+  });
+
+  it('netns.delete also removes a file with no namespace on it (left by an interrupted add)', async () => {
+    const name = `${prefix}-stale`;
+    made.add(name);
+    writeFileSync(netns.path(name), '');
+    expect(await netns.list()).toContain(name);
+    await netns.delete(name);
+    expect(existsSync(netns.path(name))).toBe(false);
   });
 
   it('sees namespaces made by `ip netns add`, and deletes them for `ip`', async () => {

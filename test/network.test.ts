@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NsbindError, netns, sandbox, type SandboxProcess } from '../lib/index.js';
-import { children, hasCommand, inCI, isRoot } from './helpers.js';
+import { children, hasCommand, inCI, isRoot, runAsNobody } from './helpers.js';
 
 const canRun = isRoot && hasCommand('ip') && hasCommand('nsenter');
 // Distinct per test file run, so parallel runs on one machine do not collide.
@@ -223,5 +223,27 @@ describe.skipIf(!canRun && !inCI)('network isolation', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe.skipIf(!canRun && !inCI)('without privileges', () => {
+  it('a veth to the host and netns.add are refused with a hint, and leave nothing', () => {
+    const before = hostLinks();
+    const r = runAsNobody(`
+      const out = {};
+      try { await nsbind.sandbox().net({ veth: { peer: 'nsbnobody0' } }).run('true'); out.veth = 'ran'; }
+      catch (e) { out.veth = [e.code, e.step, e.hint]; }
+      try { await nsbind.netns.add('nsbt-nobody-${process.pid}'); out.netns = 'added'; }
+      catch (e) { out.netns = [e.code, e.hint]; }
+      console.log(JSON.stringify(out));
+    `);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
+    expect(out.veth[0]).toBe('EPERM');
+    expect(out.veth[1]).toBe('veth: create the pair');
+    expect(out.veth[2]).toMatch(/CAP_NET_ADMIN/);
+    expect(['EACCES', 'EPERM']).toContain(out.netns[0]);
+    expect(out.netns[1]).toMatch(/need root/);
+    expect(hostLinks()).toEqual(before);
   });
 });
