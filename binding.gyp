@@ -22,6 +22,7 @@
         "native/child.cc",
         "native/clone.cc",
         "native/syscalls.cc",
+        "native/security.cc",
         "native/helper.cc",
         "native/netlink.cc",
         "native/netns.cc",

@@ -125,6 +125,8 @@ export interface NativeBinding extends NativeNetwork {
   openNamespace(pid: number, type: string): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
+  setCloexec(fd: number, on: boolean): number;
   constants: Record<string, number>;
   layout: Record<string, number>;
   [more: string]: unknown;

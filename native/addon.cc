@@ -6,6 +6,7 @@
 
 #include "network.h"
 #include "plan.h"
+#include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
 
@@ -52,6 +53,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
