@@ -148,8 +148,9 @@ describe('fork: messages', () => {
 });
 
 describe('fork: the child inside .user().net().pid().mount()', () => {
-  it('sees only lo, has the init as its parent (PID 1), and can listen on port 80', async () => {
-    const child = isolated().fork(CHILD, ['a', 'b']);
+  it('sees only lo, has the init as its parent (PID 1), and can listen on port 80 with the capability kept', async () => {
+    // Programs hold no capability by default; keep the one that port 80 needs.
+    const child = isolated().capabilities(['CAP_NET_BIND_SERVICE']).fork(CHILD, ['a', 'b']);
     const view = await ask(child, { cmd: 'view' });
     expect(view.interfaces).toEqual(['lo']);
     // /proc still shows the host's pid namespace without a new procfs; ppid does not.
@@ -161,6 +162,9 @@ describe('fork: the child inside .user().net().pid().mount()', () => {
     expect(listened).toEqual({ cmd: 'listen', port: 80, data: 'hello from port 80' });
     expect(child.isolation).toEqual(expect.arrayContaining(['user', 'pid', 'mnt', 'net']));
     expect(await end(child)).toMatchObject({ code: 0 });
+    const without = isolated().fork(CHILD);
+    expect(await ask(without, { cmd: 'listen', port: 80 })).toEqual({ cmd: 'listen', error: 'EACCES' });
+    await end(without);
   });
 
   it('without a user namespace an unprivileged child cannot listen on port 80', () => {
