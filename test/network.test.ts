@@ -6,12 +6,22 @@ import { execFileSync } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NsbindError, netns, sandbox, type SandboxProcess } from '../lib/index.js';
-import { children, hasCommand, inCI, isRoot, runAsNobody } from './helpers.js';
+import { children, hasCommand, inCI, isRoot, openFds, runAsNobody } from './helpers.js';
 
 const canRun = isRoot && hasCommand('ip') && hasCommand('nsenter');
 // Distinct per test file run, so parallel runs on one machine do not collide.
 const tag = (process.pid % 10000).toString(36);
-const subnet = 200 + (process.pid % 50); // 10.<subnet>.x.0/30
+/** 10.<subnet>.x.0/30 and fd00:<subnet>::/64: a block the host does not route yet. */
+const subnet = (() => {
+  if (!canRun) return 200;
+  const routes = execFileSync('ip', ['-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }) +
+    execFileSync('ip', ['-o', '-6', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
+  for (let i = 0; i < 50; i++) {
+    const n = 200 + ((process.pid + i) % 50);
+    if (!routes.includes(`10.${n}.`) && !routes.includes(`fd00:${n}:`)) return n;
+  }
+  throw new Error('no free 10.2xx.0.0/16 block to test with');
+})();
 const made = new Set<string>();
 
 function hostLinks(): string[] {
@@ -188,6 +198,7 @@ describe.skipIf(!canRun && !inCI)('veth (needs root and iproute2)', () => {
   it('200 sandboxes with veth pairs leave no link and no netns file behind', async () => {
     const netnsBefore = await netns.list();
     const linksBefore = hostLinks();
+    const fdsBefore = openFds().length;
     const prefix = `nsb${tag}-`;
     for (let batch = 0; batch < 20; batch++) {
       await Promise.all(
@@ -204,6 +215,7 @@ describe.skipIf(!canRun && !inCI)('veth (needs root and iproute2)', () => {
     expect(hostLinks()).toEqual(linksBefore);
     expect(await netns.list()).toEqual(netnsBefore);
     expect(children()).toEqual([]);
+    expect(openFds().length).toBe(fdsBefore);
   }, 120_000);
 });
 
