@@ -182,6 +182,22 @@ describe.skipIf(!canRun && !inCI)('veth (needs root and iproute2)', () => {
     expect(hostLinks()).not.toContain(peer);
   });
 
+  it('a failure configuring the peer end names the step and removes the pair', async () => {
+    const ns = `nsbt-${process.pid}-no6`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    made.add(ns);
+    // IPv6 off for new interfaces there: the peer end's IPv6 address is refused.
+    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+    const e = await rejection(
+      sandbox()
+        .net({ veth: { peer: 'no6', peerNetns: ns, address: `fd00:${subnet}:7::2/64`, peerAddress: `fd00:${subnet}:7::1/64` } })
+        .run('true'),
+    );
+    expect(e.step).toBe('veth: configure the peer end');
+    expect(e.syscall).toBe('RTM_NEWADDR');
+    expect(execFileSync('ip', ['-n', ns, '-o', 'link'], { encoding: 'utf8' })).not.toContain('no6');
+  });
+
   it('a missing peerNetns is an error from spawn, before anything runs', () => {
     let err: unknown;
     try {
