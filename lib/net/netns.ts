@@ -32,8 +32,8 @@ export function netnsPath(name: string): string {
  * Rejects with `EEXIST` when the name is taken.
  *
  * @example
- * await netns.add('blue')
- * await sandbox().net({ join: 'blue' }).run('ip', ['link'])
+ * await netns.add('blue')            // `ip netns exec blue ip link` now shows its lo
+ * await links.move('veth1', 'blue')  // and it can be wired up
  */
 export async function netnsAdd(name: string): Promise<void> {
   validateNetnsName('netns.add', name);
