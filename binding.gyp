@@ -20,6 +20,8 @@
         "native/addon.cc",
         "native/spawn.cc",
         "native/child.cc",
+        "native/fs.cc",
+        "native/fs_layout.cc",
         "native/clone.cc",
         "native/syscalls.cc",
         "native/security.cc",

@@ -10,6 +10,8 @@
 #include "spawn.h"
 #include "syscalls.h"
 
+void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
+
 namespace {
 
 void set(Napi::Env env, Napi::Object o, const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); }
@@ -53,6 +55,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  RegisterFilesystem(env, exports);
   RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);
   exports.Set("constants", Constants(env));
