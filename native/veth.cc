@@ -43,7 +43,8 @@ uint32_t addr_flags(int family) { return family == 6 ? IFA_F_NODAD : 0; }
 
 // A socket in the namespace of a file (or of a pid's /proc entry).
 int socket_in_file(const std::string& path, int* sys) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK | O_NOCTTY: peerNetns is a path the user gave; a FIFO must not hang us.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     *sys = NSB_SYS_OPEN;
     return -errno;

@@ -3,7 +3,10 @@
 // ones); host ends of pairs live on the host only while their sandbox runs, on private
 // /30s, and the test checks they are gone.
 import { execFileSync } from 'node:child_process';
+import { unlinkSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NsbindError, netns, sandbox, type SandboxProcess } from '../lib/index.js';
 import { children, hasCommand, inCI, isRoot, openFds, runAsNobody } from './helpers.js';
@@ -196,6 +199,22 @@ describe.skipIf(!canRun && !inCI)('veth (needs root and iproute2)', () => {
     expect(e.step).toBe('veth: configure the peer end');
     expect(e.syscall).toBe('RTM_NEWADDR');
     expect(execFileSync('ip', ['-n', ns, '-o', 'link'], { encoding: 'utf8' })).not.toContain('no6');
+  });
+
+  it('a peerNetns that is not a network namespace fails at setup without hanging, and leaves nothing', async () => {
+    const fifo = join(tmpdir(), `nsbt-${process.pid}-fifo`);
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const e = await rejection(sandbox().net({ veth: { peer: `nsbh${tag}q`, peerNetns: fifo } }).run('true'));
+      expect(e.step).toBe('veth: create the pair');
+      expect(e.code).toBe('EINVAL');
+      expect(e.syscall).toBe('setns');
+      const e2 = await rejection(sandbox().net({ veth: { peer: `nsbh${tag}q`, peerNetns: '/proc/self/ns/uts' } }).run('true'));
+      expect(e2.code).toBe('EINVAL');
+      expect(hostLinks()).not.toContain(`nsbh${tag}q`);
+    } finally {
+      unlinkSync(fifo);
+    }
   });
 
   it('a missing peerNetns is an error from spawn, before anything runs', () => {

@@ -1,6 +1,7 @@
 // "Which network namespace": the forms SPEC 2.1 allows for a target, resolved to a file
 // and opened once, so that everything after acts on that namespace even if the name or
 // the pid is reused meanwhile.
+import { constants as fsConstants } from 'node:fs';
 import { native } from '../binding.js';
 import { invalid, systemError } from '../errors.js';
 import { validateNetnsName } from './names.js';
@@ -36,7 +37,9 @@ export function netnsTargetPath(option: string, target: unknown): string {
 /** An open descriptor (CLOEXEC) of the target's namespace file; the caller closes it. */
 export function openNetnsTarget(option: string, target: unknown, step: string): { fd: number; path: string } {
   const path = netnsTargetPath(option, target);
-  const fd = native().open(path);
+  // O_NONBLOCK | O_NOCTTY: a path is whatever the user typed (a FIFO, a tty) and must not
+  // hang or take our terminal before it turns out not to be a namespace file.
+  const fd = native().open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
   if (fd < 0) {
     let hint: string | undefined;
     if (fd === -2 /* ENOENT */) {
