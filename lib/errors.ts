@@ -108,6 +108,12 @@ export function nsbindError(code: string, message: string, extra: Partial<Nsbind
 /** The common refusals, and what to change. */
 export function hintFor(code: string, syscall?: string, step?: string): string | undefined {
   const s = `${step ?? ''} ${syscall ?? ''}`;
+  if (/^veth: create/.test(step ?? '') && code === 'EEXIST') {
+    return 'an interface with the net.veth.peer name already exists on the host (or in net.veth.peerNetns): pick another name; nothing was created';
+  }
+  if (/^veth: /.test(step ?? '') && (code === 'EPERM' || code === 'EACCES')) {
+    return 'creating a veth pair on the host needs CAP_NET_ADMIN there (root), as `ip link add` does';
+  }
   if (code === 'ENOSPC' && /clone|unshare|namespace/.test(s)) {
     return 'a namespace limit is reached: raise the sysctl user.max_<type>_namespaces (e.g. `sysctl -w user.max_user_namespaces=15000`) or end other sandboxes';
   }

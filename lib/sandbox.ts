@@ -2,7 +2,7 @@
 // `sb.options` is the configuration as plain JSON data and `sandbox(sb.options)` rebuilds
 // it, so a sandbox designed in code can be stored, sent or used from the CLI.
 import { existsSync } from 'node:fs';
-import { native, type NativeSpawnRequest } from './binding.js';
+import { native, type NativeSpawnRequest, type NativeSpawnResult } from './binding.js';
 import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import {
   NAMESPACE_TYPES,
@@ -14,6 +14,7 @@ import {
 import { cgroupPreparer } from './cgroup/spawn.js';
 import { normalizeLimits, type Limits } from './cgroup/limits.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
+import { validateVeth } from './net/veth.js';
 import { compile } from './plan.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
 import './security/phases.js';
@@ -61,6 +62,8 @@ export interface PreparedSpawn {
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Setup failed: undo what was prepared. */
   abandon?: () => Promise<void> | void;
+  /** The program runs: what the addon reported about the spawn (e.g. a veth's index). */
+  spawned?: (r: NativeSpawnResult & { pid: number }) => void;
 }
 export type SpawnPreparer = (
   options: SandboxOptions,
@@ -137,7 +140,12 @@ function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): Name
       break;
     case 'net':
       if (o.loopback !== undefined) out.loopback = v.bool(o.loopback, 'net.loopback');
-      if (o.veth !== undefined) throw invalid('net.veth', 'veth pairs are not available in this build yet');
+      if (o.veth !== undefined) {
+        if (o.join !== undefined) {
+          throw invalid('net.veth', 'a veth pair needs a new network namespace, not a joined one', 'to wire an existing namespace, create the pair there and use links.move()');
+        }
+        out.veth = validateVeth(o.veth);
+      }
       break;
     case 'time':
       if (o.monotonic !== undefined) out.monotonic = v.clockOffset(o.monotonic, 'time.monotonic');
@@ -574,6 +582,9 @@ export function spawnSandbox(
     },
     abandon: async () => {
       for (const f of finishers) await f.abandon?.();
+    },
+    spawned: (r) => {
+      for (const f of finishers) f.spawned?.(r);
     },
   });
   let res: ReturnType<typeof b.spawn>;

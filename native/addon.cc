@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "network.h"
 #include "plan.h"
 #include "security.h"
 #include "spawn.h"
@@ -56,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::RegisterSyscalls(env, exports);
   RegisterFilesystem(env, exports);
   RegisterSecurity(env, exports);
+  nsb::RegisterNetwork(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

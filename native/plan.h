@@ -149,6 +149,12 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_CAPBSET_DROP = 53,   // prctl(PR_CAPBSET_DROP)
   NSB_SYS_CAP_AMBIENT = 54,    // prctl(PR_CAP_AMBIENT)
   NSB_SYS_SECCOMP = 55,
+  // Network (60-64): rtnetlink requests, named by message type.
+  NSB_SYS_RTM_NEWLINK = 60,
+  NSB_SYS_RTM_GETLINK = 61,
+  NSB_SYS_RTM_SETLINK = 62,
+  NSB_SYS_RTM_NEWADDR = 63,
+  NSB_SYS_RTM_NEWROUTE = 64,
   NSB_SYS_COUNT = 128      // an upper bound
 };
 
@@ -165,6 +171,10 @@ enum nsb_syscall_id : int32_t {
 #define NSB_STEP_TIME_OFFSETS (-14)
 #define NSB_STEP_CGROUP (-15)     // joining the sandbox's cgroup (v1, or without clone3)
 #define NSB_STEP_PIPES (-16)      // creating the stdio pipes
+// The network concern's parent steps (native/veth.h), numbered after its op range.
+#define NSB_STEP_VETH_CREATE (-50)   // creating the pair, the sandbox end in the child's netns
+#define NSB_STEP_VETH_PEER (-51)     // the other end: address, up
+#define NSB_STEP_VETH_SANDBOX (-52)  // the sandbox end: address, up, default route
 
 // Records on the report pipe, child (or init) -> parent.
 enum nsb_report_kind : int32_t {

@@ -109,6 +109,11 @@ export const syscallNames: Record<number, string> = {
   53: 'prctl(PR_CAPBSET_DROP)',
   54: 'prctl(PR_CAP_AMBIENT)',
   55: 'seccomp',
+  60: 'RTM_NEWLINK',
+  61: 'RTM_GETLINK',
+  62: 'RTM_SETLINK',
+  63: 'RTM_NEWADDR',
+  64: 'RTM_NEWROUTE',
 };
 
 /** Steps that are not ops of the plan (negative `op` in a report). */
@@ -124,6 +129,9 @@ export const Step = {
   TIME_OFFSETS: -14,
   CGROUP: -15,
   PIPES: -16,
+  VETH_CREATE: -50,
+  VETH_PEER: -51,
+  VETH_SANDBOX: -52,
 } as const;
 
 export const Report = { ERROR: 1, STARTED: 2, EXIT: 3 } as const;
