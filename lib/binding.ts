@@ -69,6 +69,8 @@ export interface NativeBinding {
   sethostname(name: string): number;
   setdomainname(name: string): number;
   openNamespace(pid: number, type: string): number;
+  /** Creates and reaps a child with these CLONE_NEW* flags: 0, or -errno when refused. */
+  probeClone(flags: number): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
   constants: Record<string, number>;

@@ -11,6 +11,7 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
+import { resolveOptional } from './optional.js';
 import { compile } from './plan.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
@@ -443,6 +444,8 @@ export function spawnSandbox(
 ): SandboxProcess {
   validateSpawn(file, args, o);
   const b = native();
+  // Optional namespaces the kernel refuses are left out here, so `isolation` tells the truth.
+  options = resolveOptional(options);
   const stdio = prepareStdio(o.stdio, 'spawn.stdio');
   const env = { ...buildEnv(options), ...(extra.env ?? {}) };
   let plan;
