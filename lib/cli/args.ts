@@ -63,7 +63,9 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
     }
     const values = inline === undefined ? [] : [inline];
     while (values.length < spec.arity) {
-      if (i + 1 >= argv.length) {
+      // `--bind a -- cmd`: getopt would take `--` as DEST; here it ends the flags, so the
+      // value is missing (and nothing runs by accident).
+      if (i + 1 >= argv.length || argv[i + 1] === '--') {
         throw fail(`${given}: expects ${meta.join(' ')}${values.length ? ` (missing ${meta[values.length]})` : ''}`);
       }
       values.push(argv[++i]);
