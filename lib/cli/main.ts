@@ -13,7 +13,7 @@ const COMMANDS: Record<string, () => Command> = {
   exec: () => require('./exec.js') as Command,
   ls: () => require('./ls.js') as Command,
   netns: () => require('./netns.js') as Command,
-  doctor: () => require('../doctor.js') as Command,
+  doctor: () => require('./doctor.js') as Command,
 };
 
 async function cli(argv: string[]): Promise<number> {
