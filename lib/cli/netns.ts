@@ -40,13 +40,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     return rest[0];
   };
   switch (verb) {
-    case 'add':
-      await netns().add(one('add'));
+    case 'add': {
+      const name = one('add');
+      await netns().add(name);
       return 0;
+    }
     case 'delete':
-    case 'del':
-      await netns().delete(one('delete'));
+    case 'del': {
+      const name = one('delete');
+      await netns().delete(name);
       return 0;
+    }
     case 'list':
     case 'ls': {
       if (rest.length > 0) throw new UsageError('netns', `list: unexpected argument '${rest[0]}'`);
