@@ -43,8 +43,8 @@ Namespaces (unshare's names; bwrap's --unshare-* work too):
       --as-pid-1     CMD itself is PID 1 (no init), as with 'unshare --pid --fork'
 
 User namespace:
-  -r, --map-root-user        map your uid/gid to 0 inside (default)
-  -c, --map-current-user     map your uid/gid to themselves
+  -r, --map-root-user        map your uid/gid to 0 inside (the default), setgroups denied
+  -c, --map-current-user     map your uid/gid to themselves, setgroups denied
       --map-user UID, --uid UID        your uid as seen inside
       --map-group GID, --gid GID       your gid as seen inside
       --map-users OUTER,INNER,COUNT    a uid range (repeatable; needs newuidmap unless root)

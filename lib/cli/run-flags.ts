@@ -194,11 +194,14 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--as-pid-1':
       st.sb = withNamespace(sb, CMD, g, 'pid', { init: false });
       return;
+    // As unshare, these two also deny setgroups (a later --setgroups overrides).
     case '--map-root-user':
-      st.sb = withNamespace(sb, CMD, g, 'user', { uid: 0, gid: 0, uidMap: undefined, gidMap: undefined });
+      st.sb = withNamespace(sb, CMD, g, 'user', { uid: 0, gid: 0, uidMap: undefined, gidMap: undefined, setgroups: 'deny' });
       return;
     case '--map-current-user':
-      st.sb = withNamespace(sb, CMD, g, 'user', { uid: process.geteuid!(), gid: process.getegid!(), uidMap: undefined, gidMap: undefined });
+      st.sb = withNamespace(sb, CMD, g, 'user', {
+        uid: process.geteuid!(), gid: process.getegid!(), uidMap: undefined, gidMap: undefined, setgroups: 'deny',
+      });
       return;
     case '--map-user':
     case '--uid':
