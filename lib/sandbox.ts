@@ -348,8 +348,9 @@ export class Sandbox {
    * @example
    * const { code, stdout } = await sandbox().net().run('ip', ['-o', 'link']);
    */
-  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args: readonly string[] | undefined, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
     const [argv, o] = splitArgs(args, opts);
     return runSandbox(this, file, argv, o ?? {});
