@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
 import { builderHas, MAIN, nsbind } from './cli-helpers.js';
-import { ownNs, root } from './helpers.js';
+import { isRoot, ownNs, root } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nsbind-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -72,6 +72,15 @@ describe('nsbind run', () => {
     expect(r.stdout).toBe('1000\n1000\n');
     const s = nsbind(['run', '-S', '65534', '-G', '65534', '--', 'sh', '-c', 'id -u; id -g']);
     expect(s.stdout).toBe('65534\n65534\n');
+  });
+});
+
+describe.skipIf(!isRoot)('nsbind run without privileges', () => {
+  it('--net --uts as nobody: a user namespace is added, root inside, only lo', () => {
+    const r = nsbind(['run', '--net', '--uts', '--hostname', 'rootless', '--', 'sh', '-c', 'id -u; hostname; ip -o link | wc -l'],
+      { uid: 65534, gid: 65534, cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n').slice(0, 3).map((l) => l.trim())).toEqual(['0', 'rootless', '1']);
   });
 });
 
