@@ -55,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (rest.length > 0) throw new UsageError('doctor', `unexpected argument '${rest[0]}'`);
-  const doctor = libraryExport<() => Promise<Record<string, unknown>>>('doctor', '../doctor.js');
+  const doctor = libraryExport<() => Promise<Record<string, unknown>>>('doctor');
   const report = await doctor();
   process.stdout.write(flags.some((f) => f.name === '--json') ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return 0;

@@ -75,11 +75,11 @@ export function parseExec(argv: readonly string[]): { sb: Sandbox; cmd: string[]
   }
   let sb: Sandbox;
   if (target !== undefined) {
-    const enter = libraryExport<Enter>('enter', '../namespaces.js');
+    const enter = libraryExport<Enter>('enter');
     // nsenter with --target and no type enters all of them, as --all does.
     sb = all || fromTarget.length === 0 ? enter(target) : enter(target, fromTarget);
   } else {
-    sb = (require('../sandbox.js') as typeof import('../sandbox.js')).sandbox();
+    sb = (require('../index.js') as typeof import('../index.js')).sandbox();
   }
   for (const [type, file, given] of fromFile) {
     sb = call(sb, 'exec', given, METHOD_OF[type], { ...((sb.options.namespaces ?? {})[type] ?? {}), join: file });

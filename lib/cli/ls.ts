@@ -63,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       throw new UsageError('ls', `${typeFlag.given}: unknown namespace type '${typeFlag.values[0]}' (${NAMESPACE_TYPES.join(', ')})`);
     }
   }
-  const namespaces = libraryExport<{ list(o?: { type?: string }): Promise<Entry[]> }>('namespaces', '../namespaces.js');
+  const namespaces = libraryExport<{ list(o?: { type?: string }): Promise<Entry[]> }>('namespaces');
   const list = await namespaces.list(type ? { type } : undefined);
   const json = flags.some((f) => f.name === '--json');
   process.stdout.write(json ? `${JSON.stringify(toLsnsJson(list), null, 2)}\n` : table(list));

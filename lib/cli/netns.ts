@@ -18,7 +18,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['--help', '-h'], arity: 0 },
 ];
 
-const netns = () => libraryExport<Netns>('netns', '../net/netns.js');
+const netns = () => libraryExport<Netns>('netns');
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [verb, ...args] = argv;
@@ -63,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (name === undefined) throw new UsageError('netns', 'exec: missing NAME');
       if (cmd.length === 0) throw new UsageError('netns', 'exec: missing command: nsbind netns exec NAME [--] CMD [ARGS...]');
       netns(); // a clear error when this build has no netns support
-      const { sandbox } = require('../sandbox.js') as typeof import('../sandbox.js');
+      const { sandbox } = require('../index.js') as typeof import('../index.js');
       const sb: Sandbox = call(sandbox(), 'netns', 'exec', 'net', { join: name });
       return supervise(sb, cmd);
     }

@@ -2,7 +2,9 @@
 // bubblewrap's for the rest, and each one's translation into builder calls. Flags are
 // applied in the order written (filesystem steps run in that order, as in bwrap).
 import type { NamespaceType, SandboxOptions } from '../options.js';
-import { sandbox, type Sandbox } from '../sandbox.js';
+// The public index, not sandbox.js: other parts of nsbind add their builder methods and
+// spawn steps when the index loads them, and the CLI must see what a program sees.
+import { sandbox, type Sandbox } from '../index.js';
 import type { FlagSpec, ParsedFlag } from './args.js';
 import { call, withNamespace } from './builder.js';
 import { UsageError } from './usage.js';

@@ -1,6 +1,8 @@
 // `nsbind run [flags] [--] CMD ARGS...`: new namespaces, like unshare and bwrap.
 import { readFileSync } from 'node:fs';
-import { sandbox, type Sandbox } from '../sandbox.js';
+// The public index, not sandbox.js: other parts of nsbind add their builder methods and
+// spawn steps when the index loads them, and the CLI must see what a program sees.
+import { sandbox, type Sandbox } from '../index.js';
 import { parseArgs } from './args.js';
 import { asUsage } from './builder.js';
 import { RUN_HELP } from './help.js';
