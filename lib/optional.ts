@@ -1,6 +1,6 @@
 // `optional: true` namespaces (SPEC 2.1): "create it where the kernel and policy allow,
 // else run without it". Decided before the plan is compiled, by asking the kernel: a
-// probe child is cloned with the namespaces the sandbox would create (probe.cc), so the
+// probe child is cloned with the namespaces the sandbox would create (native/optional.cc), so the
 // answer covers everything that can refuse -- a kernel built without the type,
 // kernel.unprivileged_userns_clone, AppArmor's restriction, a container's seccomp profile,
 // user.max_*_namespaces -- which reading sysctl files cannot. A probe costs one clone

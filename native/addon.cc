@@ -5,7 +5,7 @@
 #include <sys/mount.h>
 
 #include "plan.h"
-#include "probe.h"
+#include "optional.h"
 #include "spawn.h"
 #include "syscalls.h"
 
@@ -52,7 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
-  RegisterProbe(env, exports);
+  RegisterOptional(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

@@ -9,7 +9,7 @@
 //   - exit_signal 0: no SIGCHLD, so Node's child_process handling never sees it; the
 //     child is reaped here with __WALL.
 //   - every signal blocked around the clone so no handler of Node runs on the child's stack.
-#include "probe.h"
+#include "optional.h"
 
 #include <errno.h>
 #include <linux/sched.h>
@@ -63,6 +63,6 @@ Napi::Value ProbeClone(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterProbe(Napi::Env env, Napi::Object exports) {
+void RegisterOptional(Napi::Env env, Napi::Object exports) {
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
 }
