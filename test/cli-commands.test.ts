@@ -89,7 +89,9 @@ describe.skipIf(!hasList)(`nsbind ls${skipNote('namespaces.list()', hasList)}`, 
         const fromLib = listed.find((e) => e.inode === inode && e.type === t);
         expect(mine, t).toBeDefined();
         expect(fromLib, t).toBeDefined();
-        expect(mine!.nprocs).toBe(fromLib!.nprocs);
+        // The sandbox's own namespaces hold a fixed set of processes (the init and sleep);
+        // the host's gain and lose processes between the two calls.
+        if (['pid', 'mnt', 'uts', 'net', 'ipc'].includes(t)) expect(mine!.nprocs, t).toBe(fromLib!.nprocs);
         const lsns = theirs.find((e) => e.ns === inode && e.type === t);
         if (lsns) expect(mine!.type).toBe(lsns.type);
       }

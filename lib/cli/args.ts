@@ -68,6 +68,12 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
       if (i + 1 >= argv.length || argv[i + 1] === '--') {
         throw fail(`${given}: expects ${meta.join(' ')}${values.length ? ` (missing ${meta[values.length]})` : ''}`);
       }
+      // `--root --ro-bind / /`: getopt would take `--ro-bind` as DIR. A value that is one
+      // of our long flags is almost certainly a forgotten value, so say so.
+      const next = argv[i + 1];
+      if (next.startsWith('--') && byName.has(next.split('=')[0])) {
+        throw fail(`${given}: expects ${meta.join(' ')} (got the flag ${next.split('=')[0]}${values.length ? ` as ${meta[values.length]}` : ''})`);
+      }
       values.push(argv[++i]);
     }
     flags.push({ name: spec.names[0], given, values });

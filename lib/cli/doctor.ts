@@ -15,10 +15,20 @@ function isCheck(v: unknown): v is Check {
   return typeof v === 'object' && v !== null && typeof (v as Check).ok === 'boolean';
 }
 
+/** A detail of a check (a path, a version, id ranges) as text; '' when there is nothing. */
+function show(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map((x) => (x && typeof x === 'object' ? Object.values(x).join(':') : String(x))).join(' ');
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}=${show(x)}`).join(' ');
+  return String(v);
+}
+
 function line(label: string, c: Check): string {
   const extra = Object.entries(c)
-    .filter(([k, v]) => !['ok', 'reason', 'fix'].includes(k) && v !== undefined)
-    .map(([k, v]) => `${k} ${String(v)}`)
+    .filter(([k]) => !['ok', 'reason', 'fix'].includes(k))
+    .map(([k, v]) => [k, show(v)])
+    .filter(([, text]) => text !== '')
+    .map(([k, text]) => `${k} ${text}`)
     .join(', ');
   let out = `  ${c.ok ? 'ok ' : 'NO '} ${label}${extra ? ` (${extra})` : ''}${c.reason ? `: ${c.reason}` : ''}\n`;
   if (!c.ok && c.fix) out += `        fix: ${c.fix}\n`;

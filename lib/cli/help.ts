@@ -65,6 +65,7 @@ Filesystem (bwrap's names; each implies --mount):
       --symlink TARGET DEST, --remount-ro DEST
       --size BYTES, --perms OCTAL  for the next --tmpfs / --dir
   -R, --root DIR                   pivot_root into DIR (paths of later steps are inside it)
+      --empty-root                 pivot_root into a fresh empty tmpfs (bwrap's starting point)
       --chroot DIR                 chroot into DIR (weaker than --root)
   -w, --wd DIR, --chdir DIR        working directory inside
 

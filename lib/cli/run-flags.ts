@@ -51,6 +51,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--monotonic'], arity: 1, metavar: ['SECONDS'] },
   { names: ['--boottime'], arity: 1, metavar: ['SECONDS'] },
   { names: ['--root', '-R'], arity: 1, metavar: ['DIR'] },
+  { names: ['--empty-root'], arity: 0 },
   { names: ['--chroot'], arity: 1, metavar: ['DIR'] },
   { names: ['--wd', '-w'], arity: 1, metavar: ['DIR'] },
   { names: ['--chdir'], arity: 1, metavar: ['DIR'] },
@@ -251,6 +252,9 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       return;
     case '--root':
       st.sb = call(sb, CMD, g, 'root', a);
+      return;
+    case '--empty-root':
+      st.sb = call(sb, CMD, g, 'root');
       return;
     case '--chroot':
       st.sb = call(sb, CMD, g, 'chroot', a);
