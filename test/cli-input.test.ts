@@ -31,6 +31,7 @@ describe('bad input to nsbind run', () => {
     ['a malformed --memory', (m) => ['run', '--memory', '12bogus', '--', ...m], "--memory: expected a size like 4096, 64K, 256M or 1G, got '12bogus'"],
     ['--bind without a target', (m) => ['run', '--bind', 'a', '--', ...m], '--bind: expects SRC DEST (missing DEST)'],
     ['--bind at the end', () => ['run', '--bind'], '--bind: expects SRC DEST'],
+    ['a flag where a value belongs', (m) => ['run', '--root', '--ro-bind', '/', '/', '--', ...m], '--root: expects DIR (got the flag --ro-bind)'],
     ['a non-numeric --pids', (m) => ['run', '--pids', '1.5', '--', ...m], "--pids: expected a non-negative integer, got '1.5'"],
     ['a non-numeric --cpus', (m) => ['run', '--cpus', 'two', '--', ...m], "--cpus: expected a number, got 'two'"],
     ['a bad --map-user', (m) => ['run', '--map-user', 'root', '--', ...m], "--map-user: expected a non-negative integer, got 'root'"],
