@@ -73,6 +73,8 @@ export interface NativeBinding {
   probeClone(flags: number): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
+  setCloexec(fd: number, on: boolean): number;
   constants: Record<string, number>;
   layout: Record<string, number>;
   [more: string]: unknown;

@@ -12,7 +12,12 @@ import {
   type SandboxOptions,
 } from './options.js';
 import { resolveOptional } from './optional.js';
+import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { compile } from './plan.js';
+import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
+import './security/phases.js';
+import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
+import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
 import * as v from './validate.js';
@@ -331,6 +336,58 @@ export class Sandbox {
   }
 
   /**
+   * The capabilities the program keeps; every other one is dropped from all five sets
+   * (effective, permitted, inheritable, ambient and bounding). Kept ones are also
+   * ambient, so they survive exec for a non-root uid set with `.as()`. `'all'` keeps
+   * everything the creator could give (inside a new user namespace: all of them, over
+   * that namespace's resources).
+   * @default 'none'
+   * @example sandbox().net().capabilities(['CAP_NET_ADMIN']).run('ip', ['link', 'add', 'd0', 'type', 'dummy'])
+   */
+  capabilities(keep: CapabilitiesOption): Sandbox {
+    return this.with({ capabilities: normalizeCapabilities(keep) });
+  }
+
+  /**
+   * The seccomp filter, installed as the last step before exec. `'default'` refuses
+   * nested user namespaces, keyrings, bpf, userfaultfd, perf_event_open, kexec, module
+   * loading, open_by_handle_at and the TIOCSTI/TIOCLINUX ioctls with EPERM, and answers
+   * clone3 with ENOSYS (libc falls back to clone). `{ deny, errno, base }` adds to it;
+   * a `Uint8Array` is a compiled classic-BPF program installed as given.
+   * @default 'default'
+   * @example sandbox().seccomp({ deny: ['ptrace', 'mount'], errno: 'EACCES' })
+   */
+  seccomp(profile: SeccompOption): Sandbox {
+    return this.with({ seccomp: normalizeSeccomp(profile) });
+  }
+
+  /**
+   * PR_SET_NO_NEW_PRIVS: exec never grants privileges (setuid bits and file
+   * capabilities are ignored). Turning it off lets setuid programs work inside; the
+   * seccomp filter then needs CAP_SYS_ADMIN when it is installed, which root and a new
+   * user namespace have.
+   * @default true
+   * @example sandbox().noNewPrivileges(false).run('ping', ['-c1', '127.0.0.1'])
+   */
+  noNewPrivileges(on = true): Sandbox {
+    return this.with({ noNewPrivileges: v.bool(on, 'noNewPrivileges') });
+  }
+
+  /**
+   * Resource limits (setrlimit) by name: one number sets soft and hard, `[soft, hard]`
+   * both; `'unlimited'` or `Infinity` for none. Units are the kernel's (bytes, seconds
+   * for `cpu`, microseconds for `rttime`). Limits not named are inherited, except
+   * `nofile`: Node raises its own soft limit at start-up, and the program gets the
+   * system's usual one back.
+   * @default { nofile: [the soft limit Node started with, the hard limit] }
+   * @example sandbox().rlimits({ nofile: 256, nproc: [64, 128], core: 0 })
+   */
+  rlimits(limits: RlimitsOption): Sandbox {
+    const merged = { ...(this.options.rlimits ?? {}), ...normalizeRlimits(limits) };
+    return this.with({ rlimits: merged });
+  }
+
+  /**
    * Starts the program in the sandbox and returns at once, like `child_process.spawn`.
    * Invalid arguments throw; setup failures reject `exited` (and emit `error`).
    * @example
@@ -340,6 +397,23 @@ export class Sandbox {
   spawn(file: string, args?: readonly string[] | SpawnOptions, opts?: SpawnOptions): SandboxProcess {
     const [argv, o] = splitArgs(args, opts);
     return spawnSandbox(this.options as SandboxOptions, file, argv, o ?? {});
+  }
+
+  /**
+   * Runs a Node module in the sandbox with an IPC channel, like `child_process.fork`:
+   * `process.execPath` with `execArgv` (default: the parent's), the module and `args`.
+   * The child's `process.send`/`process.on('message')` work unchanged; the result also
+   * has `send()`, `disconnect()`, `connected` and the 'message'/'disconnect' events.
+   * `modulePath` is a path (relative to the caller's cwd) or a `file:` URL. A module that
+   * does not exist or cannot be read throws at once.
+   * @example
+   * const child = sandbox().user().net().pid().fork('./server.js', ['--port', '80']);
+   * child.on('message', (m) => console.log('child says', m));
+   * child.send({ cmd: 'start' });
+   */
+  fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
+    const [argv, o] = splitArgs(args, opts);
+    return forkSandbox(this, modulePath, argv, o ?? {});
   }
 
   /**
@@ -391,7 +465,7 @@ export function sandbox(options?: SandboxOptions): Sandbox {
       }
       default: {
         const method = (sb as unknown as Record<string, unknown>)[key];
-        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'constructor') {
+        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'fork' || key === 'constructor') {
           throw invalid(key, 'unknown option');
         }
         sb = (method as (x: unknown) => Sandbox).call(sb, value);

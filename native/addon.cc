@@ -6,6 +6,7 @@
 
 #include "plan.h"
 #include "optional.h"
+#include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
 
@@ -53,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
   RegisterOptional(env, exports);
+  RegisterSecurity(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "exec.h"
+#include "security.h"
 
 namespace {
 
@@ -218,6 +219,11 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
     case NSB_OP_PRCTL:
       sys = NSB_SYS_PRCTL;
       r = nsb_sys(SYS_prctl, (long)op.n[0], (long)op.n[1], (long)op.n[2], 0, 0);
+      break;
+    case NSB_OP_RLIMIT:
+    case NSB_OP_CAPS:
+    case NSB_OP_SECCOMP:
+      r = nsb_security_op(op, c.job->arena, &sys);
       break;
     case NSB_OP_EXIT:
       nsb_exit((int)op.n[0]);
