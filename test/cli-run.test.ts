@@ -58,6 +58,12 @@ describe('nsbind run', () => {
     expect(r.stdout).toBe('nodash\n-n --fancy\n');
   });
 
+  it('inherits stdio: stdin reaches the program, its output is ours', () => {
+    const r = nsbind(['run', '--pid', '--', 'sh', '-c', 'cat; echo err >&2'], { input: 'from stdin\n' });
+    expect(r.stdout).toBe('from stdin\n');
+    expect(r.stderr).toBe('err\n');
+  });
+
   it('--setenv, --unsetenv, --clearenv in order, and --wd', () => {
     const r = nsbind(['run', '--setenv', 'A', '1', '--clearenv', '--setenv', 'B', '2', '--setenv', 'PATH', '/usr/bin:/bin',
       '--wd', '/usr', '--', 'sh', '-c', 'echo "A=${A-unset} B=$B HOME=${HOME-unset}"; pwd'], { env: { ...process.env, HOME: '/root' } });
