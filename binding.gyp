@@ -29,7 +29,8 @@
         "native/netlink.cc",
         "native/netns.cc",
         "native/network.cc",
-        "native/veth.cc"
+        "native/veth.cc",
+        "native/optional.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

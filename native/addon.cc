@@ -6,6 +6,7 @@
 
 #include "network.h"
 #include "plan.h"
+#include "optional.h"
 #include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
@@ -56,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
   RegisterFilesystem(env, exports);
+  RegisterOptional(env, exports);
   RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);
   exports.Set("constants", Constants(env));
