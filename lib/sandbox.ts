@@ -479,13 +479,23 @@ export function spawnSandbox(
       for (const f of finishers) await f.abandon?.();
     },
   });
+  // Descriptors opened only to be passed (the /dev/null of 'ignore') must stay open
+  // until the clone on the threadpool has dup'ed them: close them when the outcome
+  // arrives, not when b.spawn() returns (that raced with the child: EBADF at 'stdio').
+  const onspawn = nativeProc.onspawn!;
+  nativeProc.onspawn = (r) => {
+    closeTransient(stdio);
+    onspawn(r);
+  };
   let res: ReturnType<typeof b.spawn>;
   try {
     res = b.spawn(request, nativeProc);
-  } finally {
+  } catch (e) {
     closeTransient(stdio);
+    throw e;
   }
   if (res.initError !== undefined || res.pipeError !== undefined) {
+    closeTransient(stdio);
     for (const f of finishers) void f.abandon?.();
     const errno = (res.initError ?? res.pipeError)!;
     const err = new NsbindError(`nsbind: ${res.initError !== undefined ? 'init' : 'stdio pipes'}: errno ${errno}`, {
