@@ -30,6 +30,8 @@ export const config = {
   /** Rounds and batch of the big-parent rows (child_process costs ~0.1 s per spawn there). */
   heapRounds: num('NSBIND_BENCH_HEAP_ROUNDS', 5, 2),
   heapBatch: num('NSBIND_BENCH_HEAP_BATCH', 12, 2),
+  /** Sizes of the big parents, GiB (quick mode: small ones, only to check the plumbing). */
+  heapGiB: (process.env.NSBIND_BENCH_HEAP_GIB ?? (QUICK ? '0.0625,0.25' : '1,4')).split(',').map(Number),
 };
 
 export const TYPES = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];

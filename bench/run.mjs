@@ -7,8 +7,9 @@
 // run in one, driven from here.
 //
 // Environment: NSBIND_BENCH_QUICK=1 for a quick pass (the smoke test uses it);
-// NSBIND_BENCH_ROUNDS, _BATCH, _THROUGHPUT, _ELD_SECONDS, _LIVE, _HEAP_ROUNDS,
-// _HEAP_BATCH override single knobs; NSBIND_BENCH_JSON=FILE also writes the raw results.
+// NSBIND_BENCH_ROUNDS, _BATCH, _THROUGHPUT, _ELD_SECONDS, _LIVE, _HEAP_ROUNDS, _HEAP_BATCH,
+// _HEAP_GIB (e.g. '1,4') override single knobs; NSBIND_BENCH_NO_INSTALL=1 never runs
+// apt-get; NSBIND_BENCH_JSON=FILE also writes the raw results.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -41,7 +42,7 @@ function build() {
 /** bubblewrap: installed with apt-get when missing and we may; else its rows are n/a. */
 function ensureBwrap() {
   if (have('bwrap')) return true;
-  if (process.geteuid?.() !== 0 || !have('apt-get')) return false;
+  if (process.env.NSBIND_BENCH_NO_INSTALL === '1' || process.geteuid?.() !== 0 || !have('apt-get')) return false;
   log('installing bubblewrap (apt-get install -y bubblewrap)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   let r = spawnSync('apt-get', ['install', '-y', '-q', 'bubblewrap'], { stdio: 'ignore', env });
@@ -105,8 +106,7 @@ async function runRounds(keys, label) {
 // Big parents: three Node processes (bare, 1 GiB, 4 GiB) driven round by round.
 
 async function heapSection() {
-  const GiB = 1024 ** 3;
-  const holds = [0, 1 * GiB, 4 * GiB];
+  const holds = [0, ...config.heapGiB.map((g) => Math.round(g * 1024 ** 3))];
   const workers = await Promise.all(
     holds.map(
       (hold) =>
@@ -208,6 +208,8 @@ function verdict(values, op, target) {
   return (op === '<=' ? s.median <= target : s.median >= target) ? 'met' : 'missed';
 }
 
+const size = (b) => (b >= 1024 ** 3 ? `${+(b / 1024 ** 3).toFixed(2)} GiB` : `${+(b / 1024 ** 2).toFixed(0)} MiB`);
+
 function table(header, lines) {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
 }
@@ -270,7 +272,7 @@ async function main() {
   out.push(table(
     ['parent holds', 'nsbind none', 'nsbind all 8', 'child_process', 'nsbind all 8 / bare', 'child_process / bare'],
     heap.map((h) => [
-      h.hold === 0 ? 'bare' : `${h.hold / 1024 ** 3} GiB (RSS ${(h.rss / 1024 ** 3).toFixed(2)} GiB)`,
+      h.hold === 0 ? 'bare' : `${size(h.hold)} (RSS ${size(h.rss)})`,
       cell(h.nsbindNone),
       cell(h.nsbindAll),
       cell(h.cp),
@@ -317,7 +319,7 @@ async function main() {
     ['nsbind none / child_process.spawn none', '≤ 0.55', ratios(v('nsbind none'), v('child_process none')), '<=', 0.55],
     ['nsbind all 8 / spawning unshare all 8', '≤ 0.4', ratios(v('nsbind all 8'), v('unshare all 8')), '<=', 0.4],
     ['nsbind bwrap-like / spawning bwrap', '≤ 0.3', bwrap ? ratios(v('nsbind bwrap-like'), v('bwrap')) : [], '<=', 0.3],
-    ['nsbind all 8, 4 GiB parent / bare parent', '≤ 1.1', ratios(heap[2].nsbindAll, bare.nsbindAll), '<=', 1.1],
+    [`nsbind all 8, ${size(heap.at(-1).hold)} parent / bare parent`, '≤ 1.1', ratios(heap.at(-1).nsbindAll, bare.nsbindAll), '<=', 1.1],
     ['8-in-flight rate / C floor 8-wide rate', '≥ 0.85', ratios(v('tput nsbind 8'), v('tput floor 8')), '>=', 0.85],
     ['p99 event-loop delay, 8 in flight (ms)', '≤ 2', eldP99, '<=', 2],
     ['Node RSS growth per live sandbox (KiB)', '≤ 64', [mem.rssPerSandboxBytes / 1024], '<=', 64],
