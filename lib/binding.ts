@@ -14,8 +14,8 @@ export interface NativeProcess {
 }
 
 export type NativeSpawnResult =
-  /** `ns`: inode and device of /proc/PID/ns/<type> in NAMESPACE_TYPES order, when read. */
-  | { pid: number; ns?: number[] }
+  /** `ns`: inode and device of /proc/PID/ns/<type> in NAMESPACE_TYPES order; null when it was already gone. */
+  | { pid: number; ns?: number[] | null }
   | { op: number; sys: number; errno: number; pid?: undefined };
 
 export interface NativeExit {

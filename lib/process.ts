@@ -197,7 +197,7 @@ export class SandboxProcess extends EventEmitter {
     }
     this.pid = r.pid;
     this.spawned = true;
-    this.namespaces = r.ns ? namespacesFrom(r.ns) : readNamespaces(r.pid);
+    this.namespaces = r.ns === undefined ? readNamespaces(r.pid) : r.ns ? namespacesFrom(r.ns) : undefined;
     for (const sig of this.pendingSignals) this._native.kill(sig);
     this.pendingSignals = [];
     this.emit('spawn');

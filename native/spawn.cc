@@ -495,6 +495,8 @@ class SpawnWorker : public Napi::AsyncWorker {
         Napi::Array ns = Napi::Array::New(env, 16);
         for (uint32_t i = 0; i < 16; i++) ns.Set(i, Napi::Number::New(env, o_.ns[i]));
         res.Set("ns", ns);
+      } else {
+        res.Set("ns", env.Null());  // already gone: JS need not try again
       }
       p_->Started(env, o_.pidfd, o_.report_fd);
     }
