@@ -63,7 +63,7 @@ export interface NativeBinding {
   spawn(
     req: NativeSpawnRequest,
     proc: NativeProcess,
-  ): { fds: (number | null)[]; initError?: number; pipeError?: number };
+  ): { fds: (number | null)[]; initError?: number; pipeError?: number; fdError?: number; fdIndex?: number };
   unshare(flags: number): number;
   setns(fdOrPath: number | string, type?: number): number;
   mount(src: string | null, dst: string, fstype: string | null, flags: number, data?: string | null): number;
@@ -75,6 +75,8 @@ export interface NativeBinding {
   openNamespace(pid: number, type: string): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
+  setCloexec(fd: number, on: boolean): number;
   constants: Record<string, number>;
   layout: Record<string, number>;
   [more: string]: unknown;

@@ -117,6 +117,15 @@ export function hintFor(code: string, syscall?: string, step?: string): string |
   if (code === 'EPERM' && /uid_map|gid_map|newuidmap|newgidmap/.test(s)) {
     return 'only your own uid/gid can be mapped without privileges: install newuidmap/newgidmap (package uidmap) and give your user ranges in /etc/subuid and /etc/subgid, or map a single id';
   }
+  if (code === 'EACCES' && /seccomp/.test(s)) {
+    return 'without noNewPrivileges the kernel installs a seccomp filter only for a process with CAP_SYS_ADMIN: keep .noNewPrivileges(true), add a user namespace (.user()), or use .seccomp(\'none\')';
+  }
+  if (code === 'EPERM' && /capset|capabilities/.test(s)) {
+    return 'a sandbox can keep only capabilities its creator holds: run as root, or add a user namespace (.user()) to hold them over the sandbox\'s own namespaces';
+  }
+  if (code === 'EPERM' && /prlimit|rlimit/.test(s)) {
+    return 'raising a hard limit above the current one needs root (CAP_SYS_RESOURCE in the host\'s user namespace, which a user namespace does not give): only lower it';
+  }
   if (code === 'ENOENT' && /execve/.test(s)) {
     return 'the program is not found inside the sandbox: check the path or PATH, and that its directory is bound into the sandbox';
   }

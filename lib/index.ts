@@ -4,3 +4,4 @@ export { sandbox, Sandbox, type SpawnOptions, type RunOptions, type RunResult } 
 export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type NamespaceId, type NamespaceIds } from './process.js';
 export type * from './options.js';
 export type { StdioOption, StdioEntry } from './stdio.js';
+export type { ForkOptions, ForkedProcess, Serialization, IpcMethods, IpcControl, SendCallback } from './fork.js';

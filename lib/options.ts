@@ -1,5 +1,8 @@
 // The sandbox configuration as plain data: what `sb.options` returns and
 // `sandbox(options)` accepts. Everything here is JSON-serialisable.
+import type { Capabilities } from './security/capabilities.js';
+import type { Rlimits } from './security/rlimits.js';
+import type { Seccomp } from './security/seccomp.js';
 
 /** Namespace types, named as the kernel names them (`/proc/PID/ns/<type>`). */
 export type NamespaceType = 'user' | 'pid' | 'mnt' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'time';
@@ -159,5 +162,13 @@ export interface SandboxOptions {
   newSession?: boolean;
   /** @default the caller's umask */
   umask?: number;
+  /** Capabilities the program keeps. @default 'none' */
+  capabilities?: Capabilities;
+  /** The seccomp filter. @default 'default' */
+  seccomp?: Seccomp;
+  /** PR_SET_NO_NEW_PRIVS. @default true */
+  noNewPrivileges?: boolean;
+  /** Resource limits, `[soft, hard]` by name. @default NOFILE restored to the system's soft limit */
+  rlimits?: Rlimits;
   [other: string]: unknown;
 }

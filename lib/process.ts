@@ -242,6 +242,9 @@ export class SandboxProcess extends EventEmitter {
     } catch (e) {
       this.emitError(e);
     }
+    // As child_process: nobody will read what is still written to the program's stdin,
+    // and a caller that never ended it would otherwise keep the pipe open forever.
+    this.stdin?.destroy();
     this.exitCode = result.code;
     this.signalCode = result.signal;
     this.emit('exit', result.code, result.signal, result);

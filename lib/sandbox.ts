@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { native, type NativeSpawnRequest } from './binding.js';
-import { invalid, NsbindError, nsbindError } from './errors.js';
+import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import {
   NAMESPACE_TYPES,
   type Credentials,
@@ -12,7 +12,12 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
+import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { compile } from './plan.js';
+import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
+import './security/phases.js';
+import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
+import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
 import * as v from './validate.js';
@@ -331,6 +336,58 @@ export class Sandbox {
   }
 
   /**
+   * The capabilities the program keeps; every other one is dropped from all five sets
+   * (effective, permitted, inheritable, ambient and bounding). Kept ones are also
+   * ambient, so they survive exec for a non-root uid set with `.as()`. `'all'` keeps
+   * everything the creator could give (inside a new user namespace: all of them, over
+   * that namespace's resources).
+   * @default 'none'
+   * @example sandbox().net().capabilities(['CAP_NET_ADMIN']).run('ip', ['link', 'add', 'd0', 'type', 'dummy'])
+   */
+  capabilities(keep: CapabilitiesOption): Sandbox {
+    return this.with({ capabilities: normalizeCapabilities(keep) });
+  }
+
+  /**
+   * The seccomp filter, installed as the last step before exec. `'default'` refuses
+   * nested user namespaces, keyrings, bpf, userfaultfd, perf_event_open, kexec, module
+   * loading, open_by_handle_at and the TIOCSTI/TIOCLINUX ioctls with EPERM, and answers
+   * clone3 with ENOSYS (libc falls back to clone). `{ deny, errno, base }` adds to it;
+   * a `Uint8Array` is a compiled classic-BPF program installed as given.
+   * @default 'default'
+   * @example sandbox().seccomp({ deny: ['ptrace', 'mount'], errno: 'EACCES' })
+   */
+  seccomp(profile: SeccompOption): Sandbox {
+    return this.with({ seccomp: normalizeSeccomp(profile) });
+  }
+
+  /**
+   * PR_SET_NO_NEW_PRIVS: exec never grants privileges (setuid bits and file
+   * capabilities are ignored). Turning it off lets setuid programs work inside; the
+   * seccomp filter then needs CAP_SYS_ADMIN when it is installed, which root and a new
+   * user namespace have.
+   * @default true
+   * @example sandbox().noNewPrivileges(false).run('ping', ['-c1', '127.0.0.1'])
+   */
+  noNewPrivileges(on = true): Sandbox {
+    return this.with({ noNewPrivileges: v.bool(on, 'noNewPrivileges') });
+  }
+
+  /**
+   * Resource limits (setrlimit) by name: one number sets soft and hard, `[soft, hard]`
+   * both; `'unlimited'` or `Infinity` for none. Units are the kernel's (bytes, seconds
+   * for `cpu`, microseconds for `rttime`). Limits not named are inherited, except
+   * `nofile`: Node raises its own soft limit at start-up, and the program gets the
+   * system's usual one back.
+   * @default { nofile: [the soft limit Node started with, the hard limit] }
+   * @example sandbox().rlimits({ nofile: 256, nproc: [64, 128], core: 0 })
+   */
+  rlimits(limits: RlimitsOption): Sandbox {
+    const merged = { ...(this.options.rlimits ?? {}), ...normalizeRlimits(limits) };
+    return this.with({ rlimits: merged });
+  }
+
+  /**
    * Starts the program in the sandbox and returns at once, like `child_process.spawn`.
    * Invalid arguments throw; setup failures reject `exited` (and emit `error`).
    * @example
@@ -343,13 +400,31 @@ export class Sandbox {
   }
 
   /**
+   * Runs a Node module in the sandbox with an IPC channel, like `child_process.fork`:
+   * `process.execPath` with `execArgv` (default: the parent's), the module and `args`.
+   * The child's `process.send`/`process.on('message')` work unchanged; the result also
+   * has `send()`, `disconnect()`, `connected` and the 'message'/'disconnect' events.
+   * `modulePath` is a path (relative to the caller's cwd) or a `file:` URL. A module that
+   * does not exist or cannot be read throws at once.
+   * @example
+   * const child = sandbox().user().net().pid().fork('./server.js', ['--port', '80']);
+   * child.on('message', (m) => console.log('child says', m));
+   * child.send({ cmd: 'start' });
+   */
+  fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
+    const [argv, o] = splitArgs(args, opts);
+    return forkSandbox(this, modulePath, argv, o ?? {});
+  }
+
+  /**
    * Runs the program to its end and collects its output. Resolves for any end of the
    * program (exit, signal, oom, timeout); rejects for setup failures, `maxBuffer` and aborts.
    * @example
    * const { code, stdout } = await sandbox().net().run('ip', ['-o', 'link']);
    */
-  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args: readonly string[] | undefined, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
     const [argv, o] = splitArgs(args, opts);
     return runSandbox(this, file, argv, o ?? {});
@@ -390,7 +465,7 @@ export function sandbox(options?: SandboxOptions): Sandbox {
       }
       default: {
         const method = (sb as unknown as Record<string, unknown>)[key];
-        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'constructor') {
+        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'fork' || key === 'constructor') {
           throw invalid(key, 'unknown option');
         }
         sb = (method as (x: unknown) => Sandbox).call(sb, value);
@@ -492,30 +567,22 @@ export function spawnSandbox(
       for (const f of finishers) await f.abandon?.();
     },
   });
-  // Descriptors opened only to be passed (the /dev/null of 'ignore') must stay open
-  // until the clone on the threadpool has dup'ed them: close them when the outcome
-  // arrives, not when b.spawn() returns (that raced with the child: EBADF at 'stdio').
-  const onspawn = nativeProc.onspawn!;
-  nativeProc.onspawn = (r) => {
-    closeTransient(stdio);
-    onspawn(r);
-  };
   let res: ReturnType<typeof b.spawn>;
   try {
     res = b.spawn(request, nativeProc);
-  } catch (e) {
+  } finally {
     closeTransient(stdio);
-    throw e;
+  }
+  if (res.fdError !== undefined) {
+    for (const f of finishers) void f.abandon?.();
+    throw systemError(res.fdError, { step: `stdio[${res.fdIndex}]`, syscall: 'fcntl', option: `spawn.stdio[${res.fdIndex}]` });
   }
   if (res.initError !== undefined || res.pipeError !== undefined) {
-    closeTransient(stdio);
     for (const f of finishers) void f.abandon?.();
-    const errno = (res.initError ?? res.pipeError)!;
-    const err = new NsbindError(`nsbind: ${res.initError !== undefined ? 'init' : 'stdio pipes'}: errno ${errno}`, {
-      code: 'ERR_NSBIND_SPAWN',
-      errno,
+    throw systemError((res.initError ?? res.pipeError)!, {
+      step: res.initError !== undefined ? `open ${plan.request.initPath}` : 'stdio pipes',
+      syscall: res.initError !== undefined ? 'open' : 'pipe2',
     });
-    throw err;
   }
   const streams = wrapParentFds(stdio.slots, res.fds);
   proc.stdio = streams;
@@ -569,6 +636,10 @@ async function runSandbox(
         if (size > maxBuffer) {
           overflow ??= name;
           p._end(9, 'signal');
+          // Without a pid namespace only the top process is killed; closing our end
+          // makes any descendant still writing get EPIPE instead of filling memory.
+          (s as unknown as { destroy(): void }).destroy();
+          resolve(Buffer.concat(chunks));
           return;
         }
         chunks.push(c);

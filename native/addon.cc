@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 
 #include "plan.h"
+#include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
 
@@ -51,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  RegisterSecurity(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

@@ -54,6 +54,11 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_SETNS = 13,          // setns(job extra fd n0, n1 = nstype)
   NSB_OP_MOUNT = 14,          // mount(s0, s1, s2, n0, s3); an empty string is NULL
   NSB_OP_PRCTL = 15,          // prctl(n0, n1, n2, 0, 0)
+  // 40-49 security (native/security.cc)
+  NSB_OP_RLIMIT = 40,         // prlimit64(0, n0, {soft n1, hard n2}, NULL)
+  NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),
+                              // n1 = cap_last_cap: bounding, e/p/i, ambient
+  NSB_OP_SECCOMP = 42,        // seccomp(SET_MODE_FILTER, 0, {n0 insns, blob s0})
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
   NSB_OP_COUNT = 64           // an upper bound, not a count
@@ -63,6 +68,8 @@ enum nsb_op_kind : uint32_t {
 #define NSB_EXEC_VIA_INIT 1u
 // NSB_OP_CHDIR flags: fall back to "/" when the directory is missing.
 #define NSB_CHDIR_FALLBACK_ROOT 1u
+// NSB_OP_CAPS flags: keep every capability the child holds (n0 is ignored).
+#define NSB_CAPS_ALL 1u
 
 // What failed, for the report; lib/plan/layout.ts has the names. Ranges by concern:
 //   1-29 core, 30-49 filesystem, 50-59 security, 60-64 network, 65-69 joining.
@@ -96,6 +103,13 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_NEWUIDMAP = 26,  // the helper program, for a caller's subordinate id ranges
   NSB_SYS_NEWGIDMAP = 27,
   NSB_SYS_WAITID = 28,
+  // 50-59 security
+  NSB_SYS_PRLIMIT = 50,
+  NSB_SYS_CAPGET = 51,
+  NSB_SYS_CAPSET = 52,
+  NSB_SYS_CAPBSET_DROP = 53,   // prctl(PR_CAPBSET_DROP)
+  NSB_SYS_CAP_AMBIENT = 54,    // prctl(PR_CAP_AMBIENT)
+  NSB_SYS_SECCOMP = 55,
   NSB_SYS_COUNT = 128      // an upper bound
 };
 

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -353,10 +355,32 @@ static void do_spawn(Request& q, Outcome& o) {
 void kill_and_reap(int pidfd) {
   if (pidfd < 0) return;
   syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  // uv_poll made the pidfd non-blocking, and waitid on a non-blocking pidfd returns
+  // EAGAIN while the process is still dying: block, so that it is really reaped.
+  int fl = fcntl(pidfd, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(pidfd, F_SETFL, fl & ~O_NONBLOCK);
   siginfo_t si;
   struct rusage ru;
   waitid_pidfd(pidfd, &si, WEXITED, &ru);
   close(pidfd);
+}
+
+// Calls self[name](arg) as a new macrotask. Plain C API on purpose: while a worker_thread
+// is being terminated every call fails, and node-addon-api would turn that failure into
+// a fatal error (C++ exceptions are disabled); there is nobody left to tell, so ignore it.
+static void call_js(Napi::Env env, Napi::Object self, const char* name, Napi::Value arg) {
+  napi_value fn;
+  if (napi_get_named_property(env, self, name, &fn) != napi_ok) return;
+  napi_valuetype t;
+  if (napi_typeof(env, fn, &t) != napi_ok || t != napi_function) return;
+  napi_value resource, resource_name, result;
+  napi_async_context ctx;
+  if (napi_create_object(env, &resource) != napi_ok) return;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok) return;
+  if (napi_async_init(env, resource, resource_name, &ctx) != napi_ok) return;
+  napi_value argv[1] = {arg};
+  napi_make_callback(env, ctx, self, fn, 1, argv, &result);
+  napi_async_destroy(env, ctx);
 }
 
 // ---------------------------------------------------------------------------------
@@ -374,11 +398,50 @@ Napi::Object Process::Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
+// The close callback is libc's free, not code of ours: when a worker_thread ends, Node
+// may unload this addon before the loop runs the close callbacks.
+static void close_poll(uv_poll_t* h) {
+  uv_close((uv_handle_t*)h, (uv_close_cb)(void (*)(void*))free);
+}
+
+// Sandboxes still running when their JS environment ends (a worker_thread exits, or
+// the process is exiting): nobody is left to observe them, and we are their parent, so
+// kill and reap them now (no zombie), and close our poll handles so the environment's
+// loop can close.
+struct EnvState {
+  std::set<Process*> live;
+};
+
+static EnvState* env_state(Napi::Env env) {
+  EnvState* st = env.GetInstanceData<EnvState>();
+  if (!st) {
+    st = new EnvState();
+    env.SetInstanceData<EnvState>(st);
+    env.AddCleanupHook([st]() {
+      std::set<Process*> live = st->live;
+      for (Process* p : live) p->Abandon();
+    });
+  }
+  return st;
+}
+
 Process::Process(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Process>(info) {}
 
 Process::~Process() {
+  Abandon();
+}
+
+void Process::Abandon() {
+  if (poll_) {
+    uv_poll_stop(poll_);
+    close_poll(poll_);
+    poll_ = nullptr;
+  }
   if (pidfd_ >= 0) kill_and_reap(pidfd_);
+  pidfd_ = -1;
   if (report_fd_ >= 0) close(report_fd_);
+  report_fd_ = -1;
+  if (EnvState* st = Env().GetInstanceData<EnvState>()) st->live.erase(this);
 }
 
 Napi::Value Process::Kill(const Napi::CallbackInfo& info) {
@@ -405,15 +468,16 @@ void Process::Started(Napi::Env env, int pidfd, int report_fd) {
   report_fd_ = report_fd;
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
+  poll_ = (uv_poll_t*)malloc(sizeof(uv_poll_t));
   poll_->data = this;
   if (uv_poll_init(loop, poll_, pidfd_) != 0) {
-    delete poll_;
+    free(poll_);
     poll_ = nullptr;
     return;
   }
   if (!refd_) uv_unref((uv_handle_t*)poll_);
   self_ = Napi::Persistent(Value());  // alive until the exit is delivered
+  env_state(env)->live.insert(this);
   uv_poll_start(poll_, UV_READABLE, &Process::OnReadable);
 }
 
@@ -426,9 +490,10 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
   long r = waitid_pidfd(p->pidfd_, &si, WEXITED | WNOHANG, &ru);
   if (r == 0 && si.si_pid == 0) return;  // not yet
   uv_poll_stop(h);
-  uv_close((uv_handle_t*)h, [](uv_handle_t* hh) { delete (uv_poll_t*)hh; });
+  close_poll(h);
   p->poll_ = nullptr;
   p->exited_ = true;
+  if (EnvState* st = p->Env().GetInstanceData<EnvState>()) st->live.erase(p);
   close(p->pidfd_);
   p->pidfd_ = -1;
 
@@ -461,12 +526,7 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
   res.Set("userUs", Napi::Number::New(env, ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec));
   res.Set("systemUs", Napi::Number::New(env, ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec));
   res.Set("maxRssKb", Napi::Number::New(env, (double)maxrss_kb));
-  Napi::Object self = p->Value();
-  Napi::Value cb = self.Get("onexit");
-  if (cb.IsFunction()) {
-    Napi::AsyncContext ctx(env, "nsbind:exit");
-    cb.As<Napi::Function>().MakeCallback(self, {res}, ctx);
-  }
+  call_js(env, p->Value(), "onexit", res);
   p->self_.Reset();
 }
 
@@ -500,9 +560,7 @@ class SpawnWorker : public Napi::AsyncWorker {
       }
       p_->Started(env, o_.pidfd, o_.report_fd);
     }
-    Napi::Object self = procref_.Value();
-    Napi::Value cb = self.Get("onspawn");
-    if (cb.IsFunction()) cb.As<Napi::Function>().MakeCallback(self, {res}, Napi::AsyncContext(env, "nsbind:spawn"));
+    call_js(env, procref_.Value(), "onspawn", res);
     procref_.Reset();
   }
 
@@ -596,8 +654,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Array extra = req.Get("extraFds").IsArray() ? req.Get("extraFds").As<Napi::Array>()
                                                      : Napi::Array::New(env);
   j.nextra = (int)extra.Length();
-  for (int i = 0; i < j.nextra && i < NSB_MAX_FDS; i++)
-    j.extra_fd[i] = extra.Get(i).As<Napi::Number>().Int32Value();
+  for (int i = 0; i < j.nextra && i < NSB_MAX_FDS; i++) {
+    int fd = fcntl(extra.Get(i).As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+    j.extra_fd[i] = fd;
+    if (fd >= 0) q->close_after.push_back(fd);
+  }
 
   // stdio: [{ kind: 'in'|'out'|'duplex'|'fd'|'close', fd? }] -> child slot i.
   Napi::Array stdio = req.Get("stdio").As<Napi::Array>();
@@ -609,7 +670,22 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     j.fd_src[i] = -1;
     parent_fds.Set(i, env.Null());
     if (kind == "fd") {
-      j.fd_src[i] = e.Get("fd").As<Napi::Number>().Int32Value();
+      // Our own duplicate: the caller may close its descriptor as soon as spawn()
+      // returns (as with child_process), before the threadpool gets to the clone.
+      int fd = fcntl(e.Get("fd").As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) {
+        int err = errno;
+        for (int c : q->close_after) close(c);
+        for (uint32_t k = 0; k < i; k++)
+          if (parent_fds.Get(k).IsNumber()) close(parent_fds.Get(k).As<Napi::Number>().Int32Value());
+        delete q;
+        Napi::Object res = Napi::Object::New(env);
+        res.Set("fdError", err);
+        res.Set("fdIndex", i);
+        return res;
+      }
+      j.fd_src[i] = fd;
+      q->close_after.push_back(fd);
     } else if (kind == "in" || kind == "out" || kind == "duplex") {
       int fds[2];
       int r = make_pair(kind == "duplex", fds);

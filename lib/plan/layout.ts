@@ -24,10 +24,15 @@ export const Op = {
   SETNS: 13,
   MOUNT: 14,
   PRCTL: 15,
+  RLIMIT: 40,
+  CAPS: 41,
+  SECCOMP: 42,
   EXIT: 60,
 } as const;
 
 export const EXEC_VIA_INIT = 1;
+/** NSB_OP_CAPS: keep every capability the child holds. */
+export const CAPS_ALL = 1;
 /** NSB_OP_CHDIR: on failure, fall back to "/" (the default cwd, not one the user chose). */
 export const CHDIR_FALLBACK_ROOT = 1;
 
@@ -62,6 +67,12 @@ export const syscallNames: Record<number, string> = {
   26: 'newuidmap',
   27: 'newgidmap',
   28: 'waitid',
+  50: 'prlimit64',
+  51: 'capget',
+  52: 'capset',
+  53: 'prctl(PR_CAPBSET_DROP)',
+  54: 'prctl(PR_CAP_AMBIENT)',
+  55: 'seccomp',
 };
 
 /** Steps that are not ops of the plan (negative `op` in a report). */
