@@ -12,7 +12,7 @@
 // apt-get; NSBIND_BENCH_JSON=FILE also writes the raw results.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
@@ -22,6 +22,7 @@ import {
 
 const log = (...a) => process.stderr.write(a.join(' ') + '\n');
 const started = Date.now();
+const loadAtStart = loadavg()[0];
 
 // ------------------------------------------------------------------------------------
 // Build.
@@ -241,6 +242,9 @@ async function main() {
   const out = [];
   out.push(`nsbind benchmark — ${new Date().toISOString().slice(0, 10)}, Linux ${release()}, Node ${process.version}, ` +
     `${config.rounds} rounds × ${config.batch} spawns${QUICK ? ' (QUICK MODE: not for comparison)' : ''}`);
+  // Other work on the machine moves every figure: say how busy it was.
+  out.push('');
+  out.push(`${cpus().length} CPUs; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end.`);
   out.push('');
   out.push('### Spawn latency: ms per `/bin/true`, median (min–max) over rounds');
   out.push('');
