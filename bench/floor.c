@@ -9,13 +9,14 @@
 //     COUNT  spawns per thread; WIDTH threads (default 1) each keep one in flight.
 //   prints: the mean microseconds per spawn and the spawns per second, as JSON.
 //
-// CLONE_NEWTIME: the kernel creates the new time namespace at clone but moves the task
-// into it only at fork without CLONE_VM, or at exec (timens_on_fork / exec_task_namespaces):
-// a task that shares its parent's memory also shares its vvar page, which is per time
-// namespace. So with CLONE_VM the flag is accepted and the child enters the namespace
-// at its exec, which is exactly what nsbind relies on. Kernels that refuse the pair
-// (EINVAL) get the other way the kernel allows: the child calls unshare(CLONE_NEWTIME)
-// before exec (its children, and its exec, then land in the new namespace).
+// CLONE_NEWTIME is 0x80, inside the low byte that clone() reads as the exit signal
+// (CSIGNAL = 0xff): clone() cannot express it at all (the flag silently becomes part of
+// a bogus exit signal and no time namespace is made); only clone3() and unshare() take
+// it. So the floor, which uses clone() for both variants, asks for it the way the kernel
+// allows: unshare(CLONE_NEWTIME) in the child before execve. unshare(CLONE_NEWTIME) only
+// sets the namespace for the task's children (time_for_children), and execve moves the
+// task into it, so the program runs in the new time namespace. (nsbind uses clone3 with
+// CLONE_VM, where the child likewise enters the new time namespace at its exec.)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -37,10 +38,13 @@
 static int vfork_mode;
 static unsigned long ns_flags;
 static long count;
-static int time_by_unshare;  // set when clone refused CLONE_NEWTIME with CLONE_VM
+static int time_by_unshare;  // CLONE_NEWTIME asked for: the child unshares it
 
 static char* const true_argv[] = {"/bin/true", NULL};
 static char* const no_env[] = {NULL};
+
+static int getenv_probe;
+static char* const probe_argv[] = {"/bin/readlink", "/proc/self/ns/time", NULL};
 
 struct child_arg {
   int unshare_time;
@@ -48,7 +52,12 @@ struct child_arg {
 
 static int child(void* p) {
   struct child_arg* a = p;
-  if (a->unshare_time) syscall(SYS_unshare, CLONE_NEWTIME);
+  if (a->unshare_time && syscall(SYS_unshare, CLONE_NEWTIME) < 0) syscall(SYS_exit, 126);
+  if (getenv_probe) {
+    // FLOOR_PROBE=1: show the namespaces the program runs in (checked by the smoke test).
+    syscall(SYS_execve, "/bin/readlink", probe_argv, no_env);
+    syscall(SYS_exit, 127);
+  }
   syscall(SYS_execve, "/bin/true", true_argv, no_env);
   syscall(SYS_exit, 127);
   return 127;
@@ -98,18 +107,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   vfork_mode = strcmp(argv[1], "vfork") == 0;
+  getenv_probe = getenv("FLOOR_PROBE") != NULL;
   ns_flags = strtoul(argv[2], NULL, 0);
   count = strtol(argv[3], NULL, 10);
   int width = argc > 4 ? atoi(argv[4]) : 1;
 
+  time_by_unshare = (ns_flags & CLONE_NEWTIME) != 0;
   // Probe once (also warms the page cache and the kernel's namespace caches).
   long saved = count;
   count = 1;
   long err = (long)worker(NULL);
-  if (err == EINVAL && vfork_mode && (ns_flags & CLONE_NEWTIME)) {
-    time_by_unshare = 1;
-    err = (long)worker(NULL);
-  }
   if (err) {
     fprintf(stderr, "floor: clone(0x%lx): %s\n", ns_flags, strerror((int)err));
     return 1;

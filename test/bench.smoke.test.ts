@@ -2,6 +2,7 @@
 // prints the table in its documented shape. Timings are never asserted (they depend on
 // the machine); only that every figure is there and is a number (or says n/a and why).
 import { spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './helpers.js';
@@ -66,6 +67,19 @@ describe('npm run bench (quick mode)', () => {
     const mem = tableAfter(out, '### Memory with 20 sandboxes alive');
     expect(mem).toHaveLength(3);
     for (const row of mem) expect(Number(row[1])).toBeGreaterThan(0);
+
+    // The floor really makes the namespaces it is timed with, CLONE_NEWTIME included
+    // (which clone() cannot express: the floor unshares it in the child before exec).
+    for (const mode of ['vfork', 'fork']) {
+      const probe = spawnSync(join(root, 'bench', 'out', 'floor'), [mode, '0x80', '1'], {
+        encoding: 'utf8',
+        env: { FLOOR_PROBE: '1' },
+      });
+      expect(probe.status, probe.stderr).toBe(0);
+      const link = probe.stdout.split('\n')[0];
+      expect(link).toMatch(/^time:\[\d+\]$/);
+      expect(link).not.toBe(readlinkSync('/proc/self/ns/time'));
+    }
 
     const targets = tableAfter(out, '### Targets');
     expect(targets).toHaveLength(10);
