@@ -249,8 +249,13 @@ static void do_spawn(Request& q, Outcome& o) {
   }
   bool joined_cgroup = !q.no_clone3 && pid >= 0 && q.cgroup_fd >= 0;
   if (pid == -ENOSYS) {
-    pid = nsb_clone_call(ns_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD, stack_top, &pidfd,
-                         nsb_child_main, &q.job);
+    // clone() reads the low byte of its flags as the exit signal and CLONE_NEWTIME (0x80)
+    // lies inside it: clone() cannot make a time namespace (the flag would silently turn
+    // into a bogus exit signal and the program would run in our time namespace while
+    // `isolation` says 'time'). Refuse; only clone3 (and unshare) can.
+    pid = (ns_flags & CLONE_NEWTIME) ? -EINVAL
+                                     : nsb_clone_call(ns_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD,
+                                                      stack_top, &pidfd, nsb_child_main, &q.job);
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(rep[1]);
