@@ -20,9 +20,16 @@
         "native/addon.cc",
         "native/spawn.cc",
         "native/child.cc",
+        "native/fs.cc",
+        "native/fs_layout.cc",
         "native/clone.cc",
         "native/syscalls.cc",
-        "native/security.cc"
+        "native/security.cc",
+        "native/helper.cc",
+        "native/netlink.cc",
+        "native/netns.cc",
+        "native/network.cc",
+        "native/veth.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -15,7 +15,7 @@ export interface NativeProcess {
 
 export type NativeSpawnResult =
   /** `ns`: inode and device of /proc/PID/ns/<type> in NAMESPACE_TYPES order; null when it was already gone. */
-  | { pid: number; ns?: number[] | null }
+  | { pid: number; ns?: number[] | null; vethIndex?: number }
   | { op: number; sys: number; errno: number; pid?: undefined };
 
 export interface NativeExit {
@@ -56,9 +56,63 @@ export interface NativeSpawnRequest {
   timeOffsets?: string;
   pdeathsig?: number;
   noClone3?: boolean;
+  veth?: NativeVeth;
 }
 
-export interface NativeBinding {
+/** .net({ veth }) for the parent's side of the spawn (native/veth.h). */
+export interface NativeVeth {
+  name: string;
+  peer: string;
+  /** The other end's namespace file; absent: the caller's namespace. */
+  peerNetns?: string;
+  family: 4 | 6;
+  address?: Buffer;
+  prefix?: number;
+  peerAddress?: Buffer;
+  peerPrefix?: number;
+  /** A default route in the sandbox via peerAddress. */
+  route: boolean;
+}
+
+/** A failed step of a helper child (native/helper.h): an NSB_SYS_* id, errno, and a helper-specific step. */
+export interface NativeHelperFailure {
+  errno: number;
+  sys: number;
+  step: number;
+}
+
+/** Where a link goes: a process's network namespace, or an nsfs file descriptor's. */
+export interface NativeNsRef {
+  pid?: number;
+  fd?: number;
+}
+
+export interface NativeLink {
+  index: number;
+  name: string;
+  /** IFF_* flags. */
+  flags: number;
+  /** IFLA_INFO_KIND ('veth', 'bridge', ...); '' for plain devices. */
+  kind: string;
+}
+
+/** native/network.cc: rtnetlink and named namespaces; every call resolves to >= 0 or -errno. */
+export interface NativeNetwork {
+  nlOpen(nsFd?: number): Promise<number | NativeHelperFailure>;
+  vethAdd(sock: number, name: string, nameNs: NativeNsRef | null, peer: string, peerNs: NativeNsRef | null): Promise<number>;
+  linkSetNetns(sock: number, link: number | string, to: NativeNsRef): Promise<number>;
+  linkSetUp(sock: number, link: number | string, up: boolean): Promise<number>;
+  linkDel(sock: number, link: number | string): Promise<number>;
+  linkIndex(sock: number, name: string): Promise<number>;
+  linkList(sock: number): Promise<NativeLink[] | number>;
+  addrAdd(sock: number, index: number, family: 4 | 6, address: Buffer, prefix: number, flags: number): Promise<number>;
+  routeAddDefault(sock: number, family: 4 | 6, gateway: Buffer, oif: number): Promise<number>;
+  netnsAdd(dir: string, file: string): Promise<number | NativeHelperFailure>;
+  /** Step and syscall numbers of the network concern, for the layout test. */
+  networkLayout: Record<string, number>;
+}
+
+export interface NativeBinding extends NativeNetwork {
   Process: new () => NativeProcess;
   spawn(
     req: NativeSpawnRequest,

@@ -92,6 +92,8 @@ export function createdNamespaces(options: SandboxOptions, privileged = isPrivil
   const fs = options.fs ?? [];
   if (fs.length > 0 && ns.mnt?.join === undefined) out.add('mnt');
   if (fs.some((s) => s.op === 'proc') && ns.pid?.join === undefined) out.add('pid');
+  // An mqueue mount shows the IPC namespace's queues: the sandbox's own, not the host's.
+  if (fs.some((s) => s.op === 'mqueue') && ns.ipc?.join === undefined) out.add('ipc');
   if (!privileged && out.size > 0 && ns.user?.join === undefined) out.add('user');
   return out;
 }

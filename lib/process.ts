@@ -78,6 +78,8 @@ export interface SpawnContext {
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Called when setup failed, to undo what the parent prepared. */
   abandon?: () => Promise<void> | void;
+  /** Called once the program runs, with what the addon reported (e.g. a veth's index). */
+  spawned?: (r: NativeSpawnResult & { pid: number }) => void;
 }
 
 /**
@@ -197,6 +199,7 @@ export class SandboxProcess extends EventEmitter {
     }
     this.pid = r.pid;
     this.spawned = true;
+    this.ctx.spawned?.(r);
     this.namespaces = r.ns === undefined ? readNamespaces(r.pid) : r.ns ? namespacesFrom(r.ns) : undefined;
     for (const sig of this.pendingSignals) this._native.kill(sig);
     this.pendingSignals = [];
@@ -286,6 +289,9 @@ function stepName(op: number): string {
     case Step.TIME_OFFSETS: return 'time offsets';
     case Step.CGROUP: return 'join cgroup';
     case Step.PIPES: return 'stdio pipes';
+    case Step.VETH_CREATE: return 'veth: create the pair';
+    case Step.VETH_PEER: return 'veth: configure the peer end';
+    case Step.VETH_SANDBOX: return 'veth: configure the sandbox end';
     default: return `step ${op}`;
   }
 }

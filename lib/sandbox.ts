@@ -3,7 +3,7 @@
 // it, so a sandbox designed in code can be stored, sent or used from the CLI.
 import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { native, type NativeSpawnRequest } from './binding.js';
+import { native, type NativeSpawnRequest, type NativeSpawnResult } from './binding.js';
 import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import {
   NAMESPACE_TYPES,
@@ -12,7 +12,10 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
+import { cgroupPreparer } from './cgroup/spawn.js';
+import { normalizeLimits, type Limits } from './cgroup/limits.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
+import { validateVeth } from './net/veth.js';
 import { compile } from './plan.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
 import './security/phases.js';
@@ -60,6 +63,8 @@ export interface PreparedSpawn {
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Setup failed: undo what was prepared. */
   abandon?: () => Promise<void> | void;
+  /** The program runs: what the addon reported about the spawn (e.g. a veth's index). */
+  spawned?: (r: NativeSpawnResult & { pid: number }) => void;
 }
 export type SpawnPreparer = (
   options: SandboxOptions,
@@ -71,6 +76,7 @@ const preparers: SpawnPreparer[] = [];
 export function addSpawnPreparer(p: SpawnPreparer): void {
   preparers.push(p);
 }
+addSpawnPreparer(cgroupPreparer);
 
 const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
   user: ['optional', 'join', 'uid', 'gid', 'uidMap', 'gidMap', 'setgroups'],
@@ -135,7 +141,12 @@ function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): Name
       break;
     case 'net':
       if (o.loopback !== undefined) out.loopback = v.bool(o.loopback, 'net.loopback');
-      if (o.veth !== undefined) throw invalid('net.veth', 'veth pairs are not available in this build yet');
+      if (o.veth !== undefined) {
+        if (o.join !== undefined) {
+          throw invalid('net.veth', 'a veth pair needs a new network namespace, not a joined one', 'to wire an existing namespace, create the pair there and use links.move()');
+        }
+        out.veth = validateVeth(o.veth);
+      }
       break;
     case 'time':
       if (o.monotonic !== undefined) out.monotonic = v.clockOffset(o.monotonic, 'time.monotonic');
@@ -328,6 +339,25 @@ export class Sandbox {
    */
   newSession(on = true): Sandbox {
     return this.with({ newSession: v.bool(on, 'newSession') });
+  }
+
+  /**
+   * Resource limits, through a cgroup of the sandbox's own created beneath the Node
+   * process's cgroup (v2, or v1 on hybrid hosts) and removed after the sandbox is gone.
+   * The child is inside before it runs anything. Where no cgroup hierarchy is writable
+   * the spawn fails: limits are never silently dropped. `ExitResult.reason` is `'oom'`
+   * when the kernel's OOM killer ended the program; `usage.memoryPeakBytes` and
+   * `usage.pidsPeak` come from the cgroup. Each call replaces the previous limits.
+   * @default none
+   * @example sandbox().pid().limits({ memory: '256M', pids: 64, cpu: 0.5 }).run('make')
+   */
+  limits(l: Limits): Sandbox {
+    normalizeLimits(l);
+    const copy: Limits = {};
+    for (const k of ['memory', 'memorySwap', 'pids', 'cpu', 'cpuWeight'] as const) {
+      if (l[k] !== undefined) (copy as Record<string, unknown>)[k] = l[k];
+    }
+    return this.with({ limits: copy });
   }
 
   /** The umask inside. @default the caller's */
@@ -565,6 +595,9 @@ export function spawnSandbox(
     },
     abandon: async () => {
       for (const f of finishers) await f.abandon?.();
+    },
+    spawned: (r) => {
+      for (const f of finishers) f.spawned?.(r);
     },
   });
   let res: ReturnType<typeof b.spawn>;

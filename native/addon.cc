@@ -4,10 +4,13 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "network.h"
 #include "plan.h"
 #include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
+
+void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
 
 namespace {
 
@@ -52,7 +55,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  RegisterFilesystem(env, exports);
   RegisterSecurity(env, exports);
+  nsb::RegisterNetwork(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

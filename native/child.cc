@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "exec.h"
+#include "fs.h"
 #include "security.h"
 
 namespace {
@@ -29,6 +30,7 @@ struct Ctx {
   int sync_fd;
   int init_fd;
   int extra[NSB_MAX_FDS];
+  nsb_fs_state fs;  // filesystem ops' descriptors and the mounts they made
 };
 
 [[noreturn]] void fail(const Ctx& c, int op, int sys, long neg_errno) {
@@ -220,6 +222,9 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
       sys = NSB_SYS_PRCTL;
       r = nsb_sys(SYS_prctl, (long)op.n[0], (long)op.n[1], (long)op.n[2], 0, 0);
       break;
+    case NSB_OP_FS_OPEN_TREE ... NSB_OP_FS_ENTER:
+      r = nsb_fs_op(&c.fs, c.job->arena, op, &sys);
+      break;
     case NSB_OP_RLIMIT:
     case NSB_OP_CAPS:
     case NSB_OP_SECCOMP:
@@ -244,6 +249,7 @@ extern "C" int nsb_child_main(void* arg) {
   c.report_fd = c.job->report_fd;
   c.sync_fd = c.job->sync_fd;
   c.init_fd = c.job->init_fd;
+  nsb_fs_init(&c.fs);
   reset_signals();
   if (c.job->pdeathsig) nsb_sys(SYS_prctl, PR_SET_PDEATHSIG, c.job->pdeathsig, 0, 0, 0);
   arrange_fds(c);

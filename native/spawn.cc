@@ -37,6 +37,7 @@
 #include "child.h"
 #include "clone.h"
 #include "sys.h"
+#include "veth.h"
 
 extern char** environ;
 
@@ -154,6 +155,7 @@ struct Request {
   bool no_clone3 = false;
   nsb_child_job job;
   std::vector<int> close_after;  // child ends of our pipes
+  VethSetup veth;                // .net({ veth }), done while the child waits
 };
 
 struct Outcome {
@@ -311,6 +313,11 @@ static void do_spawn(Request& q, Outcome& o) {
       fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
   }
 
+  if (!o.failed && q.veth.enabled) {
+    int step = 0, sys = 0;
+    if ((r = veth_setup(&q.veth, (int)pid, &step, &sys)) < 0) fail_parent(o, step, sys, r);
+  }
+
   if (!o.failed) {
     ssize_t w;
     do w = write(sync[1], "1", 1);
@@ -344,9 +351,11 @@ static void do_spawn(Request& q, Outcome& o) {
     close(rep[0]);
     kill_and_reap(o.pidfd);
     o.pidfd = -1;
+    veth_done(&q.veth, true);
     stack_put(stack);
     return;
   }
+  veth_done(&q.veth, false);
   if (!keep_report) {
     close(rep[0]);
   } else {
@@ -563,6 +572,7 @@ class SpawnWorker : public Napi::AsyncWorker {
       } else {
         res.Set("ns", env.Null());  // already gone: JS need not try again
       }
+      if (q_->veth.peer_index > 0) res.Set("vethIndex", q_->veth.peer_index);
       p_->Started(env, o_.pidfd, o_.report_fd);
     }
     call_js(env, procref_.Value(), "onspawn", res);
@@ -634,6 +644,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   q->newgidmap = strings_of(req.Get("newgidmap"));
   if (req.Get("pdeathsig").IsNumber()) q->pdeathsig = req.Get("pdeathsig").As<Napi::Number>().Int32Value();
   q->no_clone3 = req.Get("noClone3").ToBoolean();
+  ParseVeth(req.Get("veth"), &q->veth);
 
   nsb_child_job& j = q->job;
   memset(&j, 0, sizeof j);
