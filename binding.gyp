@@ -19,6 +19,7 @@
       "sources": [
         "native/addon.cc",
         "native/spawn.cc",
+        "native/spawn_threads.cc",
         "native/child.cc",
         "native/fs.cc",
         "native/fs_layout.cc",

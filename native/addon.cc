@@ -1,5 +1,6 @@
 // Module init: the exported functions and the constants shared with lib/.
 // Each concern registers itself (one file each); this file only wires them up.
+#include <dlfcn.h>
 #include <napi.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -52,7 +53,20 @@ Napi::Object Layout(Napi::Env env) {
   return l;
 }
 
+// Node unloads an addon when the last environment that loaded it ends (a worker_thread
+// exiting). Ours must stay: its spawn threads never end, its sandboxes' poll handles
+// may still be closing. RTLD_NODELETE pins the already-loaded library for good.
+void pin_library() {
+  static bool pinned = false;
+  if (pinned) return;
+  Dl_info info;
+  if (dladdr((void*)&pin_library, &info) && info.dli_fname) {
+    if (dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE)) pinned = true;
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  pin_library();
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);

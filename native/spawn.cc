@@ -36,6 +36,7 @@
 
 #include "child.h"
 #include "clone.h"
+#include "spawn_threads.h"
 #include "sys.h"
 #include "veth.h"
 
@@ -547,17 +548,26 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
 // ---------------------------------------------------------------------------------
 // spawn(request, process) -> stdio fds; the outcome arrives as process.onspawn(report).
 
-class SpawnWorker : public Napi::AsyncWorker {
+// One spawn: do_spawn on a spawn thread, then onspawn on the loop.
+class SpawnTask : public LoopTask {
  public:
-  SpawnWorker(Napi::Env env, Request* q, Process* p)
-      : Napi::AsyncWorker(env, "nsbind:spawn"), q_(q), p_(p) {
-    procref_ = Napi::Persistent(p->Value());
+  SpawnTask(Napi::Env env, Request* q, Process* p) : q_(q), p_(p) {
+    napi_create_reference(env, p->Value(), 1, &procref_);
   }
-  ~SpawnWorker() override { delete q_; }
+  ~SpawnTask() override { delete q_; }
   void Execute() override { do_spawn(*q_, o_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
+  void Abandon() override {
+    // The environment is gone: nobody can observe this sandbox. (procref_ is left:
+    // references die with their environment.)
+    if (!o_.failed) {
+      kill_and_reap(o_.pidfd);
+      if (o_.report_fd >= 0) close(o_.report_fd);
+    }
+  }
+  void Complete(Napi::Env env) override {
+    napi_value self_v;
+    napi_get_reference_value(env, procref_, &self_v);
+    Napi::Object self(env, self_v);
     Napi::Object res = Napi::Object::New(env);
     if (o_.failed) {
       res.Set("op", o_.report.op);
@@ -575,15 +585,15 @@ class SpawnWorker : public Napi::AsyncWorker {
       if (q_->veth.peer_index > 0) res.Set("vethIndex", q_->veth.peer_index);
       p_->Started(env, o_.pidfd, o_.report_fd);
     }
-    call_js(env, procref_.Value(), "onspawn", res);
-    procref_.Reset();
+    call_js(env, self, "onspawn", res);
+    napi_delete_reference(env, procref_);
   }
 
  private:
   Request* q_;
   Process* p_;
   Outcome o_;
-  Napi::ObjectReference procref_;
+  napi_ref procref_ = nullptr;
 };
 
 static int make_pair(bool socket, int* fds) {
@@ -723,8 +733,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     }
   }
 
-  SpawnWorker* w = new SpawnWorker(env, q, proc);
-  w->Queue();
+  SubmitTask(env, new SpawnTask(env, q, proc));
   Napi::Object res = Napi::Object::New(env);
   res.Set("fds", parent_fds);
   return res;

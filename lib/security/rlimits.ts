@@ -182,8 +182,10 @@ function parentOf(pid: number): number {
 export function effectiveRlimits(limits: Rlimits | undefined): Rlimits {
   const out: Rlimits = { ...(limits ?? {}) };
   if (!out.nofile) {
-    const own = readNofile('self');
-    if (own) out.nofile = [originalNofileSoft(), own[1]];
+    // Read once: Node has no API to change its own limits, and this is on every spawn.
+    ownNofile ??= readNofile('self') ?? null;
+    if (ownNofile) out.nofile = [originalNofileSoft(), ownNofile[1]];
   }
   return out;
 }
+let ownNofile: [RlimitValue, RlimitValue] | null | undefined;
