@@ -21,7 +21,9 @@
         "native/spawn.cc",
         "native/child.cc",
         "native/clone.cc",
-        "native/syscalls.cc"
+        "native/syscalls.cc",
+        "native/nsfs.cc",
+        "native/probe.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

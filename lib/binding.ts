@@ -71,6 +71,16 @@ export interface NativeBinding {
   openNamespace(pid: number, type: string): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  // native/nsfs.cc: namespace files (ioctl_ns(2)) and pidfds.
+  nsType(fd: number): number;
+  nsUserns(fd: number): number;
+  nsParent(fd: number): number;
+  nsOwnerUid(fd: number): number;
+  /** [inode, dev], or -errno. */
+  nsStat(fdOrPath: number | string): [number, number] | number;
+  pidfdOpen(pid: number): number;
+  // native/probe.cc: harmless invalid calls for doctor(); 0 or -errno each.
+  probes(): Record<'clone3' | 'pidfd_open' | 'pidfd_send_signal' | 'mount_setattr' | 'openat2' | 'seccomp' | 'seccompMode' | 'setns', number>;
   constants: Record<string, number>;
   layout: Record<string, number>;
   [more: string]: unknown;

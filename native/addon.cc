@@ -4,7 +4,9 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "nsfs.h"
 #include "plan.h"
+#include "probe.h"
 #include "spawn.h"
 #include "syscalls.h"
 
@@ -51,6 +53,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  nsb::RegisterNsfs(env, exports);
+  nsb::RegisterProbes(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;
