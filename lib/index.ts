@@ -1,2 +1,6 @@
 // Public exports only.
-export { NsbindError } from './errors.js';
+export { NsbindError, type NsbindErrorInit } from './errors.js';
+export { sandbox, Sandbox, type SpawnOptions, type RunOptions, type RunResult } from './sandbox.js';
+export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type NamespaceId, type NamespaceIds } from './process.js';
+export type * from './options.js';
+export type { StdioOption, StdioEntry } from './stdio.js';

@@ -32,7 +32,7 @@ struct Ctx {
 };
 
 [[noreturn]] void fail(const Ctx& c, int op, int sys, long neg_errno) {
-  nsb_report r = {NSB_REPORT_ERROR, op, sys, (int32_t)-neg_errno, 0, 0};
+  nsb_report r = {NSB_REPORT_ERROR, op, sys, (int32_t)-neg_errno, 0, 0, 0, 0};
   nsb_write_all(c.report_fd, &r, sizeof r);
   nsb_exit(127);
 }
@@ -180,6 +180,8 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
     case NSB_OP_CHDIR:
       sys = NSB_SYS_CHDIR;
       r = nsb_sys(SYS_chdir, NSB_P(str(c, op.s[0])));
+      // The default cwd (the caller's) may not exist in the sandbox's view: use "/".
+      if (r < 0 && (op.flags & NSB_CHDIR_FALLBACK_ROOT)) r = nsb_sys(SYS_chdir, NSB_P("/"));
       break;
     case NSB_OP_SETNS:
       sys = NSB_SYS_SETNS;

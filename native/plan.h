@@ -61,6 +61,8 @@ enum nsb_op_kind : uint32_t {
 
 // NSB_OP_EXEC flags.
 #define NSB_EXEC_VIA_INIT 1u
+// NSB_OP_CHDIR flags: fall back to "/" when the directory is missing.
+#define NSB_CHDIR_FALLBACK_ROOT 1u
 
 // What failed, for the report; lib/plan/layout.ts has the names. Ranges by concern:
 //   1-29 core, 30-49 filesystem, 50-59 security, 60-64 network, 65-69 joining.
@@ -125,6 +127,10 @@ struct nsb_report {
   int32_t err;
   int32_t pid;
   int32_t status;
+  // NSB_REPORT_EXIT: the program's own peak RSS (KiB). The top process's rusage cannot
+  // say it: a CLONE_VM child's peak includes the Node process it shared memory with.
+  int32_t maxrss_kb;
+  int32_t reserved;
 };
 
-static_assert(sizeof(nsb_report) == 24, "report layout");
+static_assert(sizeof(nsb_report) == 32, "report layout");

@@ -156,13 +156,13 @@ struct Outcome {
   int pid = -1;
   int pidfd = -1;
   int report_fd = -1;  // kept open when an init will report the program's end
-  nsb_report report = {0, 0, 0, 0, 0, 0};
+  nsb_report report = {0, 0, 0, 0, 0, 0, 0, 0};
   bool failed = false;
 };
 
 static void fail_parent(Outcome& o, int step, int sys, long neg) {
   o.failed = true;
-  o.report = {NSB_REPORT_ERROR, step, sys, (int32_t)-neg, 0, 0};
+  o.report = {NSB_REPORT_ERROR, step, sys, (int32_t)-neg, 0, 0, 0, 0};
 }
 
 static ssize_t read_full(int fd, void* buf, size_t len) {
@@ -410,10 +410,14 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
 
   // The init's last record: how the program itself ended.
   int program_status = -1;
+  long maxrss_kb = ru.ru_maxrss;
   if (p->report_fd_ >= 0) {
     nsb_report rec;
     while (read_full(p->report_fd_, &rec, sizeof rec) == (ssize_t)sizeof rec) {
-      if (rec.kind == NSB_REPORT_EXIT) program_status = rec.status;
+      if (rec.kind == NSB_REPORT_EXIT) {
+        program_status = rec.status;
+        maxrss_kb = rec.maxrss_kb;
+      }
     }
     close(p->report_fd_);
     p->report_fd_ = -1;
@@ -432,7 +436,7 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
   res.Set("programStatus", Napi::Number::New(env, program_status));
   res.Set("userUs", Napi::Number::New(env, ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec));
   res.Set("systemUs", Napi::Number::New(env, ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec));
-  res.Set("maxRssKb", Napi::Number::New(env, ru.ru_maxrss));
+  res.Set("maxRssKb", Napi::Number::New(env, (double)maxrss_kb));
   Napi::Object self = p->Value();
   Napi::Value cb = self.Get("onexit");
   if (cb.IsFunction()) {

@@ -16,6 +16,7 @@
 // the init takes them with sigtimedwait, so no handler can race with anything.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "../exec.h"
@@ -46,8 +47,8 @@ int parse_int(const char* s) {
 }
 
 void report(int fd, int32_t kind, int32_t op, int32_t sys, int32_t err, int32_t pid,
-            int32_t status) {
-  nsb_report r = {kind, op, sys, err, pid, status};
+            int32_t status, int32_t maxrss_kb = 0) {
+  nsb_report r = {kind, op, sys, err, pid, status, maxrss_kb, 0};
   nsb_write_all(fd, &r, sizeof r);
 }
 
@@ -105,6 +106,7 @@ extern "C" [[noreturn]] void nsb_init_main(long* sp) {
   char info[128];
   bool done = false;
   int program_status = 0;
+  long program_maxrss = 0;
   for (;;) {
     long sig = nsb_sys(SYS_rt_sigtimedwait, NSB_P(&all), NSB_P(info), 0, 8);
     if (sig < 0) continue;
@@ -112,17 +114,21 @@ extern "C" [[noreturn]] void nsb_init_main(long* sp) {
     if (sig != SIGCHLD) continue;
     for (;;) {
       int st = 0;
-      long w = nsb_sys(SYS_wait4, -1, NSB_P(&st), WNOHANG, 0);
+      struct rusage ru;
+      ru.ru_maxrss = 0;
+      long w = nsb_sys(SYS_wait4, -1, NSB_P(&st), WNOHANG, NSB_P(&ru));
       if (w == pid) {
         done = true;
         program_status = st;
+        program_maxrss = ru.ru_maxrss;
         // The program is gone: nothing else in the namespace may outlive it.
         nsb_sys(SYS_kill, -1, SIGKILL);
         continue;
       }
       if (w > 0 || w == -4) continue;
       if (w == -10 /* ECHILD */ && done) {
-        report(rep, NSB_REPORT_EXIT, 0, 0, 0, (int32_t)pid, program_status);
+        report(rep, NSB_REPORT_EXIT, 0, 0, 0, (int32_t)pid, program_status,
+               (int32_t)program_maxrss);
         int code = WIFEXITED(program_status) ? WEXITSTATUS(program_status)
                                              : 128 + WTERMSIG(program_status);
         nsb_exit(code);

@@ -1,0 +1,163 @@
+// The sandbox configuration as plain data: what `sb.options` returns and
+// `sandbox(options)` accepts. Everything here is JSON-serialisable.
+
+/** Namespace types, named as the kernel names them (`/proc/PID/ns/<type>`). */
+export type NamespaceType = 'user' | 'pid' | 'mnt' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'time';
+
+export const NAMESPACE_TYPES: readonly NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
+
+/**
+ * An existing namespace to join: a host pid, a path to a namespace file
+ * (`/proc/PID/ns/net`, `/run/netns/NAME`, a bind-mounted nsfs file), or for `net` the
+ * name of an `ip netns` namespace. (A `SandboxProcess` is stored as its pid.)
+ */
+export type JoinTarget = number | string;
+
+/** Options every namespace method takes. */
+export interface CommonNamespaceOptions {
+  /**
+   * Create the namespace where the kernel and policy allow, else run without it;
+   * `SandboxProcess.isolation` lists what was applied.
+   * @default false
+   */
+  optional?: boolean;
+  /** Join this existing namespace instead of creating one. */
+  join?: JoinTarget;
+}
+
+/** One line of a uid_map or gid_map. */
+export interface IdMapEntry {
+  /** First id inside the namespace. */
+  inside: number;
+  /** First id outside (in the caller's user namespace). */
+  outside: number;
+  /** How many ids. */
+  count: number;
+}
+
+export interface UserNamespaceOptions extends CommonNamespaceOptions {
+  /**
+   * The caller's uid as seen inside (mapped to the caller's own uid).
+   * @default 0
+   */
+  uid?: number;
+  /**
+   * The caller's gid as seen inside.
+   * @default 0
+   */
+  gid?: number;
+  /** Full uid map instead of `uid`; ranges beyond the caller's own uid need newuidmap. */
+  uidMap?: IdMapEntry[];
+  /** Full gid map instead of `gid`; ranges beyond the caller's own gid need newgidmap. */
+  gidMap?: IdMapEntry[];
+  /**
+   * Whether setgroups(2) is allowed inside.
+   * @default 'deny' for an unprivileged caller, 'allow' for root
+   */
+  setgroups?: 'deny' | 'allow';
+}
+
+export interface PidNamespaceOptions extends CommonNamespaceOptions {
+  /**
+   * `true`: nsbind's init is PID 1 (forwards signals, reaps orphans) and the program is
+   * PID 2. `false`: the program itself is PID 1, as with `unshare --pid --fork`.
+   * @default true
+   */
+  init?: boolean;
+}
+
+export type Propagation = 'private' | 'slave' | 'shared' | 'unchanged';
+
+export interface MountNamespaceOptions extends CommonNamespaceOptions {
+  /**
+   * Propagation applied recursively to `/` before anything else is mounted.
+   * @default 'private'
+   */
+  propagation?: Propagation;
+}
+
+export interface UtsNamespaceOptions extends CommonNamespaceOptions {
+  /** The hostname inside (at most 64 bytes). */
+  hostname?: string;
+  /** The NIS domain name inside (at most 64 bytes). */
+  domainname?: string;
+}
+
+export interface VethOptions {
+  /** @default 'eth0' */
+  name?: string;
+  /** The other end's name, on the host (or in `peerNetns`). */
+  peer: string;
+  /** The sandbox end's address, CIDR (`'10.0.0.2/24'`). */
+  address?: string;
+  /** The other end's address, CIDR. */
+  peerAddress?: string;
+  /** Where the other end lives: any join target. @default the caller's netns */
+  peerNetns?: JoinTarget;
+}
+
+export interface NetNamespaceOptions extends CommonNamespaceOptions {
+  /**
+   * Bring `lo` up.
+   * @default true
+   */
+  loopback?: boolean;
+  /** A veth pair between the sandbox and the host (or `peerNetns`). */
+  veth?: VethOptions;
+}
+
+export type IpcNamespaceOptions = CommonNamespaceOptions;
+export type CgroupNamespaceOptions = CommonNamespaceOptions;
+
+export interface TimeNamespaceOptions extends CommonNamespaceOptions {
+  /** Offset of CLOCK_MONOTONIC inside, in seconds (may be negative). @default 0 */
+  monotonic?: number;
+  /** Offset of CLOCK_BOOTTIME inside, in seconds (may be negative). @default 0 */
+  boottime?: number;
+}
+
+export interface NamespaceOptionsMap {
+  user: UserNamespaceOptions;
+  pid: PidNamespaceOptions;
+  mnt: MountNamespaceOptions;
+  uts: UtsNamespaceOptions;
+  ipc: IpcNamespaceOptions;
+  net: NetNamespaceOptions;
+  cgroup: CgroupNamespaceOptions;
+  time: TimeNamespaceOptions;
+}
+
+/** Credentials inside, set after the namespaces. */
+export interface Credentials {
+  uid?: number;
+  gid?: number;
+  /** Supplementary groups. @default [] when uid or gid change (where setgroups is allowed) */
+  groups?: number[];
+}
+
+/** A filesystem step (section 2.2 of the spec), in the order written. */
+export interface FsStep {
+  op: string;
+  [key: string]: unknown;
+}
+
+/** The whole configuration of a sandbox. */
+export interface SandboxOptions {
+  namespaces?: { [T in NamespaceType]?: NamespaceOptionsMap[T] };
+  /** Filesystem steps, applied in order. */
+  fs?: FsStep[];
+  /** Variables to set (a string) or unset (null). */
+  env?: Record<string, string | null>;
+  /** Start from `process.env` at spawn time. @default true */
+  inheritEnv?: boolean;
+  /** Working directory inside. @default '/' when the root changes, else the caller's cwd */
+  cwd?: string;
+  as?: Credentials;
+  /** @default true */
+  dieWithParent?: boolean;
+  /** @default true */
+  newSession?: boolean;
+  /** @default the caller's umask */
+  umask?: number;
+  [other: string]: unknown;
+}

@@ -1,0 +1,255 @@
+// Builder options -> what the addon needs: clone flags, the parent's steps (id maps,
+// time offsets) and the child's ordered ops. This is the one place that decides order:
+//
+//   (clone: user, pid, mnt, uts, ipc, net, time namespaces; the parent writes id maps
+//    and time offsets while the child waits)
+//   propagation -> cgroup ns -> hostname -> lo up -> filesystem steps -> setsid ->
+//   umask -> groups/gid/uid -> die-with-parent again -> cwd -> exec (through the init
+//   when there is a new pid namespace)
+//
+// Why this order: mounts need the capabilities the user namespace gives, so they come
+// before the uid switch (which drops them); the cgroup namespace is created after the
+// parent has put the child in its cgroup, so that cgroup is the namespace's root;
+// PR_SET_PDEATHSIG is cleared by a credential change and set again after it.
+import { constants as osConstants } from 'node:os';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { initBinary, native, type NativeSpawnRequest } from './binding.js';
+import { invalid, nsbindError } from './errors.js';
+import type { IdMapEntry, NamespaceType, SandboxOptions } from './options.js';
+import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
+import { PlanWriter } from './plan/writer.js';
+
+const PR_SET_PDEATHSIG = 1;
+const MS_PRIVATE = 1 << 18;
+const MS_SLAVE = 1 << 19;
+const MS_SHARED = 1 << 20;
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+export interface SpawnInput {
+  file: string;
+  args: string[];
+  argv0?: string;
+  env: Record<string, string>;
+  /** How many descriptors the program gets (stdio slots). */
+  nfds: number;
+  extraFds?: number[];
+}
+
+export interface CompiledPlan {
+  request: Omit<NativeSpawnRequest, 'stdio'>;
+  /** Step names by op index, for error reports. */
+  steps: string[];
+  /** The step name of the program's exec. */
+  execStep: string;
+  /** Namespace types created for the sandbox. */
+  isolation: NamespaceType[];
+}
+
+/** Hooks by which other concerns (filesystem, security, cgroups, network) add their ops. */
+export interface PlanContext {
+  options: SandboxOptions;
+  writer: PlanWriter;
+  request: Omit<NativeSpawnRequest, 'stdio'>;
+  created: Set<NamespaceType>;
+  privileged: boolean;
+}
+
+type Phase = (ctx: PlanContext) => void;
+const filesystemPhases: Phase[] = [];
+const beforeCredentialsPhases: Phase[] = [];
+const beforeExecPhases: Phase[] = [];
+
+/** Registers ops to run where filesystem steps run (after lo, before setsid). */
+export function addFilesystemPhase(p: Phase): void {
+  filesystemPhases.push(p);
+}
+/** Registers ops that run just before the uid/gid switch (e.g. rlimits). */
+export function addBeforeCredentialsPhase(p: Phase): void {
+  beforeCredentialsPhases.push(p);
+}
+/** Registers ops that run last, after cwd, right before exec (capabilities, seccomp). */
+export function addBeforeExecPhase(p: Phase): void {
+  beforeExecPhases.push(p);
+}
+
+export function isPrivileged(): boolean {
+  return process.geteuid?.() === 0;
+}
+
+/**
+ * The namespace types this sandbox creates, after what other options imply: filesystem
+ * steps need a mount namespace, `.proc()` a pid namespace, and an unprivileged caller a
+ * user namespace for anything else (as bubblewrap does).
+ */
+export function createdNamespaces(options: SandboxOptions, privileged = isPrivileged()): Set<NamespaceType> {
+  const out = new Set<NamespaceType>();
+  const ns = options.namespaces ?? {};
+  for (const [type, o] of Object.entries(ns) as [NamespaceType, { join?: unknown } | undefined][]) {
+    if (o && o.join === undefined) out.add(type);
+  }
+  const fs = options.fs ?? [];
+  if (fs.length > 0 && ns.mnt?.join === undefined) out.add('mnt');
+  if (fs.some((s) => s.op === 'proc') && ns.pid?.join === undefined) out.add('pid');
+  if (!privileged && out.size > 0 && ns.user?.join === undefined) out.add('user');
+  return out;
+}
+
+function cloneFlag(type: NamespaceType): number {
+  const c = native().constants;
+  switch (type) {
+    case 'user': return c.CLONE_NEWUSER;
+    case 'pid': return c.CLONE_NEWPID;
+    case 'mnt': return c.CLONE_NEWNS;
+    case 'uts': return c.CLONE_NEWUTS;
+    case 'ipc': return c.CLONE_NEWIPC;
+    case 'net': return c.CLONE_NEWNET;
+    case 'cgroup': return c.CLONE_NEWCGROUP;
+    case 'time': return c.CLONE_NEWTIME;
+  }
+}
+
+function mapText(entries: IdMapEntry[]): string {
+  return entries.map((e) => `${e.inside} ${e.outside} ${e.count}\n`).join('');
+}
+
+function findHelper(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).concat(['/usr/bin', '/usr/sbin'])) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** uid_map/gid_map for a new user namespace: written directly, or by newuidmap/newgidmap. */
+function userMaps(options: SandboxOptions, request: Omit<NativeSpawnRequest, 'stdio'>, privileged: boolean): void {
+  const u = options.namespaces?.user ?? {};
+  const euid = process.geteuid!();
+  const egid = process.getegid!();
+  const uidMap = u.uidMap ?? [{ inside: u.uid ?? 0, outside: euid, count: 1 }];
+  const gidMap = u.gidMap ?? [{ inside: u.gid ?? 0, outside: egid, count: 1 }];
+  const setgroups = u.setgroups ?? (privileged ? 'allow' : 'deny');
+  const ownOnly = (m: IdMapEntry[], own: number) => m.length === 1 && m[0].count === 1 && m[0].outside === own;
+
+  if (privileged || ownOnly(uidMap, euid)) {
+    request.uidMap = mapText(uidMap);
+  } else {
+    const helper = findHelper('newuidmap');
+    if (!helper) throw missingHelper('newuidmap', 'user.uidMap');
+    request.newuidmap = [helper, ...uidMap.flatMap((e) => [e.inside, e.outside, e.count].map(String))];
+  }
+  // Without privileges the kernel takes a gid map only once setgroups is denied; a map
+  // beyond our own gid, or setgroups allowed, needs the setuid helper.
+  if (privileged || (ownOnly(gidMap, egid) && setgroups === 'deny')) {
+    request.setgroups = setgroups;
+    request.gidMap = mapText(gidMap);
+  } else {
+    const helper = findHelper('newgidmap');
+    if (!helper) throw missingHelper('newgidmap', u.gidMap ? 'user.gidMap' : 'user.setgroups');
+    if (setgroups === 'deny') request.setgroups = 'deny';
+    request.newgidmap = [helper, ...gidMap.flatMap((e) => [e.inside, e.outside, e.count].map(String))];
+  }
+}
+
+function missingHelper(name: string, option: string) {
+  return nsbindError('ERR_NSBIND_NO_IDMAP_HELPER', `${option}: mapping ids beyond your own needs ${name}, which is not installed`, {
+    option,
+    hint: `install it (Debian/Ubuntu: apt-get install uidmap) and give your user ranges in /etc/subuid and /etc/subgid`,
+  });
+}
+
+function propagationFlag(p: string): number {
+  return p === 'slave' ? MS_SLAVE : p === 'shared' ? MS_SHARED : MS_PRIVATE;
+}
+
+export function compile(options: SandboxOptions, input: SpawnInput): CompiledPlan {
+  const privileged = isPrivileged();
+  const created = createdNamespaces(options, privileged);
+  const ns = options.namespaces ?? {};
+  const w = new PlanWriter();
+  const request: Omit<NativeSpawnRequest, 'stdio'> = {
+    plan: Buffer.alloc(0),
+    argv: [input.argv0 ?? input.file, ...input.args],
+    envp: Object.entries(input.env).map(([k, v]) => `${k}=${v}`),
+    cloneFlags: 0,
+    extraFds: input.extraFds ?? [],
+  };
+  const ctx: PlanContext = { options, writer: w, request, created, privileged };
+
+  for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
+  if (created.has('user')) userMaps(options, request, privileged);
+  if (created.has('time')) {
+    const t = ns.time ?? {};
+    if (t.monotonic || t.boottime) {
+      request.timeOffsets = `monotonic ${t.monotonic ?? 0} 0\nboottime ${t.boottime ?? 0} 0\n`;
+    }
+  }
+  if (options.dieWithParent !== false) request.pdeathsig = osConstants.signals.SIGKILL;
+
+  if (created.has('mnt')) {
+    const p = ns.mnt?.propagation ?? 'private';
+    if (p !== 'unchanged') {
+      w.op(Op.PROPAGATION, `make / ${p}`, { n: [propagationFlag(p)] });
+    }
+  }
+  if (created.has('cgroup')) {
+    w.op(Op.UNSHARE, 'cgroup namespace', { n: [native().constants.CLONE_NEWCGROUP] });
+  }
+  if (created.has('uts')) {
+    const { hostname, domainname } = ns.uts ?? {};
+    if (hostname !== undefined) w.op(Op.SETHOSTNAME, `hostname ${hostname}`, { s: [w.str(hostname)] });
+    if (domainname !== undefined) w.op(Op.SETDOMAINNAME, `domainname ${domainname}`, { s: [w.str(domainname)] });
+  }
+  if (created.has('net') && ns.net?.loopback !== false) w.op(Op.LOOPBACK_UP, 'bring lo up');
+  for (const phase of filesystemPhases) phase(ctx);
+
+  if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
+  if (options.umask !== undefined) w.op(Op.UMASK, 'umask', { n: [options.umask] });
+  for (const phase of beforeCredentialsPhases) phase(ctx);
+  credentials(ctx);
+
+  const rootChanged = (options.fs ?? []).some((s) => s.op === 'root' || s.op === 'chroot');
+  if (options.cwd !== undefined) {
+    w.op(Op.CHDIR, `cwd ${options.cwd}`, { s: [w.str(options.cwd)] });
+  } else {
+    const cwd = rootChanged ? '/' : process.cwd();
+    w.op(Op.CHDIR, `cwd ${cwd}`, { s: [w.str(cwd)], flags: CHDIR_FALLBACK_ROOT });
+  }
+  for (const phase of beforeExecPhases) phase(ctx);
+
+  const path = input.file.includes('/') ? '' : (input.env.PATH ?? DEFAULT_PATH);
+  const execStep = `execve ${input.file}`;
+  const viaInit = created.has('pid') && ns.pid?.init !== false;
+  if (viaInit) {
+    request.initPath = initBinary();
+    request.initArgv = ['nsbind-init', String(input.nfds), path, input.file, ...request.argv];
+  }
+  w.op(Op.EXEC, execStep, { s: [w.str(input.file), w.str(path)], flags: viaInit ? EXEC_VIA_INIT : 0 });
+
+  request.plan = w.finish();
+  return { request, steps: w.steps, execStep, isolation: [...created] };
+}
+
+/** `.as()`: supplementary groups, then gid, then uid (after which we hold no capability). */
+function credentials(ctx: PlanContext): void {
+  const { options, writer: w, created, privileged } = ctx;
+  const as = options.as;
+  if (!as) return;
+  const setgroupsAllowed =
+    !created.has('user') || (options.namespaces?.user?.setgroups ?? (privileged ? 'allow' : 'deny')) === 'allow';
+  const groups = as.groups ?? (setgroupsAllowed && (as.uid !== undefined || as.gid !== undefined) ? [] : undefined);
+  if (groups !== undefined) {
+    if (!setgroupsAllowed && groups.length > 0) {
+      throw invalid('as.groups', 'supplementary groups need setgroups allowed in the user namespace', "use .user({ setgroups: 'allow' })");
+    }
+    if (setgroupsAllowed) {
+      const blob = Buffer.alloc(Math.max(4, groups.length * 4));
+      groups.forEach((g, i) => blob.writeUInt32LE(g, i * 4));
+      w.op(Op.SETGROUPS, `setgroups ${groups.join(',')}`, { s: [w.blob(blob, 4)], n: [groups.length] });
+    }
+  }
+  if (as.gid !== undefined) w.op(Op.SETRESGID, `setgid ${as.gid}`, { n: [as.gid] });
+  if (as.uid !== undefined) w.op(Op.SETRESUID, `setuid ${as.uid}`, { n: [as.uid] });
+  if (options.dieWithParent !== false && (as.uid !== undefined || as.gid !== undefined)) {
+    w.op(Op.PRCTL, 'die with parent', { n: [PR_SET_PDEATHSIG, osConstants.signals.SIGKILL, 0] });
+  }
+}

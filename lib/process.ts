@@ -1,0 +1,284 @@
+// SandboxProcess: a running sandbox, shaped like child_process's ChildProcess, and
+// ExitResult: how the program ended.
+import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import type { Socket } from 'node:net';
+import type { NativeExit, NativeProcess, NativeSpawnResult } from './binding.js';
+import { NsbindError, nsbindError, systemError } from './errors.js';
+import { NAMESPACE_TYPES, type NamespaceType } from './options.js';
+import { Step, syscallNames } from './plan/layout.js';
+import { signal as parseSignal } from './validate.js';
+
+/** One namespace, as `/proc/PID/ns/<type>` identifies it. */
+export interface NamespaceId {
+  type: NamespaceType;
+  inode: number;
+  dev: number;
+}
+
+export type NamespaceIds = Record<NamespaceType, NamespaceId>;
+
+export interface Usage {
+  /** CPU time in user mode, of the program and every descendant it waited for. */
+  userMs: number;
+  systemMs: number;
+  /** Largest resident set of the sandbox's processes. */
+  maxRssBytes: number;
+  /** Peak memory of the sandbox's cgroup (with `.limits()`, where the kernel keeps it). */
+  memoryPeakBytes?: number;
+  /** Peak number of tasks in the sandbox's cgroup (with `.limits()`, where kept). */
+  pidsPeak?: number;
+}
+
+export type ExitReason = 'exit' | 'signal' | 'oom' | 'timeout' | 'aborted';
+
+/** How the program ended (not nsbind's init). */
+export interface ExitResult {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  /** The signal's name (`'SIGKILL'`), or null. */
+  signal: string | null;
+  reason: ExitReason;
+  usage: Usage;
+}
+
+const signalNames = new Map<number, string>();
+for (const [name, num] of Object.entries(osConstants.signals)) if (!signalNames.has(num)) signalNames.set(num, name);
+
+/** Reads the ids of a live process's namespaces; undefined if it is already gone. */
+export function readNamespaces(pid: number): NamespaceIds | undefined {
+  const out = {} as NamespaceIds;
+  try {
+    for (const type of NAMESPACE_TYPES) {
+      const st = statSync(`/proc/${pid}/ns/${type}`);
+      out[type] = { type, inode: st.ino, dev: st.dev };
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
+}
+
+/** Context the process needs to explain a failed setup. */
+export interface SpawnContext {
+  steps: string[];
+  execStep: string;
+  isolation: NamespaceType[];
+  /** Called once the sandbox is fully gone (cgroups etc.); may refine the result. */
+  finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
+  /** Called when setup failed, to undo what the parent prepared. */
+  abandon?: () => Promise<void> | void;
+}
+
+/**
+ * A running sandbox. Like child_process's `ChildProcess`: `pid`, `stdin`, `stdout`,
+ * `stderr`, `kill()`, the events `spawn`, `exit` and `error`; plus `exited`, a Promise
+ * of the {@link ExitResult}, and `namespaces`/`isolation`.
+ *
+ * @example
+ * const p = sandbox().net().spawn('sleep', ['10']);
+ * p.on('spawn', () => console.log(p.pid, p.namespaces?.net.inode));
+ * p.kill();
+ * console.log(await p.exited); // { code: null, signal: 'SIGTERM', reason: 'signal', ... }
+ */
+export class SandboxProcess extends EventEmitter {
+  /** Host pid of the sandbox's top process (nsbind's init when there is one); set at 'spawn'. */
+  pid: number | undefined;
+  stdin: Socket | null = null;
+  stdout: Socket | null = null;
+  stderr: Socket | null = null;
+  /** Every stdio slot's stream (null where not a pipe). */
+  stdio: (Socket | null)[] = [];
+  /** The namespaces of the sandbox's top process, read once it runs. */
+  namespaces: NamespaceIds | undefined;
+  /** Namespace types really applied. */
+  isolation: NamespaceType[];
+  /** Set once the sandbox has ended. */
+  exitCode: number | null = null;
+  signalCode: string | null = null;
+  killed = false;
+  /** Resolves when the sandbox is gone; rejects with an NsbindError if setup failed. */
+  readonly exited: Promise<ExitResult>;
+
+  /** @internal */ _native: NativeProcess;
+  /** @internal */ _reason: ExitReason | undefined;
+  private spawned = false;
+  private done = false;
+  private pendingSignals: number[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private cleanups: (() => void)[] = [];
+  private resolveExit!: (r: ExitResult) => void;
+  private rejectExit!: (e: unknown) => void;
+
+  /** @internal */
+  constructor(nativeProcess: NativeProcess, private readonly ctx: SpawnContext) {
+    super();
+    this._native = nativeProcess;
+    this.isolation = ctx.isolation;
+    this.exited = new Promise<ExitResult>((res, rej) => {
+      this.resolveExit = res;
+      this.rejectExit = rej;
+    });
+    // A caller may listen to 'error' only; the rejection must not crash the process.
+    this.exited.catch(() => {});
+    nativeProcess.onspawn = (r) => this.onSpawn(r);
+    nativeProcess.onexit = (r) => void this.onExit(r);
+  }
+
+  /**
+   * Sends a signal to the sandbox (race-free, through a pidfd). With nsbind's init, it
+   * forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the program;
+   * SIGKILL ends the whole sandbox.
+   * @default signal 'SIGTERM'
+   * @returns whether the signal was sent (or queued until the sandbox has started).
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const sig = parseSignal(signal, 'kill.signal').number;
+    if (this.done) return false;
+    if (!this.spawned) {
+      this.pendingSignals.push(sig);
+      return true;
+    }
+    const r = this._native.kill(sig);
+    if (r === 0) this.killed = true;
+    return r === 0;
+  }
+
+  /** Keeps the event loop alive until the sandbox ends (the default). */
+  ref(): void {
+    this._native.ref();
+    for (const s of this.stdio) s?.ref();
+  }
+
+  /** Lets the event loop end while the sandbox still runs. */
+  unref(): void {
+    this._native.unref();
+    for (const s of this.stdio) s?.unref();
+  }
+
+  /** Kills the sandbox (SIGKILL) and waits until it is gone. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill('SIGKILL');
+    await this.exited.catch(() => {});
+  }
+
+  /** @internal Kill after `ms`, with this reason. */
+  _deadline(ms: number, sig: number, reason: ExitReason): void {
+    const t = setTimeout(() => this._end(sig, reason), ms);
+    this.timers.push(t);
+  }
+
+  /** @internal Ends the sandbox for a reason of ours (timeout, abort, maxBuffer). */
+  _end(sig: number, reason: ExitReason): void {
+    if (this.done) return;
+    this._reason ??= reason;
+    this.kill(sig);
+  }
+
+  /** @internal */
+  _onCleanup(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
+  private onSpawn(r: NativeSpawnResult): void {
+    if (r.pid === undefined) {
+      void this.fail(this.explain(r));
+      return;
+    }
+    this.pid = r.pid;
+    this.spawned = true;
+    this.namespaces = readNamespaces(r.pid);
+    for (const sig of this.pendingSignals) this._native.kill(sig);
+    this.pendingSignals = [];
+    this.emit('spawn');
+    if (this.namespaces) this.emit('namespaces', this.namespaces);
+  }
+
+  private async fail(err: NsbindError): Promise<void> {
+    this.done = true;
+    this.clear();
+    for (const s of this.stdio) s?.destroy();
+    try {
+      await this.ctx.abandon?.();
+    } catch {
+      // the setup error is the one to report
+    }
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    this.rejectExit(err);
+  }
+
+  private async onExit(r: NativeExit): Promise<void> {
+    this.done = true;
+    this.clear();
+    let code: number | null = null;
+    let signal: string | null = null;
+    if (r.programStatus >= 0) {
+      const st = r.programStatus;
+      if ((st & 0x7f) === 0) code = (st >> 8) & 0xff;
+      else signal = signalNames.get(st & 0x7f) ?? `SIG${st & 0x7f}`;
+    } else if (r.code !== undefined) {
+      code = r.code;
+    } else if (r.signal !== undefined) {
+      signal = signalNames.get(r.signal) ?? `SIG${r.signal}`;
+    }
+    let result: ExitResult = {
+      code,
+      signal,
+      reason: this._reason ?? (signal ? 'signal' : 'exit'),
+      usage: { userMs: r.userUs / 1000, systemMs: r.systemUs / 1000, maxRssBytes: r.maxRssKb * 1024 },
+    };
+    try {
+      if (this.ctx.finish) result = await this.ctx.finish(result);
+    } catch (e) {
+      this.emitError(e);
+    }
+    this.exitCode = result.code;
+    this.signalCode = result.signal;
+    this.emit('exit', result.code, result.signal, result);
+    this.resolveExit(result);
+  }
+
+  private emitError(e: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  private clear(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    for (const fn of this.cleanups) fn();
+    this.cleanups = [];
+  }
+
+  private explain(r: { op: number; sys: number; errno: number }): NsbindError {
+    const syscall = syscallNames[r.sys] || undefined;
+    const step =
+      r.op >= 0
+        ? this.ctx.steps[r.op] ?? `step ${r.op}`
+        : r.op === Step.EXEC
+          ? this.ctx.execStep
+          : stepName(r.op);
+    return systemError(r.errno, { step, ...(syscall ? { syscall } : {}) });
+  }
+}
+
+function stepName(op: number): string {
+  switch (op) {
+    case Step.FDS: return 'stdio';
+    case Step.START: return 'start';
+    case Step.INIT: return 'init';
+    case Step.CLONE: return 'create namespaces';
+    case Step.SETGROUPS: return 'setgroups';
+    case Step.UID_MAP: return 'uid_map';
+    case Step.GID_MAP: return 'gid_map';
+    case Step.TIME_OFFSETS: return 'time offsets';
+    case Step.CGROUP: return 'join cgroup';
+    case Step.PIPES: return 'stdio pipes';
+    default: return `step ${op}`;
+  }
+}
+
+/** An already-settled failure (for spawn errors found before the native call). */
+export function failedBeforeSpawn(err: NsbindError): NsbindError {
+  return err instanceof NsbindError ? err : nsbindError('ERR_NSBIND_SPAWN', String(err));
+}

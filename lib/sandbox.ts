@@ -1,0 +1,573 @@
+// The immutable builder: every method validates at once and returns a new Sandbox.
+// `sb.options` is the configuration as plain JSON data and `sandbox(sb.options)` rebuilds
+// it, so a sandbox designed in code can be stored, sent or used from the CLI.
+import { existsSync } from 'node:fs';
+import { native, type NativeSpawnRequest } from './binding.js';
+import { invalid, NsbindError, nsbindError } from './errors.js';
+import {
+  NAMESPACE_TYPES,
+  type Credentials,
+  type NamespaceOptionsMap,
+  type NamespaceType,
+  type SandboxOptions,
+} from './options.js';
+import { compile } from './plan.js';
+import { SandboxProcess, type ExitResult } from './process.js';
+import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
+import * as v from './validate.js';
+
+export interface SpawnOptions {
+  /**
+   * As child_process: `'pipe'`, `'inherit'`, `'ignore'`, or one entry per descriptor
+   * (`'pipe'`, `'inherit'`, `'ignore'`, a number, a stream with a descriptor).
+   * @default 'pipe'
+   */
+  stdio?: StdioOption;
+  /** argv[0] of the program. @default the file */
+  argv0?: string;
+  /** Ends the sandbox (with `killSignal`) when aborted; `exited` then says `reason: 'aborted'`. */
+  signal?: AbortSignal;
+  /** Milliseconds, then `killSignal` (`reason: 'timeout'`). 0 means none. @default 0 */
+  timeout?: number;
+  /** @default 'SIGKILL' */
+  killSignal?: NodeJS.Signals | number;
+}
+
+export interface RunOptions extends SpawnOptions {
+  /** Written to the program's stdin, which is then closed. */
+  input?: string | Uint8Array;
+  /** `'buffer'` for Buffers. @default 'utf8' */
+  encoding?: BufferEncoding | 'buffer';
+  /** Bytes per stream before the sandbox is killed and `run` rejects. @default 64 MiB */
+  maxBuffer?: number;
+}
+
+/** What `run()` resolves to: the {@link ExitResult} and the collected output. */
+export interface RunResult<T = string> extends ExitResult {
+  stdout: T;
+  stderr: T;
+}
+
+/** A hook another concern uses to prepare the parent's side of a spawn synchronously. */
+export interface PreparedSpawn {
+  /** After the sandbox exited: may refine the result (e.g. reason 'oom'), then clean up. */
+  finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
+  /** Setup failed: undo what was prepared. */
+  abandon?: () => Promise<void> | void;
+}
+export type SpawnPreparer = (
+  options: SandboxOptions,
+  request: Omit<NativeSpawnRequest, 'stdio'>,
+) => PreparedSpawn | void;
+
+const preparers: SpawnPreparer[] = [];
+/** @internal */
+export function addSpawnPreparer(p: SpawnPreparer): void {
+  preparers.push(p);
+}
+
+const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
+  user: ['optional', 'join', 'uid', 'gid', 'uidMap', 'gidMap', 'setgroups'],
+  pid: ['optional', 'join', 'init'],
+  mnt: ['optional', 'join', 'propagation'],
+  uts: ['optional', 'join', 'hostname', 'domainname'],
+  ipc: ['optional', 'join'],
+  net: ['optional', 'join', 'loopback', 'veth'],
+  cgroup: ['optional', 'join'],
+  time: ['optional', 'join', 'monotonic', 'boottime'],
+};
+
+const METHOD_OF: Record<NamespaceType, string> = {
+  user: 'user', pid: 'pid', mnt: 'mount', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup', time: 'time',
+};
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    Object.freeze(o);
+    for (const value of Object.values(o)) deepFreeze(value);
+  }
+  return o;
+}
+
+/** Validates one namespace method's options; returns the normalised copy. */
+function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): NamespaceOptionsMap[T] {
+  const m = METHOD_OF[type];
+  const o = v.plainObject(raw, m);
+  v.knownKeys(o, NS_KEYS[type], m);
+  const out: Record<string, unknown> = {};
+  if (o.optional !== undefined) out.optional = v.bool(o.optional, `${m}.optional`);
+  if (o.join !== undefined) {
+    throw invalid(`${m}.join`, 'joining existing namespaces is not available in this build yet');
+  }
+  switch (type) {
+    case 'user':
+      if (o.uid !== undefined) out.uid = v.id(o.uid, 'user.uid');
+      if (o.gid !== undefined) out.gid = v.id(o.gid, 'user.gid');
+      if (o.uidMap !== undefined) {
+        if (o.uid !== undefined) throw invalid('user.uidMap', 'give either uid or uidMap, not both');
+        out.uidMap = v.idMap(o.uidMap, 'user.uidMap');
+      }
+      if (o.gidMap !== undefined) {
+        if (o.gid !== undefined) throw invalid('user.gidMap', 'give either gid or gidMap, not both');
+        out.gidMap = v.idMap(o.gidMap, 'user.gidMap');
+      }
+      if (o.setgroups !== undefined) out.setgroups = v.oneOf(o.setgroups, ['deny', 'allow'], 'user.setgroups');
+      break;
+    case 'pid':
+      if (o.init !== undefined) out.init = v.bool(o.init, 'pid.init');
+      break;
+    case 'mnt':
+      if (o.propagation !== undefined) {
+        out.propagation = v.oneOf(o.propagation, ['private', 'slave', 'shared', 'unchanged'], 'mount.propagation');
+      }
+      break;
+    case 'uts':
+      if (o.hostname !== undefined) out.hostname = v.cString(o.hostname, 'uts.hostname', { empty: true, maxBytes: 64 });
+      if (o.domainname !== undefined) {
+        out.domainname = v.cString(o.domainname, 'uts.domainname', { empty: true, maxBytes: 64 });
+      }
+      break;
+    case 'net':
+      if (o.loopback !== undefined) out.loopback = v.bool(o.loopback, 'net.loopback');
+      if (o.veth !== undefined) throw invalid('net.veth', 'veth pairs are not available in this build yet');
+      break;
+    case 'time':
+      if (o.monotonic !== undefined) out.monotonic = v.clockOffset(o.monotonic, 'time.monotonic');
+      if (o.boottime !== undefined) out.boottime = v.clockOffset(o.boottime, 'time.boottime');
+      break;
+  }
+  return out as NamespaceOptionsMap[T];
+}
+
+/** Namespace types this kernel has (a file in /proc/self/ns for each). */
+export function supportedNamespaces(): NamespaceType[] {
+  return NAMESPACE_TYPES.filter((t) => existsSync(`/proc/self/ns/${t}`));
+}
+
+function splitArgs<O>(args: readonly string[] | O | undefined, opts: O | undefined): [string[], O | undefined] {
+  if (Array.isArray(args)) return [args as string[], opts];
+  return [[], (args as O | undefined) ?? opts];
+}
+
+/**
+ * A sandbox configuration. Immutable: every method returns a new Sandbox, so a base
+ * can be shared and extended.
+ *
+ * @example
+ * const base = sandbox().user().net();
+ * const r = await base.uts({ hostname: 'box' }).run('hostname');
+ * r.stdout; // 'box\n'
+ */
+export class Sandbox {
+  /** The configuration as plain JSON data; `sandbox(sb.options)` rebuilds it. */
+  readonly options: Readonly<SandboxOptions>;
+
+  /** @internal use {@link sandbox} */
+  constructor(options: SandboxOptions = {}) {
+    this.options = deepFreeze(structuredClone(options));
+  }
+
+  /** @internal */
+  protected with(patch: Partial<SandboxOptions>): Sandbox {
+    return new Sandbox({ ...structuredClone(this.options as SandboxOptions), ...structuredClone(patch) });
+  }
+
+  private ns<T extends NamespaceType>(type: T, o: unknown): Sandbox {
+    const opts = validateNamespace(type, o);
+    const namespaces = { ...(this.options.namespaces ?? {}), [type]: opts };
+    return this.with({ namespaces });
+  }
+
+  /**
+   * A new user namespace. The caller's uid/gid appear as `uid`/`gid` inside (root by default).
+   * @example sandbox().user({ uid: 1000, gid: 1000 })
+   */
+  user(o?: NamespaceOptionsMap['user']): Sandbox {
+    return this.ns('user', o);
+  }
+
+  /**
+   * A new pid namespace: nsbind's init is PID 1 and the program PID 2 (`init: false`: the
+   * program is PID 1).
+   * @example sandbox().pid().run('sh', ['-c', 'echo $$']) // stdout '2\n'
+   */
+  pid(o?: NamespaceOptionsMap['pid']): Sandbox {
+    return this.ns('pid', o);
+  }
+
+  /**
+   * A new mount namespace (`mnt`); `/` is made recursively private first.
+   * @example sandbox().mount({ propagation: 'slave' })
+   */
+  mount(o?: NamespaceOptionsMap['mnt']): Sandbox {
+    return this.ns('mnt', o);
+  }
+
+  /**
+   * A new UTS namespace, optionally with a hostname and domain name.
+   * @example sandbox().uts({ hostname: 'box' })
+   */
+  uts(o?: NamespaceOptionsMap['uts']): Sandbox {
+    return this.ns('uts', o);
+  }
+
+  /** A new IPC namespace (System V IPC, POSIX message queues). */
+  ipc(o?: NamespaceOptionsMap['ipc']): Sandbox {
+    return this.ns('ipc', o);
+  }
+
+  /**
+   * A new network namespace: only `lo`, up (`loopback: false` leaves it down).
+   * @example sandbox().net().run('ip', ['-o', 'link'])
+   */
+  net(o?: NamespaceOptionsMap['net']): Sandbox {
+    return this.ns('net', o);
+  }
+
+  /** A new cgroup namespace, rooted at the sandbox's own cgroup when `limits` are set. */
+  cgroup(o?: NamespaceOptionsMap['cgroup']): Sandbox {
+    return this.ns('cgroup', o);
+  }
+
+  /**
+   * A new time namespace with CLOCK_MONOTONIC / CLOCK_BOOTTIME offsets in seconds.
+   * @example sandbox().time({ monotonic: 86400 })
+   */
+  time(o?: NamespaceOptionsMap['time']): Sandbox {
+    return this.ns('time', o);
+  }
+
+  /**
+   * Every namespace type the kernel supports, except those listed.
+   * @example sandbox().all({ except: ['net'] })
+   */
+  all(o?: { except?: NamespaceType[]; optional?: boolean }): Sandbox {
+    const opts = v.plainObject(o, 'all');
+    v.knownKeys(opts, ['except', 'optional'], 'all');
+    const except = opts.except === undefined ? [] : opts.except;
+    if (!Array.isArray(except)) throw invalid('all.except', 'expected an array of namespace types');
+    const skip = new Set(except.map((t, i) => v.namespaceType(t, `all.except[${i}]`)));
+    let sb: Sandbox = this;
+    for (const t of supportedNamespaces()) {
+      if (skip.has(t)) continue;
+      const existing = (this.options.namespaces ?? {})[t];
+      const extra = opts.optional !== undefined ? { optional: v.bool(opts.optional, 'all.optional') } : {};
+      sb = sb.ns(t, { ...(existing ?? {}), ...extra });
+    }
+    return sb;
+  }
+
+  /**
+   * Environment variables: set (a string) or unset (`undefined`/`null`). By default the
+   * program starts from `process.env` as it is at spawn time; `inherit: false` starts empty.
+   * @example sandbox().env({ HOME: '/tmp', SECRET: undefined }, { inherit: true })
+   */
+  env(vars: Record<string, string | undefined | null>, o?: { inherit?: boolean }): Sandbox {
+    const obj = v.plainObject(vars, 'env');
+    const env: Record<string, string | null> = { ...(this.options.env ?? {}) };
+    for (const [k, value] of Object.entries(obj)) {
+      v.cString(k, `env.${k}`);
+      if (k.includes('=')) throw invalid(`env.${k}`, "a variable name must not contain '='");
+      env[k] = value === undefined || value === null ? null : v.cString(value, `env.${k}`, { empty: true });
+    }
+    const opts = v.plainObject(o, 'env.options');
+    v.knownKeys(opts, ['inherit'], 'env');
+    const patch: Partial<SandboxOptions> = { env };
+    if (opts.inherit !== undefined) patch.inheritEnv = v.bool(opts.inherit, 'env.inherit');
+    return this.with(patch);
+  }
+
+  /**
+   * The working directory inside (absolute).
+   * @default '/' when the root changes, else the caller's cwd ('/' if missing inside)
+   */
+  cwd(dir: string): Sandbox {
+    const d = v.absolutePath(dir, 'cwd');
+    if (/^\/proc\/(self|thread-self|\d+)\/(fd|cwd|root)(\/|$)/.test(d)) {
+      throw invalid('cwd', `'${d}' would reach outside the sandbox through /proc`);
+    }
+    return this.with({ cwd: d });
+  }
+
+  /**
+   * Credentials inside, set after the namespaces are made.
+   * @example sandbox().user({ uidMap: [...] }).as({ uid: 1000, gid: 1000, groups: [] })
+   */
+  as(creds: Credentials): Sandbox {
+    const o = v.plainObject(creds, 'as');
+    v.knownKeys(o, ['uid', 'gid', 'groups'], 'as');
+    const out: Credentials = {};
+    if (o.uid !== undefined) out.uid = v.id(o.uid, 'as.uid');
+    if (o.gid !== undefined) out.gid = v.id(o.gid, 'as.gid');
+    if (o.groups !== undefined) {
+      if (!Array.isArray(o.groups)) throw invalid('as.groups', 'expected an array of gids');
+      if (o.groups.length > 65536) throw invalid('as.groups', 'too many groups');
+      out.groups = o.groups.map((g, i) => v.id(g, `as.groups[${i}]`));
+    }
+    return this.with({ as: out });
+  }
+
+  /**
+   * Kill the sandbox when the Node process dies (all of it with a pid namespace or a
+   * cgroup; otherwise its top process).
+   * @default true
+   */
+  dieWithParent(on = true): Sandbox {
+    return this.with({ dieWithParent: v.bool(on, 'dieWithParent') });
+  }
+
+  /**
+   * Run the program in a new session (setsid), so it cannot reach the caller's terminal.
+   * @default true
+   */
+  newSession(on = true): Sandbox {
+    return this.with({ newSession: v.bool(on, 'newSession') });
+  }
+
+  /** The umask inside. @default the caller's */
+  umask(mask: number): Sandbox {
+    return this.with({ umask: v.mode(mask, 'umask', 0o777) });
+  }
+
+  /**
+   * Starts the program in the sandbox and returns at once, like `child_process.spawn`.
+   * Invalid arguments throw; setup failures reject `exited` (and emit `error`).
+   * @example
+   * const p = sandbox().pid().spawn('sleep', ['5']);
+   * p.kill(); await p.exited;
+   */
+  spawn(file: string, args?: readonly string[] | SpawnOptions, opts?: SpawnOptions): SandboxProcess {
+    const [argv, o] = splitArgs(args, opts);
+    return spawnSandbox(this.options as SandboxOptions, file, argv, o ?? {});
+  }
+
+  /**
+   * Runs the program to its end and collects its output. Resolves for any end of the
+   * program (exit, signal, oom, timeout); rejects for setup failures, `maxBuffer` and aborts.
+   * @example
+   * const { code, stdout } = await sandbox().net().run('ip', ['-o', 'link']);
+   */
+  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
+  async run(file: string, args: readonly string[] | undefined, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
+    const [argv, o] = splitArgs(args, opts);
+    return runSandbox(this, file, argv, o ?? {});
+  }
+}
+
+/**
+ * A new sandbox configuration, empty or rebuilt from `sb.options`.
+ * @example
+ * const sb = sandbox().user().pid();
+ * const again = sandbox(JSON.parse(JSON.stringify(sb.options)));
+ */
+export function sandbox(options?: SandboxOptions): Sandbox {
+  let sb = new Sandbox();
+  if (options === undefined) return sb;
+  const o = v.plainObject(options, 'sandbox');
+  for (const [key, value] of Object.entries(o)) {
+    if (value === undefined) continue;
+    switch (key) {
+      case 'namespaces': {
+        const nss = v.plainObject(value, 'namespaces');
+        for (const [t, nso] of Object.entries(nss)) {
+          const type = v.namespaceType(t, `namespaces.${t}`);
+          sb = (sb as unknown as Record<string, (x: unknown) => Sandbox>)[METHOD_OF[type]].call(sb, nso);
+        }
+        break;
+      }
+      case 'env':
+        sb = sb.env(value as Record<string, string | null>);
+        break;
+      case 'inheritEnv':
+        sb = sb.env({}, { inherit: value as boolean });
+        break;
+      case 'fs': {
+        if (!Array.isArray(value)) throw invalid('fs', 'expected an array of steps');
+        sb = replayFs(sb, value);
+        break;
+      }
+      default: {
+        const method = (sb as unknown as Record<string, unknown>)[key];
+        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'constructor') {
+          throw invalid(key, 'unknown option');
+        }
+        sb = (method as (x: unknown) => Sandbox).call(sb, value);
+      }
+    }
+  }
+  return sb;
+}
+
+/** Filesystem steps are replayed through their methods (one per step kind). */
+function replayFs(sb: Sandbox, steps: unknown[]): Sandbox {
+  for (const [i, step] of steps.entries()) {
+    const s = v.plainObject(step, `fs[${i}]`);
+    const method = (sb as unknown as Record<string, unknown>)[String(s.op)];
+    const replay = (sb.constructor as unknown as { replayFs?: (sb: Sandbox, s: Record<string, unknown>) => Sandbox }).replayFs;
+    if (typeof method !== 'function' || !replay) throw invalid(`fs[${i}].op`, `unknown filesystem step ${v.describe(s.op)}`);
+    sb = replay(sb, s);
+  }
+  return sb;
+}
+
+function buildEnv(options: SandboxOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (options.inheritEnv !== false) {
+    for (const [k, value] of Object.entries(process.env)) if (value !== undefined) env[k] = value;
+  }
+  for (const [k, value] of Object.entries(options.env ?? {})) {
+    if (value === null) delete env[k];
+    else env[k] = value;
+  }
+  return env;
+}
+
+function validateSpawn(file: unknown, args: readonly unknown[], o: SpawnOptions): void {
+  v.cString(file, 'spawn.file', { maxBytes: 4095 });
+  args.forEach((a, i) => v.cString(a, `spawn.args[${i}]`, { empty: true }));
+  v.plainObject(o, 'spawn.options');
+  if (o.argv0 !== undefined) v.cString(o.argv0, 'spawn.argv0', { empty: true });
+  if (o.timeout !== undefined) v.nonNegativeInteger(o.timeout, 'spawn.timeout');
+  if (o.killSignal !== undefined) v.signal(o.killSignal, 'spawn.killSignal');
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('spawn.signal', 'expected an AbortSignal');
+}
+
+/** @internal The spawn path shared by run, spawn and fork. */
+export function spawnSandbox(
+  options: SandboxOptions,
+  file: string,
+  args: readonly string[],
+  o: SpawnOptions,
+  extra: { env?: Record<string, string> } = {},
+): SandboxProcess {
+  validateSpawn(file, args, o);
+  const b = native();
+  const stdio = prepareStdio(o.stdio, 'spawn.stdio');
+  const env = { ...buildEnv(options), ...(extra.env ?? {}) };
+  let plan;
+  try {
+    plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });
+  } catch (e) {
+    closeTransient(stdio);
+    throw e;
+  }
+  const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
+  if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
+
+  const finishers: PreparedSpawn[] = [];
+  try {
+    for (const prep of preparers) {
+      const r = prep(options, request);
+      if (r) finishers.push(r);
+    }
+  } catch (e) {
+    closeTransient(stdio);
+    for (const f of finishers) void f.abandon?.();
+    throw e;
+  }
+  const nativeProc = new b.Process();
+  const proc = new SandboxProcess(nativeProc, {
+    steps: plan.steps,
+    execStep: plan.execStep,
+    isolation: plan.isolation,
+    finish: async (r) => {
+      for (const f of finishers) if (f.finish) r = await f.finish(r);
+      return r;
+    },
+    abandon: async () => {
+      for (const f of finishers) await f.abandon?.();
+    },
+  });
+  let res: ReturnType<typeof b.spawn>;
+  try {
+    res = b.spawn(request, nativeProc);
+  } finally {
+    closeTransient(stdio);
+  }
+  if (res.initError !== undefined || res.pipeError !== undefined) {
+    for (const f of finishers) void f.abandon?.();
+    const errno = (res.initError ?? res.pipeError)!;
+    const err = new NsbindError(`nsbind: ${res.initError !== undefined ? 'init' : 'stdio pipes'}: errno ${errno}`, {
+      code: 'ERR_NSBIND_SPAWN',
+      errno,
+    });
+    throw err;
+  }
+  const streams = wrapParentFds(stdio.slots, res.fds);
+  proc.stdio = streams;
+  proc.stdin = streams[0] ?? null;
+  proc.stdout = streams[1] ?? null;
+  proc.stderr = streams[2] ?? null;
+
+  const killSignal = v.signal(o.killSignal ?? 'SIGKILL', 'spawn.killSignal').number;
+  if (o.timeout) proc._deadline(o.timeout, killSignal, 'timeout');
+  if (o.signal) {
+    const onAbort = () => proc._end(killSignal, 'aborted');
+    if (o.signal.aborted) onAbort();
+    else {
+      o.signal.addEventListener('abort', onAbort, { once: true });
+      proc._onCleanup(() => o.signal!.removeEventListener('abort', onAbort));
+    }
+  }
+  return proc;
+}
+
+function abortError(signal: AbortSignal): NsbindError {
+  const e = nsbindError('ABORT_ERR', 'the operation was aborted', { cause: signal.reason });
+  e.name = 'AbortError';
+  return e;
+}
+
+async function runSandbox(
+  sb: Sandbox,
+  file: string,
+  args: readonly string[],
+  o: RunOptions,
+): Promise<RunResult<string | Buffer>> {
+  const maxBuffer = o.maxBuffer === undefined ? 64 * 1024 * 1024 : v.nonNegativeInteger(o.maxBuffer, 'run.maxBuffer');
+  const encoding = o.encoding ?? 'utf8';
+  if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) throw invalid('run.encoding', `unknown encoding '${encoding}'`);
+  if (o.input !== undefined && typeof o.input !== 'string' && !(o.input instanceof Uint8Array)) {
+    throw invalid('run.input', 'expected a string or a Uint8Array');
+  }
+  if (o.signal?.aborted) throw abortError(o.signal);
+  const stdio: StdioOption = o.stdio ?? [o.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+  const p = sb.spawn(file, [...args], { ...o, stdio });
+
+  let overflow: string | undefined;
+  const collect = (s: NodeJS.ReadableStream | null, name: string): Promise<Buffer> =>
+    new Promise((resolve) => {
+      if (!s) return resolve(Buffer.alloc(0));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      s.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBuffer) {
+          overflow ??= name;
+          p._end(9, 'signal');
+          return;
+        }
+        chunks.push(c);
+      });
+      s.on('error', () => resolve(Buffer.concat(chunks)));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+  const out = collect(p.stdout, 'stdout');
+  const err = collect(p.stderr, 'stderr');
+  if (p.stdin) {
+    p.stdin.on('error', () => {}); // EPIPE when the program does not read its input
+    if (o.input !== undefined) p.stdin.end(o.input);
+    else p.stdin.end();
+  }
+  const result = await p.exited;
+  const [stdout, stderr] = await Promise.all([out, err]);
+  if (result.reason === 'aborted' && o.signal) throw abortError(o.signal);
+  if (overflow) {
+    throw nsbindError('ERR_NSBIND_MAX_BUFFER', `${overflow}: more than maxBuffer (${maxBuffer} bytes) of output`, {
+      option: 'run.maxBuffer',
+    });
+  }
+  const decode = (b: Buffer) => (encoding === 'buffer' ? b : b.toString(encoding));
+  return { ...result, stdout: decode(stdout), stderr: decode(stderr) };
+}

@@ -1,0 +1,93 @@
+// `stdio` as child_process takes it -> the child's descriptor slots, and the streams
+// the caller gets for the slots that are pipes.
+import { openSync, closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable, Writable, Stream } from 'node:stream';
+import type { StdioSlot } from './binding.js';
+import { invalid } from './errors.js';
+
+export type StdioEntry = 'pipe' | 'inherit' | 'ignore' | 'ipc' | 'overlapped' | number | Stream | null | undefined;
+export type StdioOption = 'pipe' | 'inherit' | 'ignore' | 'overlapped' | StdioEntry[];
+
+export interface PreparedStdio {
+  slots: StdioSlot[];
+  /** Index of the 'ipc' slot, if any. */
+  ipc?: number;
+  /** Descriptors we opened only to pass (e.g. /dev/null): closed after the spawn. */
+  transient: number[];
+}
+
+function streamFd(s: Stream): number | undefined {
+  const anyS = s as unknown as { fd?: unknown; _handle?: { fd?: unknown } };
+  if (typeof anyS.fd === 'number' && anyS.fd >= 0) return anyS.fd;
+  if (anyS._handle && typeof anyS._handle.fd === 'number' && anyS._handle.fd >= 0) return anyS._handle.fd;
+  return undefined;
+}
+
+export function prepareStdio(stdio: StdioOption | undefined, option = 'stdio'): PreparedStdio {
+  let entries: StdioEntry[];
+  if (stdio === undefined || stdio === 'pipe' || stdio === 'overlapped') entries = ['pipe', 'pipe', 'pipe'];
+  else if (stdio === 'inherit') entries = [0, 1, 2];
+  else if (stdio === 'ignore') entries = ['ignore', 'ignore', 'ignore'];
+  else if (Array.isArray(stdio)) entries = [...stdio];
+  else throw invalid(option, `expected 'pipe', 'inherit', 'ignore' or an array`);
+  while (entries.length < 3) entries.push(undefined);
+  if (entries.length > 64) throw invalid(option, 'at most 64 descriptors can be passed');
+
+  const out: PreparedStdio = { slots: [], transient: [] };
+  let devnull: number | undefined;
+  entries.forEach((e, i) => {
+    if (e === undefined || e === null) e = i < 3 ? 'pipe' : 'ignore';
+    if (e === 'pipe' || e === 'overlapped') {
+      out.slots.push(i === 0 ? { kind: 'in' } : i < 3 ? { kind: 'out' } : { kind: 'duplex' });
+    } else if (e === 'ipc') {
+      if (out.ipc !== undefined) throw invalid(`${option}[${i}]`, "only one 'ipc' slot is allowed");
+      out.ipc = i;
+      out.slots.push({ kind: 'duplex' });
+    } else if (e === 'inherit') {
+      out.slots.push({ kind: 'fd', fd: i });
+    } else if (e === 'ignore') {
+      if (i < 3) {
+        // The program still gets a valid descriptor: reading gives EOF, writing is dropped.
+        if (devnull === undefined) {
+          devnull = openSync('/dev/null', 'r+');
+          out.transient.push(devnull);
+        }
+        out.slots.push({ kind: 'fd', fd: devnull });
+      } else {
+        out.slots.push({ kind: 'close' });
+      }
+    } else if (typeof e === 'number') {
+      if (!Number.isInteger(e) || e < 0) throw invalid(`${option}[${i}]`, `expected a file descriptor, got ${e}`);
+      out.slots.push({ kind: 'fd', fd: e });
+    } else if (typeof e === 'object' && typeof (e as Stream).pipe === 'function') {
+      const fd = streamFd(e);
+      if (fd === undefined) throw invalid(`${option}[${i}]`, 'a stream passed as stdio must have an underlying file descriptor');
+      out.slots.push({ kind: 'fd', fd });
+    } else {
+      throw invalid(`${option}[${i}]`, `unsupported stdio value ${String(e)}`);
+    }
+  });
+  return out;
+}
+
+export function closeTransient(p: PreparedStdio): void {
+  for (const fd of p.transient) closeSync(fd);
+  p.transient = [];
+}
+
+/** Streams over the parent's ends of the pipes, as child_process gives them. */
+export function wrapParentFds(slots: StdioSlot[], fds: (number | null)[]): (Socket | null)[] {
+  return slots.map((slot, i) => {
+    const fd = fds[i];
+    if (fd === null || fd === undefined) return null;
+    if (slot.kind === 'in') return new Socket({ fd, readable: false, writable: true });
+    if (slot.kind === 'out') {
+      const s = new Socket({ fd, readable: true, writable: false });
+      return s;
+    }
+    return new Socket({ fd, readable: true, writable: true });
+  });
+}
+
+export type { Readable, Writable };

@@ -1,0 +1,57 @@
+// Shared test helpers: the host's view to compare with, leak counters, and running a
+// script as an unprivileged user (the rootless path most users are on).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const root = join(__dirname, '..');
+export const isRoot = process.geteuid?.() === 0;
+export const inCI = process.env.CI === 'true';
+
+/** `/proc/self/ns/<type>` link text of this process, e.g. 'net:[4026531840]'. */
+export function ownNs(type: string): string {
+  return readlinkSync(`/proc/self/ns/${type}`);
+}
+
+export function openFds(): string[] {
+  return readdirSync('/proc/self/fd');
+}
+
+/** Direct children of this process: [pid, state] (Z = zombie). */
+export function children(): { pid: number; state: string }[] {
+  const out: { pid: number; state: string }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === process.pid) out.push({ pid: Number(d), state: rest[0] });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Runs a CommonJS snippet with nsbind required as `nsbind`, as uid/gid 65534. */
+export function runAsNobody(script: string, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  const code = `const nsbind = require(${JSON.stringify(join(root, 'dist', 'index.js'))});\n(async () => {\n${script}\n})().catch((e) => { console.error(e); process.exit(1); });`;
+  const r = spawnSync(process.execPath, ['-e', code], {
+    uid: 65534,
+    gid: 65534,
+    cwd: '/',
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
