@@ -12,6 +12,7 @@ import {
   type SandboxOptions,
 } from './options.js';
 import { compile } from './plan.js';
+import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
 import * as v from './validate.js';
@@ -97,7 +98,11 @@ function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): Name
   const out: Record<string, unknown> = {};
   if (o.optional !== undefined) out.optional = v.bool(o.optional, `${m}.optional`);
   if (o.join !== undefined) {
-    throw invalid(`${m}.join`, 'joining existing namespaces is not available in this build yet');
+    // Joining takes the namespace as it is: options that shape a new one do not apply.
+    const extra = Object.keys(o).filter((k) => k !== 'join' && k !== 'optional' && o[k] !== undefined);
+    if (extra.length) throw invalid(`${m}.${extra[0]}`, 'cannot be given with join: it shapes a new namespace, and this one is joined');
+    out.join = validateJoin(o.join, type, `${m}.join`);
+    return out as NamespaceOptionsMap[T];
   }
   switch (type) {
     case 'user':
@@ -463,6 +468,7 @@ export function spawnSandbox(
     }
   } catch (e) {
     closeTransient(stdio);
+    for (const fd of plan.transientFds) b.close(fd);
     for (const f of finishers) void f.abandon?.();
     throw e;
   }
@@ -479,13 +485,29 @@ export function spawnSandbox(
       for (const f of finishers) await f.abandon?.();
     },
   });
+  // The clone runs on a threadpool thread after b.spawn returns: the namespace fds the
+  // child joins stay open until it has started (or failed), then they are closed.
+  let joinFdsOpen = plan.transientFds.length > 0;
+  const closeJoinFds = () => {
+    if (!joinFdsOpen) return;
+    joinFdsOpen = false;
+    for (const fd of plan.transientFds) b.close(fd);
+  };
+  if (joinFdsOpen) {
+    proc.once('spawn', closeJoinFds);
+    proc._onCleanup(closeJoinFds);
+  }
   let res: ReturnType<typeof b.spawn>;
   try {
     res = b.spawn(request, nativeProc);
+  } catch (e) {
+    closeJoinFds();
+    throw e;
   } finally {
     closeTransient(stdio);
   }
   if (res.initError !== undefined || res.pipeError !== undefined) {
+    closeJoinFds();
     for (const f of finishers) void f.abandon?.();
     const errno = (res.initError ?? res.pipeError)!;
     const err = new NsbindError(`nsbind: ${res.initError !== undefined ? 'init' : 'stdio pipes'}: errno ${errno}`, {
