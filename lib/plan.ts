@@ -201,7 +201,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   if (options.dieWithParent !== false) request.pdeathsig = osConstants.signals.SIGKILL;
 
   // Joining existing namespaces comes first: what follows acts inside them.
-  const joinedPid = joinPhase(ctx, transientFds).joinedPid;
+  const joinedNeedsFork = joinPhase(ctx, transientFds).viaInit;
 
   if (created.has('mnt')) {
     const p = ns.mnt?.propagation ?? 'private';
@@ -236,8 +236,8 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
 
   const path = input.file.includes('/') ? '' : (input.env.PATH ?? DEFAULT_PATH);
   const execStep = `execve ${input.file}`;
-  // A joined pid namespace holds only the joiner's children: the init forks the program into it.
-  const viaInit = (created.has('pid') && ns.pid?.init !== false) || joinedPid;
+  // A joined pid (or time) namespace holds only the joiner's children: the init forks the program into it.
+  const viaInit = (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork;
   if (viaInit) {
     request.initPath = initBinary();
     request.initArgv = ['nsbind-init', String(input.nfds), path, input.file, ...request.argv];

@@ -75,11 +75,13 @@ int lift(const Ctx& c, int fd, int floor) {
 }
 
 // Puts the program's descriptors in slots 0..nfds-1 and marks every other descriptor
-// close-on-exec, whether or not the Node process opened it with CLOEXEC. Slot nfds is
-// kept free: with an init, the report pipe goes there (see NSB_EXEC_VIA_INIT).
+// close-on-exec, whether or not the Node process opened it with CLOEXEC. Slots nfds and
+// nfds + 1 are kept free: with an init, the report pipe goes there (see
+// NSB_EXEC_VIA_INIT), and a time namespace to join (NSB_OP_TIME_FOR_INIT).
 void arrange_fds(Ctx& c) {
   const nsb_child_job* j = c.job;
-  int floor = j->nfds + 1;
+  // nfds: the report pipe for an init; nfds + 1: a time namespace the init joins.
+  int floor = j->nfds + 2;
   c.report_fd = lift(c, c.report_fd, floor);
   c.sync_fd = lift(c, c.sync_fd, floor);
   c.init_fd = lift(c, c.init_fd, floor);
@@ -191,6 +193,17 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
       sys = NSB_SYS_MOUNT;
       r = nsb_sys(SYS_mount, NSB_P(str_or_null(c, op.s[0])), NSB_P(str(c, op.s[1])),
                   NSB_P(str_or_null(c, op.s[2])), (long)op.n[0], NSB_P(str_or_null(c, op.s[3])));
+      break;
+    case NSB_OP_TIME_FOR_INIT:
+      // setns() into a time namespace needs a process that shares its memory with no
+      // other (EUSERS otherwise), and we share the Node process's: the init, exec'd
+      // into memory of its own, joins it before it forks the program.
+      sys = NSB_SYS_DUP3;
+      r = nsb_sys(SYS_dup3, c.extra[op.n[0]], c.job->nfds + 1, 0);
+      break;
+    case NSB_OP_UMOUNT:
+      sys = NSB_SYS_UMOUNT2;
+      r = nsb_sys(SYS_umount2, NSB_P(str(c, op.s[0])), (long)op.n[0]);
       break;
     case NSB_OP_PRCTL:
       sys = NSB_SYS_PRCTL;

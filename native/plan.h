@@ -54,6 +54,8 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_SETNS = 13,          // setns(job extra fd n0, n1 = nstype)
   NSB_OP_MOUNT = 14,          // mount(s0, s1, s2, n0, s3); an empty string is NULL
   NSB_OP_PRCTL = 15,          // prctl(n0, n1, n2, 0, 0)
+  NSB_OP_UMOUNT = 55,         // umount2(s0, n0): namespaces.release() of a persisted ns
+  NSB_OP_TIME_FOR_INIT = 56,  // hand extra fd n0 (a time ns) to the init at slot nfds + 1
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
   NSB_OP_COUNT = 64           // an upper bound, not a count
@@ -96,6 +98,7 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_NEWUIDMAP = 26,  // the helper program, for a caller's subordinate id ranges
   NSB_SYS_NEWGIDMAP = 27,
   NSB_SYS_WAITID = 28,
+  NSB_SYS_UMOUNT2 = 65,
   NSB_SYS_COUNT = 128      // an upper bound
 };
 

@@ -5,7 +5,9 @@
 //   ipc, uts, net, cgroup, pid, time, and mnt last (joining a mount namespace changes
 //   the root and cwd, and the filesystem steps that follow act inside it).
 // A joined pid namespace takes effect for children only, so the program is started
-// through one more fork (nsbind's init, which is then not PID 1), as nsenter does.
+// through one more fork (nsbind's init, which is then not PID 1), as nsenter does. A
+// time namespace can only be joined by a process with memory of its own: the init
+// joins it (from the fd handed over at its slot) before that fork.
 import { release } from 'node:os';
 import { native } from '../binding.js';
 import { invalid, systemError } from '../errors.js';
@@ -50,12 +52,13 @@ function describeTarget(t: ResolvedTarget, type: NamespaceType): string {
 
 /**
  * The join phase of the plan: first ops of the child. Returns what the rest of the
- * plan must know: whether a pid namespace was joined (start the program through a fork).
+ * plan must know: whether the program must be started by the init's fork (a pid or a
+ * time namespace was joined).
  */
-export function joinPhase(ctx: PlanContext, transient: number[]): { joinedPid: boolean } {
+export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boolean } {
   const ns = ctx.options.namespaces ?? {};
   const wanted = joinOrder.filter((t) => ns[t]?.join !== undefined);
-  if (wanted.length === 0) return { joinedPid: false };
+  if (wanted.length === 0) return { viaInit: false };
   const b = native();
   const { writer: w, request } = ctx;
   request.extraFds ??= [];
@@ -64,6 +67,7 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { joinedPid: b
   const usePidfd = kernelHasPidfdSetns();
   let joinedUser = false;
   let joinedPid = false;
+  let joinedTime = false;
 
   for (const type of wanted) {
     const option = `${methodOf[type]}.join`;
@@ -95,9 +99,19 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { joinedPid: b
       fd = openNamespaceFile(path, option);
       transient.push(fd);
     }
+    if (type === 'time' && fd !== undefined && target.kind === 'pid' && pidfds.get(target.pid) === fd) {
+      // The init joins it from an nsfs fd (below): a pidfd would mean all of its namespaces.
+      fd = openNamespaceFile(path, option);
+      transient.push(fd);
+    }
     let index = request.extraFds.indexOf(fd);
     if (index < 0) index = request.extraFds.push(fd) - 1;
-    w.op(Op.SETNS, describeTarget(target, type), { n: [index, cloneFlag(type)] });
+    if (type === 'time') {
+      w.op(Op.TIME_FOR_INIT, describeTarget(target, type), { n: [index] });
+      joinedTime = true;
+    } else {
+      w.op(Op.SETNS, describeTarget(target, type), { n: [index, cloneFlag(type)] });
+    }
     if (type === 'user') joinedUser = true;
     if (type === 'pid') joinedPid = true;
   }
@@ -117,5 +131,6 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { joinedPid: b
     // A credential change clears the parent-death signal: arm it again.
     if (ctx.options.dieWithParent !== false) w.op(Op.PRCTL, 'die with parent', { n: [PR_SET_PDEATHSIG, SIGKILL, 0] });
   }
-  return { joinedPid };
+  // Both take effect for children only, so the program is forked by the init.
+  return { viaInit: joinedPid || joinedTime };
 }

@@ -24,6 +24,8 @@ export const Op = {
   SETNS: 13,
   MOUNT: 14,
   PRCTL: 15,
+  UMOUNT: 55,
+  TIME_FOR_INIT: 56,
   EXIT: 60,
 } as const;
 
@@ -62,6 +64,7 @@ export const syscallNames: Record<number, string> = {
   26: 'newuidmap',
   27: 'newgidmap',
   28: 'waitid',
+  65: 'umount2',
 };
 
 /** Steps that are not ops of the plan (negative `op` in a report). */

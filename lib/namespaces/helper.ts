@@ -1,0 +1,42 @@
+// A short-lived child that only sets something up (a bind mount, an unmount) and exits:
+// the same clone and plan interpreter as a sandbox, with NSB_OP_EXIT instead of an exec,
+// so that such work never happens in the (multithreaded) Node process itself.
+import { constants as osConstants } from 'node:os';
+import { native } from '../binding.js';
+import { nsbindError, systemError } from '../errors.js';
+import { Op, syscallNames } from '../plan/layout.js';
+import { PlanWriter } from '../plan/writer.js';
+
+/** Run the ops written into `w` in a fresh child (no new namespace), then exit 0. */
+export function runHelper(w: PlanWriter, option: string): Promise<void> {
+  w.op(Op.EXIT, 'exit', { n: [0] });
+  const b = native();
+  const proc = new b.Process();
+  return new Promise<void>((resolve, reject) => {
+    let failure: Error | undefined;
+    proc.onspawn = (r) => {
+      if (r.pid === undefined) {
+        failure = systemError(r.errno, { step: w.steps[r.op] ?? `step ${r.op}`, syscall: syscallNames[r.sys] || undefined, option });
+      }
+    };
+    proc.onexit = (r) => {
+      if (failure) reject(failure);
+      else if (r.code === 0) resolve();
+      else reject(nsbindError('ERR_NSBIND_SPAWN', `${option}: the helper ended with ${r.code ?? `signal ${r.signal}`}`, { option }));
+    };
+    const res = b.spawn(
+      {
+        plan: w.finish(),
+        argv: ['nsbind-helper'],
+        envp: [],
+        cloneFlags: 0,
+        stdio: [],
+        pdeathsig: osConstants.signals.SIGKILL,
+      },
+      proc,
+    );
+    if (res.initError !== undefined || res.pipeError !== undefined) {
+      reject(nsbindError('ERR_NSBIND_SPAWN', `${option}: could not start the helper (errno ${res.initError ?? res.pipeError})`, { option }));
+    }
+  });
+}
