@@ -25,6 +25,17 @@ function tempDir(): string {
   return d;
 }
 
+/**
+ * Wait until the sandbox runs; a setup failure fails the test at once instead of hanging.
+ * (Long-running sandboxes here use pipes for stdio: they are made before spawn returns.)
+ */
+function started(p: SandboxProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    p.once('spawn', () => resolve());
+    p.exited.then(() => reject(new Error('exited before it started')), reject);
+  });
+}
+
 /** Wait for a line on the program's stdout (it tells when it is ready). */
 function firstLine(p: SandboxProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -95,18 +106,18 @@ describe('enter(sandboxProcess)', () => {
   });
 
   it('joins only the listed types, and extends like any sandbox', async () => {
-    const first = sandbox().user().uts({ hostname: 'box' }).net().spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const first = sandbox().user().uts({ hostname: 'box' }).net().spawn('sleep', ['1000'], { stdio: 'pipe' });
     procs.push(first);
-    await new Promise((r) => first.once('spawn', r));
+    await started(first);
     const r = await enter(first, ['user', 'uts']).env({ GREETING: 'hi' }).run('sh', ['-c', 'echo $GREETING $(hostname) $(readlink /proc/self/ns/net)']);
     expect(r.stdout.trim()).toBe(`hi box ${readlinkSync('/proc/self/ns/net')}`);
     expect(enter(first, ['uts']).options.namespaces).toEqual({ uts: { join: first.pid } });
   });
 
   it('a joined pid namespace holds the program (through one more fork, as nsenter does)', async () => {
-    const first = sandbox().pid().spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const first = sandbox().pid().spawn('sleep', ['1000'], { stdio: 'pipe' });
     procs.push(first);
-    await new Promise((r) => first.once('spawn', r));
+    await started(first);
     const r = await sandbox().pid({ join: first }).run('sh', ['-c', 'echo $$; readlink /proc/self/ns/pid']);
     const [pid, ns] = r.stdout.trim().split('\n');
     expect(ns).toBe(readlinkSync(`/proc/${first.pid}/ns/pid`));
@@ -116,9 +127,9 @@ describe('enter(sandboxProcess)', () => {
   });
 
   it('a joined time namespace (joined by the init, which has memory of its own)', async () => {
-    const first = sandbox().pid().time({ boottime: 86400 }).spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const first = sandbox().pid().time({ boottime: 86400 }).spawn('sleep', ['1000'], { stdio: 'pipe' });
     procs.push(first);
-    await new Promise((r) => first.once('spawn', r));
+    await started(first);
     const r = await sandbox().time({ join: first.pid! }).run('sh', ['-c', 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime']);
     const [ns, uptime] = r.stdout.trim().split('\n');
     expect(ns).toBe(readlinkSync(`/proc/${first.pid}/ns/time`));
@@ -145,7 +156,7 @@ describe('enter(sandboxProcess)', () => {
     distModule('index');
     const r = runAsNobody(`
       const { sandbox, enter } = nsbind;
-      const first = sandbox().user().pid().uts({ hostname: 'box' }).net().ipc().mount().spawn('sleep', ['1000'], { stdio: 'ignore' });
+      const first = sandbox().user().pid().uts({ hostname: 'box' }).net().ipc().mount().spawn('sleep', ['1000'], { stdio: 'pipe' });
       await new Promise((r, j) => { first.once('spawn', r); first.exited.catch(j); });
       const fs = require('fs');
       const program = Number(fs.readFileSync('/proc/' + first.pid + '/task/' + first.pid + '/children', 'utf8').trim().split(' ')[0]);
@@ -172,8 +183,8 @@ describe('namespaces.persist / release', () => {
       const { sandbox, namespaces } = require(${JSON.stringify(distModule('index'))});
       const fs = require('fs');
       (async () => {
-        const first = sandbox().net().spawn('sleep', ['1000'], { stdio: 'ignore' });
-        await new Promise((r) => first.once('spawn', r));
+        const first = sandbox().net().spawn('sleep', ['1000'], { stdio: 'pipe' });
+        await started(first);
         const inode = namespaces.of(first).net.inode;
         await namespaces.persist(first, 'net', ${JSON.stringify(file)});
         first.kill('SIGKILL'); await first.exited;
