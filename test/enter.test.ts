@@ -184,7 +184,7 @@ describe('namespaces.persist / release', () => {
       const fs = require('fs');
       (async () => {
         const first = sandbox().net().spawn('sleep', ['1000'], { stdio: 'pipe' });
-        await started(first);
+        await new Promise((r, j) => { first.once('spawn', r); first.exited.then(() => j(new Error('ended early')), j); });
         const inode = namespaces.of(first).net.inode;
         await namespaces.persist(first, 'net', ${JSON.stringify(file)});
         first.kill('SIGKILL'); await first.exited;
