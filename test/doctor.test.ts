@@ -5,6 +5,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { doctor } from '../lib/doctor/index.js';
 import { namespaceTypes } from '../lib/namespaces/types.js';
+import { distModule } from './helpers/dist.js';
+import { runAsNobody } from './helpers.js';
 
 const sysctl = (name: string): number | undefined => {
   try {
@@ -47,6 +49,37 @@ describe('doctor() on this machine', () => {
       sysctl('kernel.apparmor_restrict_unprivileged_userns') === 1;
     expect(r.userns.ok).toBe(!refused);
     if (!r.userns.ok) expect(r.userns.fix).toMatch(/^sudo sysctl -w /);
+  });
+
+  it('for an unprivileged caller too', () => {
+    distModule('index');
+    const r = runAsNobody(`const report = await nsbind.doctor(); console.log(JSON.stringify(report.userns));`);
+    expect(r.stderr).toBe('');
+    const refused =
+      sysctl('user.max_user_namespaces') === 0 ||
+      sysctl('kernel.unprivileged_userns_clone') === 0 ||
+      sysctl('kernel.apparmor_restrict_unprivileged_userns') === 1;
+    expect(JSON.parse(r.stdout).ok).toBe(!refused);
+  });
+
+  // Real refusals, without touching the host: user.max_* limits are per user namespace,
+  // so a user namespace made for the test (unshare is an oracle tool here) can lower them.
+  const doctorIn = (setup: string) => {
+    const script = `require(${JSON.stringify(distModule('index'))}).doctor().then((r) => console.log(JSON.stringify(r)))`;
+    return JSON.parse(execFileSync('unshare', ['--user', '--map-root-user', 'sh', '-c', `${setup} "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8' }));
+  };
+
+  it('a kernel refusal: user.max_user_namespaces=0', () => {
+    const r = doctorIn('echo 0 > /proc/sys/user/max_user_namespaces && exec');
+    expect(r.userns).toMatchObject({ ok: false, reason: expect.stringMatching(/user\.max_user_namespaces is 0/), fix: expect.stringMatching(/^sudo sysctl -w user\.max_user_namespaces=/) });
+    expect(r.namespaces.user.ok).toBe(false);
+    expect(r.namespaces.net.ok).toBe(true);
+  });
+
+  it('a refusal no sysctl of ours shows (an enclosing namespace\'s limit) is found by trying', () => {
+    const r = doctorIn('echo 1 > /proc/sys/user/max_user_namespaces && exec unshare --user --map-root-user');
+    expect(r.namespaces.user.ok).toBe(true);
+    expect(r.userns).toMatchObject({ ok: false, reason: expect.stringMatching(/failed here with ENOSPC/) });
   });
 
   it('reports the cgroup version and our own cgroup directory', async () => {
@@ -168,6 +201,11 @@ describe('doctor() on a simulated machine (fixture root)', () => {
     expect(r.namespaces.time).toMatchObject({ ok: false, fix: expect.stringMatching(/CONFIG_TIME_NS/) });
     expect(r.timens.ok).toBe(false);
     expect(r.namespaces.net.ok).toBe(true);
+  });
+
+  it('user namespaces refused by a seccomp profile (EPERM when tried)', async () => {
+    const r = await doctor({ root: fixture(), userns: -1 });
+    expect(r.userns).toMatchObject({ ok: false, reason: expect.stringMatching(/EPERM: a seccomp profile/), fix: expect.stringMatching(/seccomp=unconfined/) });
   });
 
   it('syscalls hidden by a seccomp profile (ENOSYS) or refused (EPERM)', async () => {

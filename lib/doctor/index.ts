@@ -11,7 +11,7 @@ import { detectContainer, procCheck } from './container.js';
 import { namespaceChecks, syscallChecks, type Probes } from './features.js';
 import { Host } from './host.js';
 import { newuidmapCheck, subuidCheck, type SubidCheck } from './ids.js';
-import { usernsCheck } from './userns.js';
+import { probeUserns, usernsCheck } from './userns.js';
 
 export type { Check } from './check.js';
 export type { CgroupCheck } from './cgroup.js';
@@ -52,6 +52,8 @@ export interface DoctorOptions {
   root?: string;
   /** Results of the syscall probes, instead of making them. */
   probes?: Partial<Probes>;
+  /** Result of trying to create a user namespace (0 or -errno), instead of trying. Not tried with `root`. */
+  userns?: number;
   /** The user whose subordinate ids count. @default the current user */
   user?: { name: string; uid: number };
 }
@@ -74,10 +76,11 @@ export async function doctor(options: DoctorOptions = {}): Promise<Report> {
   const uid = options.user?.uid ?? process.getuid?.() ?? 0;
   const kernel = options.root !== undefined ? (host.read('/proc/sys/kernel/osrelease')?.trim() ?? '') : release();
   const container = detectContainer(host);
+  const tried = options.userns ?? (options.root === undefined && namespaces.user.ok ? await probeUserns() : undefined);
   return {
     kernel,
     namespaces,
-    userns: usernsCheck(host, host.exists('/proc/self/ns/user')),
+    userns: usernsCheck(host, host.exists('/proc/self/ns/user'), tried),
     cgroup: cgroupCheck(host, uid),
     ...syscallChecks(probes, namespaces.time, host),
     newuidmap: newuidmapCheck(host),

@@ -4,19 +4,23 @@
 import { constants as osConstants } from 'node:os';
 import { native } from '../binding.js';
 import { nsbindError, systemError } from '../errors.js';
-import { Op, syscallNames } from '../plan/layout.js';
+import { Op, Step, syscallNames } from '../plan/layout.js';
 import { PlanWriter } from '../plan/writer.js';
 
-/** Run the ops written into `w` in a fresh child (no new namespace), then exit 0. */
-export function runHelper(w: PlanWriter, option: string): Promise<void> {
+/** Run the ops written into `w` in a fresh child (in new namespaces: `cloneFlags`), then exit 0. */
+export function runHelper(w: PlanWriter, option: string, cloneFlags = 0): Promise<void> {
   w.op(Op.EXIT, 'exit', { n: [0] });
   const b = native();
   const proc = new b.Process();
   return new Promise<void>((resolve, reject) => {
     let failure: Error | undefined;
+    const stepName = (op: number) => (op === Step.CLONE ? 'clone' : `step ${op}`);
     proc.onspawn = (r) => {
+      // A failed step: the report is the outcome (when the clone itself failed there is
+      // no process, and no exit will follow).
       if (r.pid === undefined) {
-        failure = systemError(r.errno, { step: w.steps[r.op] ?? `step ${r.op}`, syscall: syscallNames[r.sys] || undefined, option });
+        failure = systemError(r.errno, { step: w.steps[r.op] ?? stepName(r.op), syscall: syscallNames[r.sys] || undefined, option });
+        reject(failure);
       }
     };
     proc.onexit = (r) => {
@@ -29,7 +33,7 @@ export function runHelper(w: PlanWriter, option: string): Promise<void> {
         plan: w.finish(),
         argv: ['nsbind-helper'],
         envp: [],
-        cloneFlags: 0,
+        cloneFlags,
         stdio: [],
         pdeathsig: osConstants.signals.SIGKILL,
       },
