@@ -59,7 +59,7 @@ export interface NativeBinding {
   spawn(
     req: NativeSpawnRequest,
     proc: NativeProcess,
-  ): { fds: (number | null)[]; initError?: number; pipeError?: number };
+  ): { fds: (number | null)[]; initError?: number; pipeError?: number; fdError?: number; fdIndex?: number };
   unshare(flags: number): number;
   setns(fdOrPath: number | string, type?: number): number;
   mount(src: string | null, dst: string, fstype: string | null, flags: number, data?: string | null): number;

@@ -3,7 +3,7 @@
 // it, so a sandbox designed in code can be stored, sent or used from the CLI.
 import { existsSync } from 'node:fs';
 import { native, type NativeSpawnRequest } from './binding.js';
-import { invalid, NsbindError, nsbindError } from './errors.js';
+import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import {
   NAMESPACE_TYPES,
   type Credentials,
@@ -352,8 +352,9 @@ export class Sandbox {
    * @example
    * const { code, stdout } = await sandbox().net().run('ip', ['-o', 'link']);
    */
-  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args: readonly string[] | undefined, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
     const [argv, o] = splitArgs(args, opts);
     return runSandbox(this, file, argv, o ?? {});
@@ -506,15 +507,17 @@ export function spawnSandbox(
   } finally {
     closeTransient(stdio);
   }
+  if (res.fdError !== undefined) {
+    for (const f of finishers) void f.abandon?.();
+    throw systemError(res.fdError, { step: `stdio[${res.fdIndex}]`, syscall: 'fcntl', option: `spawn.stdio[${res.fdIndex}]` });
+  }
   if (res.initError !== undefined || res.pipeError !== undefined) {
     closeJoinFds();
     for (const f of finishers) void f.abandon?.();
-    const errno = (res.initError ?? res.pipeError)!;
-    const err = new NsbindError(`nsbind: ${res.initError !== undefined ? 'init' : 'stdio pipes'}: errno ${errno}`, {
-      code: 'ERR_NSBIND_SPAWN',
-      errno,
+    throw systemError((res.initError ?? res.pipeError)!, {
+      step: res.initError !== undefined ? `open ${plan.request.initPath}` : 'stdio pipes',
+      syscall: res.initError !== undefined ? 'open' : 'pipe2',
     });
-    throw err;
   }
   const streams = wrapParentFds(stdio.slots, res.fds);
   proc.stdio = streams;
@@ -568,6 +571,10 @@ async function runSandbox(
         if (size > maxBuffer) {
           overflow ??= name;
           p._end(9, 'signal');
+          // Without a pid namespace only the top process is killed; closing our end
+          // makes any descendant still writing get EPIPE instead of filling memory.
+          (s as unknown as { destroy(): void }).destroy();
+          resolve(Buffer.concat(chunks));
           return;
         }
         chunks.push(c);

@@ -10,7 +10,6 @@
 #include "child.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,6 +28,7 @@ struct Ctx {
   int sync_fd;
   int init_fd;
   int extra[NSB_MAX_FDS];
+  int time_fd;  // a time namespace for the init to join (NSB_OP_TIME_FOR_INIT), or -1
 };
 
 [[noreturn]] void fail(const Ctx& c, int op, int sys, long neg_errno) {
@@ -74,31 +74,53 @@ int lift(const Ctx& c, int fd, int floor) {
   return (int)r;
 }
 
-// Puts the program's descriptors in slots 0..nfds-1 and marks every other descriptor
-// close-on-exec, whether or not the Node process opened it with CLOEXEC. Slots nfds and
-// nfds + 1 are kept free: with an init, the report pipe goes there (see
-// NSB_EXEC_VIA_INIT), and a time namespace to join (NSB_OP_TIME_FOR_INIT).
+// Lays the descriptor table out as
+//   0..nfds-1    the program's stdio (not CLOEXEC)
+//   nfds         free: with an init, the report pipe goes there at exec
+//   nfds+1...    report pipe, go-ahead pipe, init binary, extra fds (CLOEXEC)
+// and CLOSES everything else now. Closing (not just marking CLOEXEC) matters: our copy of
+// the Node process's table holds other spawns' pipe ends, and keeping them open until
+// our exec would delay those spawns' end-of-file until our setup is done.
 void arrange_fds(Ctx& c) {
   const nsb_child_job* j = c.job;
-  // nfds: the report pipe for an init; nfds + 1: a time namespace the init joins.
-  int floor = j->nfds + 2;
-  c.report_fd = lift(c, c.report_fd, floor);
-  c.sync_fd = lift(c, c.sync_fd, floor);
-  c.init_fd = lift(c, c.init_fd, floor);
-  for (int i = 0; i < j->nextra; i++) c.extra[i] = lift(c, j->extra_fd[i], floor);
+  int base = j->nfds + 1;
+  int top = base + 3 + j->nextra;  // first descriptor not kept
+  // 1. Lift everything we keep above `top`, so the final dup3s cannot clobber a source.
+  int rep = lift(c, c.report_fd, top);
+  int sync = lift(c, c.sync_fd, top);
+  int init = lift(c, c.init_fd, top);
+  int extra[NSB_MAX_FDS];
+  for (int i = 0; i < j->nextra; i++) extra[i] = lift(c, j->extra_fd[i], top);
   int src[NSB_MAX_FDS];
-  for (int i = 0; i < j->nfds; i++) src[i] = lift(c, j->fd_src[i], floor);
+  for (int i = 0; i < j->nfds; i++) src[i] = lift(c, j->fd_src[i], top);
+  // 2. Into place.
   for (int i = 0; i < j->nfds; i++) {
     long r = src[i] < 0 ? nsb_sys(SYS_close, i) : nsb_sys(SYS_dup3, src[i], i, 0);
     if (r < 0 && src[i] >= 0) fail(c, NSB_STEP_FDS, NSB_SYS_DUP3, r);
   }
-  long r = nsb_sys(SYS_close_range, j->nfds, ~0u, CLOSE_RANGE_CLOEXEC);
-  if (r < 0) {
-    // Kernels before 5.11: mark them one by one, up to the descriptor limit.
-    for (int fd = j->nfds; fd < 65536; fd++) {
-      long fl = nsb_sys(SYS_fcntl, fd, F_GETFD);
-      if (fl >= 0 && !(fl & FD_CLOEXEC)) nsb_sys(SYS_fcntl, fd, F_SETFD, fl | FD_CLOEXEC);
+  nsb_sys(SYS_close, j->nfds);
+  struct { int* fd; int slot; } keep[3] = {{&rep, base}, {&sync, base + 1}, {&init, base + 2}};
+  for (auto& k : keep) {
+    if (*k.fd < 0) {
+      nsb_sys(SYS_close, k.slot);
+      continue;
     }
+    long r = nsb_sys(SYS_dup3, *k.fd, k.slot, O_CLOEXEC);
+    if (r < 0) fail(c, NSB_STEP_FDS, NSB_SYS_DUP3, r);
+    *k.fd = k.slot;
+  }
+  c.report_fd = rep;  // from here on, failures are reported on the kept copy
+  c.sync_fd = sync;
+  c.init_fd = init;
+  for (int i = 0; i < j->nextra; i++) {
+    int slot = base + 3 + i;
+    long r = extra[i] < 0 ? nsb_sys(SYS_close, slot) : nsb_sys(SYS_dup3, extra[i], slot, O_CLOEXEC);
+    if (r < 0 && extra[i] >= 0) fail(c, NSB_STEP_FDS, NSB_SYS_DUP3, r);
+    c.extra[i] = extra[i] < 0 ? -1 : slot;
+  }
+  // 3. Close the rest.
+  if (nsb_sys(SYS_close_range, top, ~0u, 0) < 0) {
+    for (int fd = top; fd < 65536; fd++) nsb_sys(SYS_close, fd);  // before Linux 5.9
   }
 }
 
@@ -127,6 +149,17 @@ void loopback_up(const Ctx& c, int op) {
     // for them with sigtimedwait.
     long r = nsb_sys(SYS_dup3, c.report_fd, j->nfds, 0);
     if (r < 0) fail(c, NSB_STEP_INIT, NSB_SYS_DUP3, r);
+    if (c.time_fd >= 0) {
+      // Slot nfds + 1 holds our CLOEXEC copy of the report pipe: from here on, report
+      // on the init's copy at nfds.
+      Ctx d = c;
+      d.report_fd = j->nfds;
+      r = nsb_sys(SYS_dup3, c.time_fd, j->nfds + 1, 0);
+      if (r < 0) fail(d, NSB_STEP_INIT, NSB_SYS_DUP3, r);
+      r = nsb_sys(SYS_execveat, c.init_fd, NSB_P(""), NSB_P(j->init_argv), NSB_P(j->envp),
+                  AT_EMPTY_PATH);
+      fail(d, NSB_STEP_INIT, NSB_SYS_EXECVEAT, r);
+    }
     r = nsb_sys(SYS_execveat, c.init_fd, NSB_P(""), NSB_P(j->init_argv), NSB_P(j->envp),
                 AT_EMPTY_PATH);
     fail(c, NSB_STEP_INIT, NSB_SYS_EXECVEAT, r);
@@ -197,9 +230,9 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
     case NSB_OP_TIME_FOR_INIT:
       // setns() into a time namespace needs a process that shares its memory with no
       // other (EUSERS otherwise), and we share the Node process's: the init, exec'd
-      // into memory of its own, joins it before it forks the program.
-      sys = NSB_SYS_DUP3;
-      r = nsb_sys(SYS_dup3, c.extra[op.n[0]], c.job->nfds + 1, 0);
+      // into memory of its own, joins it before it forks the program. exec_program
+      // hands the fd over at slot nfds + 1.
+      c.time_fd = c.extra[op.n[0]];
       break;
     case NSB_OP_UMOUNT:
       sys = NSB_SYS_UMOUNT2;
@@ -228,6 +261,7 @@ extern "C" int nsb_child_main(void* arg) {
   c.report_fd = c.job->report_fd;
   c.sync_fd = c.job->sync_fd;
   c.init_fd = c.job->init_fd;
+  c.time_fd = -1;
   reset_signals();
   if (c.job->pdeathsig) nsb_sys(SYS_prctl, PR_SET_PDEATHSIG, c.job->pdeathsig, 0, 0, 0);
   arrange_fds(c);

@@ -55,7 +55,7 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_MOUNT = 14,          // mount(s0, s1, s2, n0, s3); an empty string is NULL
   NSB_OP_PRCTL = 15,          // prctl(n0, n1, n2, 0, 0)
   NSB_OP_UMOUNT = 55,         // umount2(s0, n0): namespaces.release() of a persisted ns
-  NSB_OP_TIME_FOR_INIT = 56,  // hand extra fd n0 (a time ns) to the init at slot nfds + 1
+  NSB_OP_TIME_FOR_INIT = 56,  // the init joins extra fd n0 (a time ns): handed over at slot nfds + 1
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
   NSB_OP_COUNT = 64           // an upper bound, not a count

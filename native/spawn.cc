@@ -556,8 +556,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Array extra = req.Get("extraFds").IsArray() ? req.Get("extraFds").As<Napi::Array>()
                                                      : Napi::Array::New(env);
   j.nextra = (int)extra.Length();
-  for (int i = 0; i < j.nextra && i < NSB_MAX_FDS; i++)
-    j.extra_fd[i] = extra.Get(i).As<Napi::Number>().Int32Value();
+  for (int i = 0; i < j.nextra && i < NSB_MAX_FDS; i++) {
+    int fd = fcntl(extra.Get(i).As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+    j.extra_fd[i] = fd;
+    if (fd >= 0) q->close_after.push_back(fd);
+  }
 
   // stdio: [{ kind: 'in'|'out'|'duplex'|'fd'|'close', fd? }] -> child slot i.
   Napi::Array stdio = req.Get("stdio").As<Napi::Array>();
@@ -569,7 +572,22 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     j.fd_src[i] = -1;
     parent_fds.Set(i, env.Null());
     if (kind == "fd") {
-      j.fd_src[i] = e.Get("fd").As<Napi::Number>().Int32Value();
+      // Our own duplicate: the caller may close its descriptor as soon as spawn()
+      // returns (as with child_process), before the threadpool gets to the clone.
+      int fd = fcntl(e.Get("fd").As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) {
+        int err = errno;
+        for (int c : q->close_after) close(c);
+        for (uint32_t k = 0; k < i; k++)
+          if (parent_fds.Get(k).IsNumber()) close(parent_fds.Get(k).As<Napi::Number>().Int32Value());
+        delete q;
+        Napi::Object res = Napi::Object::New(env);
+        res.Set("fdError", err);
+        res.Set("fdIndex", i);
+        return res;
+      }
+      j.fd_src[i] = fd;
+      q->close_after.push_back(fd);
     } else if (kind == "in" || kind == "out" || kind == "duplex") {
       int fds[2];
       int r = make_pair(kind == "duplex", fds);

@@ -1,0 +1,91 @@
+// The published package: prebuilt binaries for x64 and arm64, installable and usable
+// from ESM and CommonJS on a machine without a compiler, make or python.
+// Everything happens in temporary copies: the checkout's own build is never touched.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCommand, inCI, root } from './helpers.js';
+
+const hasCross = hasCommand('aarch64-linux-gnu-g++');
+let work: string;
+let tarball: string;
+let packList: string[];
+
+function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
+  return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'nsbind-pack-'));
+  const src = join(work, 'src');
+  mkdirSync(src);
+  for (const f of ['package.json', 'binding.gyp', 'native', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'README.md']) {
+    cpSync(join(root, f), join(src, f), { recursive: true });
+  }
+  symlinkSync(join(root, 'node_modules'), join(src, 'node_modules'));
+  sh('npm', ['run', 'build:ts'], src);
+  sh(process.execPath, ['scripts/prebuild.mjs'], src, { ...process.env, NSBIND_PREBUILD_ARCHS: hasCross ? 'x64,arm64' : 'x64' });
+  rmSync(join(src, 'build'), { recursive: true, force: true });
+  const dry = JSON.parse(sh('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], src));
+  packList = dry[0].files.map((f: { path: string }) => f.path);
+  const out = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], src));
+  tarball = join(work, out[0].filename);
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('packaging', () => {
+  it('the tarball carries prebuilds, dist and types, and no tests, benches or build leftovers', () => {
+    expect(packList).toContain('prebuilds/linux-x64/nsbind.glibc.node');
+    expect(packList).toContain('prebuilds/linux-x64/nsbind-init');
+    expect(packList).toContain('dist/index.js');
+    expect(packList).toContain('dist/index.mjs');
+    expect(packList).toContain('dist/index.d.ts');
+    expect(packList).toContain('dist/index.d.mts');
+    expect(packList).toContain('dist/syscalls.d.ts');
+    expect(packList.filter((p) => /^(test|bench|build)\//.test(p) || /\.o$|\.tgz$/.test(p))).toEqual([]);
+  });
+
+  it.skipIf(!hasCross && !inCI)(`the arm64 addon is an aarch64 ELF exporting the N-API init symbol${hasCross ? '' : ' (skipped: no aarch64-linux-gnu-g++)'}`, () => {
+    expect(packList).toContain('prebuilds/linux-arm64/nsbind.glibc.node');
+    const dir = mkdtempSync(join(work, 'x-'));
+    sh('tar', ['xzf', tarball, '-C', dir], dir);
+    for (const f of ['nsbind.glibc.node', 'nsbind-init']) {
+      const elf = readFileSync(join(dir, 'package/prebuilds/linux-arm64', f));
+      expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      expect(elf.readUInt16LE(18)).toBe(183); // e_machine: EM_AARCH64
+    }
+    const syms = sh('readelf', ['--dyn-syms', '-W', join(dir, 'package/prebuilds/linux-arm64/nsbind.glibc.node')], dir);
+    expect(syms).toMatch(/FUNC\s+GLOBAL\s+DEFAULT\s+\d+\s+napi_register_module_v1/);
+  });
+
+  it('installs into an empty project with no compiler, make or python, and runs from ESM and CommonJS', () => {
+    const app = join(work, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+    // A PATH with node, npm and sh only.
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    for (const [name, target] of [['node', process.execPath], ['sh', '/bin/sh']] as const) symlinkSync(target, join(bin, name));
+    const npmCli = join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm', 'bin', 'npm-cli.js');
+    writeFileSync(join(bin, 'npm'), `#!/bin/sh\nexec ${process.execPath} ${npmCli} "$@"\n`, { mode: 0o755 });
+    const env = { HOME: process.env.HOME ?? '/root', PATH: bin, npm_config_nodedir: '', npm_config_prefer_offline: 'true' };
+    for (const tool of ['cc', 'gcc', 'g++', 'make', 'python3']) {
+      expect(spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { env }).status, tool).not.toBe(0);
+    }
+    sh(join(bin, 'npm'), ['install', '--no-audit', '--no-fund', tarball], app, env);
+    expect(existsSync(join(app, 'node_modules/nsbind/build'))).toBe(false); // nothing compiled
+    const run = "sandbox().user().pid().uts({ hostname: 'packed' }).run('/bin/sh', ['-c', 'read h < /proc/sys/kernel/hostname; echo $h; echo $$'])";
+    writeFileSync(join(app, 'esm.mjs'), `import { sandbox } from 'nsbind';\nconst r = await ${run};\nprocess.stdout.write(r.stdout);\n`);
+    writeFileSync(join(app, 'cjs.cjs'), `const { sandbox } = require('nsbind');\n${run}.then((r) => process.stdout.write(r.stdout));\n`);
+    expect(sh(process.execPath, ['esm.mjs'], app, env)).toBe('packed\n2\n');
+    expect(sh(process.execPath, ['cjs.cjs'], app, env)).toBe('packed\n2\n');
+    const syscalls = sh(process.execPath, ['-e', "console.log(typeof require('nsbind/syscalls').unshare)"], app, env);
+    expect(syscalls.trim()).toBe('function');
+    expect(readdirSync(join(app, 'node_modules/nsbind/prebuilds'))).toContain('linux-x64');
+  });
+});
