@@ -486,33 +486,19 @@ export function spawnSandbox(
       for (const f of finishers) await f.abandon?.();
     },
   });
-  // The clone runs on a threadpool thread after b.spawn returns: the namespace fds the
-  // child joins stay open until it has started (or failed), then they are closed.
-  let joinFdsOpen = plan.transientFds.length > 0;
-  const closeJoinFds = () => {
-    if (!joinFdsOpen) return;
-    joinFdsOpen = false;
-    for (const fd of plan.transientFds) b.close(fd);
-  };
-  if (joinFdsOpen) {
-    proc.once('spawn', closeJoinFds);
-    proc._onCleanup(closeJoinFds);
-  }
   let res: ReturnType<typeof b.spawn>;
   try {
     res = b.spawn(request, nativeProc);
-  } catch (e) {
-    closeJoinFds();
-    throw e;
   } finally {
+    // spawn() took its own copies of the descriptors it passes on.
     closeTransient(stdio);
+    for (const fd of plan.transientFds) b.close(fd);
   }
   if (res.fdError !== undefined) {
     for (const f of finishers) void f.abandon?.();
     throw systemError(res.fdError, { step: `stdio[${res.fdIndex}]`, syscall: 'fcntl', option: `spawn.stdio[${res.fdIndex}]` });
   }
   if (res.initError !== undefined || res.pipeError !== undefined) {
-    closeJoinFds();
     for (const f of finishers) void f.abandon?.();
     throw systemError((res.initError ?? res.pipeError)!, {
       step: res.initError !== undefined ? `open ${plan.request.initPath}` : 'stdio pipes',
