@@ -131,10 +131,12 @@ describe('namespaces.list', () => {
     const mine = new Set(Object.values(namespaces.of()).map((n) => n.inode));
     const self = (inode: number) => (mine.has(inode) ? 1 : 0);
     // Processes elsewhere on the machine (other test runs) come and go: a namespace is
-    // compared when lsns saw the same count and lowest pid before and after us. One that
-    // is never quiet that long is not compared; one that is must agree at least once.
+    // compared when lsns saw the same count and lowest pid before and after us (which a
+    // busy namespace can also show by coincidence: one process left, another came). One
+    // that is never quiet is not compared; one that is must agree at least once, and
+    // counts as disagreeing only when it did so in several quiet looks.
     const agreed = new Set<number>();
-    const disagreed = new Map<number, string>();
+    const disagreed = new Map<number, { n: number; last: string }>();
     let compared = 0;
     for (let attempt = 0; attempt < 20; attempt++) {
       const before = lsns();
@@ -155,7 +157,8 @@ describe('namespaces.list', () => {
           disagreed.delete(inode);
           compared++;
         } else {
-          disagreed.set(inode, `${a.type}:[${inode}] ours ${JSON.stringify(got)} lsns ${JSON.stringify(want)}`);
+          const n = (disagreed.get(inode)?.n ?? 0) + 1;
+          disagreed.set(inode, { n, last: `${a.type}:[${inode}] ours ${JSON.stringify(got)} lsns ${JSON.stringify(want)}` });
         }
       }
       // What we list with processes, lsns saw too (unless it came and went meanwhile).
@@ -168,7 +171,7 @@ describe('namespaces.list', () => {
       }
       if (disagreed.size === 0 && compared > 8) break;
     }
-    expect([...disagreed.values()]).toEqual([]);
+    expect([...disagreed.values()].filter((d) => d.n >= 3).map((d) => d.last)).toEqual([]);
     expect(compared).toBeGreaterThan(8);
 
     // Our own child: a user namespace whose parent is ours, owning its net namespace.
