@@ -156,12 +156,13 @@ describe('enter(sandboxProcess)', () => {
     distModule('index');
     const r = runAsNobody(`
       const { sandbox, enter } = nsbind;
-      const first = sandbox().user().pid().uts({ hostname: 'box' }).net().ipc().mount().spawn('sleep', ['1000'], { stdio: 'pipe' });
+      const first = sandbox().all().uts({ hostname: 'box' }).spawn('sleep', ['1000'], { stdio: 'pipe' });
       await new Promise((r, j) => { first.once('spawn', r); first.exited.catch(j); });
       const fs = require('fs');
       const program = Number(fs.readFileSync('/proc/' + first.pid + '/task/' + first.pid + '/children', 'utf8').trim().split(' ')[0]);
-      const want = ['user', 'pid', 'uts', 'net', 'ipc', 'mnt'].map((t) => fs.readlinkSync('/proc/' + program + '/ns/' + t)).join(' ');
-      const r = await enter(first).run('sh', ['-c', 'echo $(id -u) $(hostname); for t in user pid uts net ipc mnt; do readlink /proc/self/ns/$t; done']);
+      const types = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
+      const want = types.map((t) => fs.readlinkSync('/proc/' + program + '/ns/' + t)).join(' ');
+      const r = await enter(first).run('sh', ['-c', 'echo $(id -u) $(hostname); for t in ' + types.join(' ') + '; do readlink /proc/self/ns/$t; done']);
       first.kill('SIGKILL'); await first.exited;
       console.log(JSON.stringify({ want, got: r.stdout, err: r.stderr, code: r.code }));
     `);
