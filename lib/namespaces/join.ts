@@ -21,6 +21,7 @@ import { cloneFlag } from './types.js';
 const PR_SET_PDEATHSIG = 1;
 const SIGKILL = 9;
 const ENOSYS = 38;
+const EINVAL = 22;
 
 /** The order of setns calls in the child. */
 export const joinOrder: readonly NamespaceType[] = ['user', 'ipc', 'uts', 'net', 'cgroup', 'pid', 'time', 'mnt'];
@@ -90,7 +91,8 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
           fd = r;
           pidfds.set(target.pid, r);
           transient.push(r);
-        } else if (r !== -ENOSYS) {
+        } else if (r !== -ENOSYS && r !== -EINVAL) {
+          // ENOSYS: no pidfd_open (Linux < 5.3); EINVAL: a thread id. The nsfs file serves.
           throw systemError(-r, { step: describeTarget(target, type), syscall: 'pidfd_open', option });
         }
       }
