@@ -13,7 +13,7 @@ export interface NativeProcess {
   onexit?: (r: NativeExit) => void;
 }
 
-export type NativeSpawnResult = { pid: number } | { op: number; sys: number; errno: number; pid?: undefined };
+export type NativeSpawnResult = { pid: number; vethIndex?: number } | { op: number; sys: number; errno: number; pid?: undefined };
 
 export interface NativeExit {
   code?: number;
@@ -52,9 +52,65 @@ export interface NativeSpawnRequest {
   timeOffsets?: string;
   pdeathsig?: number;
   noClone3?: boolean;
+  /** Fork (copy the address space) instead of CLONE_VM: joining a time namespace needs it. */
+  noVm?: boolean;
+  veth?: NativeVeth;
 }
 
-export interface NativeBinding {
+/** .net({ veth }) for the parent's side of the spawn (native/veth.h). */
+export interface NativeVeth {
+  name: string;
+  peer: string;
+  /** The other end's namespace file; absent: the caller's namespace. */
+  peerNetns?: string;
+  family: 4 | 6;
+  address?: Buffer;
+  prefix?: number;
+  peerAddress?: Buffer;
+  peerPrefix?: number;
+  /** A default route in the sandbox via peerAddress. */
+  route: boolean;
+}
+
+/** A failed step of a helper child (native/helper.h): an NSB_SYS_* id, errno, and a helper-specific step. */
+export interface NativeHelperFailure {
+  errno: number;
+  sys: number;
+  step: number;
+}
+
+/** Where a link goes: a process's network namespace, or an nsfs file descriptor's. */
+export interface NativeNsRef {
+  pid?: number;
+  fd?: number;
+}
+
+export interface NativeLink {
+  index: number;
+  name: string;
+  /** IFF_* flags. */
+  flags: number;
+  /** IFLA_INFO_KIND ('veth', 'bridge', ...); '' for plain devices. */
+  kind: string;
+}
+
+/** native/network.cc: rtnetlink and named namespaces; every call resolves to >= 0 or -errno. */
+export interface NativeNetwork {
+  nlOpen(nsFd?: number): Promise<number | NativeHelperFailure>;
+  vethAdd(sock: number, name: string, nameNs: NativeNsRef | null, peer: string, peerNs: NativeNsRef | null): Promise<number>;
+  linkSetNetns(sock: number, link: number | string, to: NativeNsRef): Promise<number>;
+  linkSetUp(sock: number, link: number | string, up: boolean): Promise<number>;
+  linkDel(sock: number, link: number | string): Promise<number>;
+  linkIndex(sock: number, name: string): Promise<number>;
+  linkList(sock: number): Promise<NativeLink[] | number>;
+  addrAdd(sock: number, index: number, family: 4 | 6, address: Buffer, prefix: number, flags: number): Promise<number>;
+  routeAddDefault(sock: number, family: 4 | 6, gateway: Buffer, oif: number): Promise<number>;
+  netnsAdd(dir: string, file: string): Promise<number | NativeHelperFailure>;
+  /** Step and syscall numbers of the network concern, for the layout test. */
+  networkLayout: Record<string, number>;
+}
+
+export interface NativeBinding extends NativeNetwork {
   Process: new () => NativeProcess;
   spawn(
     req: NativeSpawnRequest,
@@ -71,6 +127,8 @@ export interface NativeBinding {
   openNamespace(pid: number, type: string): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
+  setCloexec(fd: number, on: boolean): number;
   // native/nsfs.cc: namespace files (ioctl_ns(2)) and pidfds.
   nsType(fd: number): number;
   nsUserns(fd: number): number;

@@ -108,6 +108,12 @@ export function nsbindError(code: string, message: string, extra: Partial<Nsbind
 /** The common refusals, and what to change. */
 export function hintFor(code: string, syscall?: string, step?: string): string | undefined {
   const s = `${step ?? ''} ${syscall ?? ''}`;
+  if (/^veth: create/.test(step ?? '') && code === 'EEXIST') {
+    return 'an interface with the net.veth.peer name already exists on the host (or in net.veth.peerNetns): pick another name; nothing was created';
+  }
+  if (/^veth: /.test(step ?? '') && (code === 'EPERM' || code === 'EACCES')) {
+    return 'creating a veth pair on the host needs CAP_NET_ADMIN there (root), as `ip link add` does';
+  }
   if (code === 'ENOSPC' && /clone|unshare|namespace/.test(s)) {
     return 'a namespace limit is reached: raise the sysctl user.max_<type>_namespaces (e.g. `sysctl -w user.max_user_namespaces=15000`) or end other sandboxes';
   }
@@ -116,6 +122,27 @@ export function hintFor(code: string, syscall?: string, step?: string): string |
   }
   if (code === 'EPERM' && /uid_map|gid_map|newuidmap|newgidmap/.test(s)) {
     return 'only your own uid/gid can be mapped without privileges: install newuidmap/newgidmap (package uidmap) and give your user ranges in /etc/subuid and /etc/subgid, or map a single id';
+  }
+  if (code === 'ENOSYS' && /open_tree|move_mount|fsopen|fsconfig|fsmount|mount_setattr|openat2/.test(s)) {
+    return 'filesystem steps use the new mount API: they need Linux 5.12 or later (overlay layers by descriptor: 6.8)';
+  }
+  if (code === 'EINVAL' && /^overlay .*fsconfig/.test(s)) {
+    return 'overlayfs refused the layers: upper and work must be directories on the same writable filesystem that supports overlay upper layers (not procfs, overlayfs or a read-only mount); passing layers by descriptor needs Linux 6.8';
+  }
+  if (code === 'ENOENT' && /openat2/.test(s)) {
+    return 'the destination does not exist inside the sandbox; nsbind creates missing mount points only inside filesystems the sandbox made (.tmpfs(), .overlay(), .root())';
+  }
+  if (code === 'ELOOP' && /openat2/.test(s)) {
+    return 'the destination goes through a /proc magic link (such as /proc/self/root), which could lead out of the sandbox';
+  }
+  if (code === 'EACCES' && /seccomp/.test(s)) {
+    return 'without noNewPrivileges the kernel installs a seccomp filter only for a process with CAP_SYS_ADMIN: keep .noNewPrivileges(true), add a user namespace (.user()), or use .seccomp(\'none\')';
+  }
+  if (code === 'EPERM' && /capset|capabilities/.test(s)) {
+    return 'a sandbox can keep only capabilities its creator holds: run as root, or add a user namespace (.user()) to hold them over the sandbox\'s own namespaces';
+  }
+  if (code === 'EPERM' && /prlimit|rlimit/.test(s)) {
+    return 'raising a hard limit above the current one needs root (CAP_SYS_RESOURCE in the host\'s user namespace, which a user namespace does not give): only lower it';
   }
   if (code === 'ENOENT' && /execve/.test(s)) {
     return 'the program is not found inside the sandbox: check the path or PATH, and that its directory is bound into the sandbox';

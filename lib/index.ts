@@ -1,9 +1,18 @@
 // Public exports only.
 export { NsbindError, type NsbindErrorInit } from './errors.js';
+import './fs/index.js';
 export { sandbox, Sandbox, type SpawnOptions, type RunOptions, type RunResult } from './sandbox.js';
 export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type NamespaceId, type NamespaceIds } from './process.js';
 export type * from './options.js';
 export type { StdioOption, StdioEntry } from './stdio.js';
+export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep } from './fs/index.js';
+export type { Limits } from './cgroup/limits.js';
+export type { ForkOptions, ForkedProcess, Serialization, IpcMethods, IpcControl, SendCallback } from './fork.js';
+export { netns } from './net/netns.js';
+export { links } from './net/links.js';
+export type { NetnsTarget } from './net/target.js';
+// Side effect: registers the veth step of the spawn (lib/net/veth-spawn.ts).
+import './net/veth-spawn.js';
 export { enter } from './enter.js';
 export { namespaces, namespaceTypes, type NamespaceEntry, type ListOptions, type NamespaceTarget, type Namespaces } from './namespaces/index.js';
 export { doctor, type Report, type Check, type CgroupCheck, type SubidCheck, type IdRange } from './doctor/index.js';

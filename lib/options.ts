@@ -1,5 +1,9 @@
 // The sandbox configuration as plain data: what `sb.options` returns and
 // `sandbox(options)` accepts. Everything here is JSON-serialisable.
+import type { Limits } from './cgroup/limits.js';
+import type { Capabilities } from './security/capabilities.js';
+import type { Rlimits } from './security/rlimits.js';
+import type { Seccomp } from './security/seccomp.js';
 
 /** Namespace types, named as the kernel names them (`/proc/PID/ns/<type>`). */
 export type NamespaceType = 'user' | 'pid' | 'mnt' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'time';
@@ -85,17 +89,39 @@ export interface UtsNamespaceOptions extends CommonNamespaceOptions {
   domainname?: string;
 }
 
+/**
+ * A veth pair: one end (`name`) in the sandbox's new network namespace, the other
+ * (`peer`) on the host or in `peerNetns`. Both ends are up before the program starts,
+ * and removed when the sandbox ends. Creating an end on the host needs root.
+ *
+ * @example
+ * sandbox().net({ veth: { peer: 'veth-box1', address: '10.200.0.2/30', peerAddress: '10.200.0.1/30' } })
+ */
 export interface VethOptions {
-  /** @default 'eth0' */
+  /**
+   * The sandbox end's interface name (at most 15 bytes).
+   * @default 'eth0'
+   */
   name?: string;
-  /** The other end's name, on the host (or in `peerNetns`). */
+  /** The other end's name, on the host (or in `peerNetns`); a name taken there is EEXIST. */
   peer: string;
-  /** The sandbox end's address, CIDR (`'10.0.0.2/24'`). */
+  /**
+   * The sandbox end's address with its prefix length (`'10.0.0.2/24'`, `'fd00::2/64'`).
+   * With `peerAddress` too, the sandbox's default route goes via the peer.
+   * @default none
+   */
   address?: string;
-  /** The other end's address, CIDR. */
+  /**
+   * The other end's address with its prefix length, in `address`'s subnet.
+   * @default none
+   */
   peerAddress?: string;
-  /** Where the other end lives: any join target. @default the caller's netns */
-  peerNetns?: JoinTarget;
+  /**
+   * Where the other end lives: any join target (an `ip netns` name, a pid, a
+   * `SandboxProcess`, a namespace file). A process is stored as its pid.
+   * @default the caller's netns
+   */
+  peerNetns?: JoinTarget | { readonly pid?: number };
 }
 
 export interface NetNamespaceOptions extends CommonNamespaceOptions {
@@ -104,7 +130,11 @@ export interface NetNamespaceOptions extends CommonNamespaceOptions {
    * @default true
    */
   loopback?: boolean;
-  /** A veth pair between the sandbox and the host (or `peerNetns`). */
+  /**
+   * A veth pair between the sandbox and the host (or `peerNetns`).
+   * @default none
+   * @example sandbox().net({ veth: { peer: 'veth-box1', address: '10.200.0.2/30', peerAddress: '10.200.0.1/30' } })
+   */
   veth?: VethOptions;
 }
 
@@ -161,5 +191,15 @@ export interface SandboxOptions {
   newSession?: boolean;
   /** @default the caller's umask */
   umask?: number;
+  /** cgroup resource limits (`.limits()`). */
+  limits?: Limits;
+  /** Capabilities the program keeps. @default 'none' */
+  capabilities?: Capabilities;
+  /** The seccomp filter. @default 'default' */
+  seccomp?: Seccomp;
+  /** PR_SET_NO_NEW_PRIVS. @default true */
+  noNewPrivileges?: boolean;
+  /** Resource limits, `[soft, hard]` by name. @default NOFILE restored to the system's soft limit */
+  rlimits?: Rlimits;
   [other: string]: unknown;
 }

@@ -94,6 +94,8 @@ export function createdNamespaces(options: SandboxOptions, privileged = isPrivil
   const fs = options.fs ?? [];
   if (fs.length > 0 && ns.mnt?.join === undefined) out.add('mnt');
   if (fs.some((s) => s.op === 'proc') && ns.pid?.join === undefined) out.add('pid');
+  // An mqueue mount shows the IPC namespace's queues: the sandbox's own, not the host's.
+  if (fs.some((s) => s.op === 'mqueue') && ns.ipc?.join === undefined) out.add('ipc');
   if (!privileged && out.size > 0 && ns.user?.join === undefined) out.add('user');
   return out;
 }
@@ -236,7 +238,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
 
   const path = input.file.includes('/') ? '' : (input.env.PATH ?? DEFAULT_PATH);
   const execStep = `execve ${input.file}`;
-  // A joined pid (or time) namespace holds only the joiner's children: the init forks the program into it.
+  // A joined pid namespace holds only the joiner's children: the init forks the program into it.
   const viaInit = (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork;
   if (viaInit) {
     request.initPath = initBinary();

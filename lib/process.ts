@@ -69,6 +69,8 @@ export interface SpawnContext {
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Called when setup failed, to undo what the parent prepared. */
   abandon?: () => Promise<void> | void;
+  /** Called once the program runs, with what the addon reported (e.g. a veth's index). */
+  spawned?: (r: NativeSpawnResult & { pid: number }) => void;
 }
 
 /**
@@ -188,6 +190,7 @@ export class SandboxProcess extends EventEmitter {
     }
     this.pid = r.pid;
     this.spawned = true;
+    this.ctx.spawned?.(r);
     this.namespaces = readNamespaces(r.pid);
     for (const sig of this.pendingSignals) this._native.kill(sig);
     this.pendingSignals = [];
@@ -233,6 +236,9 @@ export class SandboxProcess extends EventEmitter {
     } catch (e) {
       this.emitError(e);
     }
+    // As child_process: nobody will read what is still written to the program's stdin,
+    // and a caller that never ended it would otherwise keep the pipe open forever.
+    this.stdin?.destroy();
     this.exitCode = result.code;
     this.signalCode = result.signal;
     this.emit('exit', result.code, result.signal, result);
@@ -274,6 +280,9 @@ function stepName(op: number): string {
     case Step.TIME_OFFSETS: return 'time offsets';
     case Step.CGROUP: return 'join cgroup';
     case Step.PIPES: return 'stdio pipes';
+    case Step.VETH_CREATE: return 'veth: create the pair';
+    case Step.VETH_PEER: return 'veth: configure the peer end';
+    case Step.VETH_SANDBOX: return 'veth: configure the sandbox end';
     default: return `step ${op}`;
   }
 }

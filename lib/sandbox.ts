@@ -2,7 +2,7 @@
 // `sb.options` is the configuration as plain JSON data and `sandbox(sb.options)` rebuilds
 // it, so a sandbox designed in code can be stored, sent or used from the CLI.
 import { existsSync } from 'node:fs';
-import { native, type NativeSpawnRequest } from './binding.js';
+import { native, type NativeSpawnRequest, type NativeSpawnResult } from './binding.js';
 import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import {
   NAMESPACE_TYPES,
@@ -11,7 +11,15 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
+import { cgroupPreparer } from './cgroup/spawn.js';
+import { normalizeLimits, type Limits } from './cgroup/limits.js';
+import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
+import { validateVeth } from './net/veth.js';
 import { compile } from './plan.js';
+import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
+import './security/phases.js';
+import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
+import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
@@ -55,6 +63,8 @@ export interface PreparedSpawn {
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Setup failed: undo what was prepared. */
   abandon?: () => Promise<void> | void;
+  /** The program runs: what the addon reported about the spawn (e.g. a veth's index). */
+  spawned?: (r: NativeSpawnResult & { pid: number }) => void;
 }
 export type SpawnPreparer = (
   options: SandboxOptions,
@@ -66,6 +76,7 @@ const preparers: SpawnPreparer[] = [];
 export function addSpawnPreparer(p: SpawnPreparer): void {
   preparers.push(p);
 }
+addSpawnPreparer(cgroupPreparer);
 
 const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
   user: ['optional', 'join', 'uid', 'gid', 'uidMap', 'gidMap', 'setgroups'],
@@ -134,7 +145,12 @@ function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): Name
       break;
     case 'net':
       if (o.loopback !== undefined) out.loopback = v.bool(o.loopback, 'net.loopback');
-      if (o.veth !== undefined) throw invalid('net.veth', 'veth pairs are not available in this build yet');
+      if (o.veth !== undefined) {
+        if (o.join !== undefined) {
+          throw invalid('net.veth', 'a veth pair needs a new network namespace, not a joined one', 'to wire an existing namespace, create the pair there and use links.move()');
+        }
+        out.veth = validateVeth(o.veth);
+      }
       break;
     case 'time':
       if (o.monotonic !== undefined) out.monotonic = v.clockOffset(o.monotonic, 'time.monotonic');
@@ -329,9 +345,80 @@ export class Sandbox {
     return this.with({ newSession: v.bool(on, 'newSession') });
   }
 
+  /**
+   * Resource limits, through a cgroup of the sandbox's own created beneath the Node
+   * process's cgroup (v2, or v1 on hybrid hosts) and removed after the sandbox is gone.
+   * The child is inside before it runs anything. Where no cgroup hierarchy is writable
+   * the spawn fails: limits are never silently dropped. `ExitResult.reason` is `'oom'`
+   * when the kernel's OOM killer ended the program; `usage.memoryPeakBytes` and
+   * `usage.pidsPeak` come from the cgroup. Each call replaces the previous limits.
+   * @default none
+   * @example sandbox().pid().limits({ memory: '256M', pids: 64, cpu: 0.5 }).run('make')
+   */
+  limits(l: Limits): Sandbox {
+    normalizeLimits(l);
+    const copy: Limits = {};
+    for (const k of ['memory', 'memorySwap', 'pids', 'cpu', 'cpuWeight'] as const) {
+      if (l[k] !== undefined) (copy as Record<string, unknown>)[k] = l[k];
+    }
+    return this.with({ limits: copy });
+  }
+
   /** The umask inside. @default the caller's */
   umask(mask: number): Sandbox {
     return this.with({ umask: v.mode(mask, 'umask', 0o777) });
+  }
+
+  /**
+   * The capabilities the program keeps; every other one is dropped from all five sets
+   * (effective, permitted, inheritable, ambient and bounding). Kept ones are also
+   * ambient, so they survive exec for a non-root uid set with `.as()`. `'all'` keeps
+   * everything the creator could give (inside a new user namespace: all of them, over
+   * that namespace's resources).
+   * @default 'none'
+   * @example sandbox().net().capabilities(['CAP_NET_ADMIN']).run('ip', ['link', 'add', 'd0', 'type', 'dummy'])
+   */
+  capabilities(keep: CapabilitiesOption): Sandbox {
+    return this.with({ capabilities: normalizeCapabilities(keep) });
+  }
+
+  /**
+   * The seccomp filter, installed as the last step before exec. `'default'` refuses
+   * nested user namespaces, keyrings, bpf, userfaultfd, perf_event_open, kexec, module
+   * loading, open_by_handle_at and the TIOCSTI/TIOCLINUX ioctls with EPERM, and answers
+   * clone3 with ENOSYS (libc falls back to clone). `{ deny, errno, base }` adds to it;
+   * a `Uint8Array` is a compiled classic-BPF program installed as given.
+   * @default 'default'
+   * @example sandbox().seccomp({ deny: ['ptrace', 'mount'], errno: 'EACCES' })
+   */
+  seccomp(profile: SeccompOption): Sandbox {
+    return this.with({ seccomp: normalizeSeccomp(profile) });
+  }
+
+  /**
+   * PR_SET_NO_NEW_PRIVS: exec never grants privileges (setuid bits and file
+   * capabilities are ignored). Turning it off lets setuid programs work inside; the
+   * seccomp filter then needs CAP_SYS_ADMIN when it is installed, which root and a new
+   * user namespace have.
+   * @default true
+   * @example sandbox().noNewPrivileges(false).run('ping', ['-c1', '127.0.0.1'])
+   */
+  noNewPrivileges(on = true): Sandbox {
+    return this.with({ noNewPrivileges: v.bool(on, 'noNewPrivileges') });
+  }
+
+  /**
+   * Resource limits (setrlimit) by name: one number sets soft and hard, `[soft, hard]`
+   * both; `'unlimited'` or `Infinity` for none. Units are the kernel's (bytes, seconds
+   * for `cpu`, microseconds for `rttime`). Limits not named are inherited, except
+   * `nofile`: Node raises its own soft limit at start-up, and the program gets the
+   * system's usual one back.
+   * @default { nofile: [the soft limit Node started with, the hard limit] }
+   * @example sandbox().rlimits({ nofile: 256, nproc: [64, 128], core: 0 })
+   */
+  rlimits(limits: RlimitsOption): Sandbox {
+    const merged = { ...(this.options.rlimits ?? {}), ...normalizeRlimits(limits) };
+    return this.with({ rlimits: merged });
   }
 
   /**
@@ -344,6 +431,23 @@ export class Sandbox {
   spawn(file: string, args?: readonly string[] | SpawnOptions, opts?: SpawnOptions): SandboxProcess {
     const [argv, o] = splitArgs(args, opts);
     return spawnSandbox(this.options as SandboxOptions, file, argv, o ?? {});
+  }
+
+  /**
+   * Runs a Node module in the sandbox with an IPC channel, like `child_process.fork`:
+   * `process.execPath` with `execArgv` (default: the parent's), the module and `args`.
+   * The child's `process.send`/`process.on('message')` work unchanged; the result also
+   * has `send()`, `disconnect()`, `connected` and the 'message'/'disconnect' events.
+   * `modulePath` is a path (relative to the caller's cwd) or a `file:` URL. A module that
+   * does not exist or cannot be read throws at once.
+   * @example
+   * const child = sandbox().user().net().pid().fork('./server.js', ['--port', '80']);
+   * child.on('message', (m) => console.log('child says', m));
+   * child.send({ cmd: 'start' });
+   */
+  fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
+    const [argv, o] = splitArgs(args, opts);
+    return forkSandbox(this, modulePath, argv, o ?? {});
   }
 
   /**
@@ -395,7 +499,7 @@ export function sandbox(options?: SandboxOptions): Sandbox {
       }
       default: {
         const method = (sb as unknown as Record<string, unknown>)[key];
-        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'constructor') {
+        if (typeof method !== 'function' || key === 'spawn' || key === 'run' || key === 'fork' || key === 'constructor') {
           throw invalid(key, 'unknown option');
         }
         sb = (method as (x: unknown) => Sandbox).call(sb, value);
@@ -484,6 +588,9 @@ export function spawnSandbox(
     },
     abandon: async () => {
       for (const f of finishers) await f.abandon?.();
+    },
+    spawned: (r) => {
+      for (const f of finishers) f.spawned?.(r);
     },
   });
   let res: ReturnType<typeof b.spawn>;

@@ -4,11 +4,15 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "network.h"
 #include "nsfs.h"
 #include "plan.h"
 #include "probe.h"
+#include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
+
+void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
 
 namespace {
 
@@ -53,6 +57,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::Process::Init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
+  RegisterFilesystem(env, exports);
+  RegisterSecurity(env, exports);
+  nsb::RegisterNetwork(env, exports);
   nsb::RegisterNsfs(env, exports);
   nsb::RegisterProbes(env, exports);
   exports.Set("constants", Constants(env));

@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 
 #include "exec.h"
+#include "fs.h"
+#include "security.h"
 
 namespace {
 
@@ -28,7 +30,7 @@ struct Ctx {
   int sync_fd;
   int init_fd;
   int extra[NSB_MAX_FDS];
-  int time_fd;  // a time namespace for the init to join (NSB_OP_TIME_FOR_INIT), or -1
+  nsb_fs_state fs;  // filesystem ops' descriptors and the mounts they made
 };
 
 [[noreturn]] void fail(const Ctx& c, int op, int sys, long neg_errno) {
@@ -149,17 +151,6 @@ void loopback_up(const Ctx& c, int op) {
     // for them with sigtimedwait.
     long r = nsb_sys(SYS_dup3, c.report_fd, j->nfds, 0);
     if (r < 0) fail(c, NSB_STEP_INIT, NSB_SYS_DUP3, r);
-    if (c.time_fd >= 0) {
-      // Slot nfds + 1 holds our CLOEXEC copy of the report pipe: from here on, report
-      // on the init's copy at nfds.
-      Ctx d = c;
-      d.report_fd = j->nfds;
-      r = nsb_sys(SYS_dup3, c.time_fd, j->nfds + 1, 0);
-      if (r < 0) fail(d, NSB_STEP_INIT, NSB_SYS_DUP3, r);
-      r = nsb_sys(SYS_execveat, c.init_fd, NSB_P(""), NSB_P(j->init_argv), NSB_P(j->envp),
-                  AT_EMPTY_PATH);
-      fail(d, NSB_STEP_INIT, NSB_SYS_EXECVEAT, r);
-    }
     r = nsb_sys(SYS_execveat, c.init_fd, NSB_P(""), NSB_P(j->init_argv), NSB_P(j->envp),
                 AT_EMPTY_PATH);
     fail(c, NSB_STEP_INIT, NSB_SYS_EXECVEAT, r);
@@ -227,13 +218,6 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
       r = nsb_sys(SYS_mount, NSB_P(str_or_null(c, op.s[0])), NSB_P(str(c, op.s[1])),
                   NSB_P(str_or_null(c, op.s[2])), (long)op.n[0], NSB_P(str_or_null(c, op.s[3])));
       break;
-    case NSB_OP_TIME_FOR_INIT:
-      // setns() into a time namespace needs a process that shares its memory with no
-      // other (EUSERS otherwise), and we share the Node process's: the init, exec'd
-      // into memory of its own, joins it before it forks the program. exec_program
-      // hands the fd over at slot nfds + 1.
-      c.time_fd = c.extra[op.n[0]];
-      break;
     case NSB_OP_UMOUNT:
       sys = NSB_SYS_UMOUNT2;
       r = nsb_sys(SYS_umount2, NSB_P(str(c, op.s[0])), (long)op.n[0]);
@@ -241,6 +225,14 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
     case NSB_OP_PRCTL:
       sys = NSB_SYS_PRCTL;
       r = nsb_sys(SYS_prctl, (long)op.n[0], (long)op.n[1], (long)op.n[2], 0, 0);
+      break;
+    case NSB_OP_FS_OPEN_TREE ... NSB_OP_FS_ENTER:
+      r = nsb_fs_op(&c.fs, c.job->arena, op, &sys);
+      break;
+    case NSB_OP_RLIMIT:
+    case NSB_OP_CAPS:
+    case NSB_OP_SECCOMP:
+      r = nsb_security_op(op, c.job->arena, &sys);
       break;
     case NSB_OP_EXIT:
       nsb_exit((int)op.n[0]);
@@ -261,7 +253,7 @@ extern "C" int nsb_child_main(void* arg) {
   c.report_fd = c.job->report_fd;
   c.sync_fd = c.job->sync_fd;
   c.init_fd = c.job->init_fd;
-  c.time_fd = -1;
+  nsb_fs_init(&c.fs);
   reset_signals();
   if (c.job->pdeathsig) nsb_sys(SYS_prctl, PR_SET_PDEATHSIG, c.job->pdeathsig, 0, 0, 0);
   arrange_fds(c);

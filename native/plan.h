@@ -54,8 +54,29 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_SETNS = 13,          // setns(job extra fd n0, n1 = nstype)
   NSB_OP_MOUNT = 14,          // mount(s0, s1, s2, n0, s3); an empty string is NULL
   NSB_OP_PRCTL = 15,          // prctl(n0, n1, n2, 0, 0)
+  // Filesystem (native/fs.cc). Sources are captured first (host paths as the caller
+  // sees them, before any step); destinations are resolved inside the sandbox's root.
+  NSB_OP_FS_OPEN_TREE = 16,   // slot n0 = open_tree(s0, OPEN_TREE_CLONE | AT_RECURSIVE)
+  NSB_OP_FS_OPEN_PATH = 17,   // slot n0 = open(s0, O_PATH | n1)
+  NSB_OP_FS_NEW_ROOT = 18,    // the root: slot n0 (flags & NSB_FS_NEW_TMPFS: a tmpfs with
+                              // options blob s1) mounted over "/" until NSB_OP_FS_ENTER
+  NSB_OP_FS_BIND = 19,        // attach slot n0 at s0, mount attributes n1 set recursively
+  NSB_OP_FS_MOUNT = 20,       // fsopen(s1) + options blob s2 + fsmount(attrs n1), at s0
+  NSB_OP_FS_OVERLAY = 21,     // overlay at s0: slots in int32 blob s1 = [n, lower.., upper,
+                              // work] (upper -1: a tmpfs-backed layer), options blob s2
+  NSB_OP_FS_MASK = 22,        // hide s0: a read-only empty tmpfs, or slot n0 (/dev/null)
+  NSB_OP_FS_READONLY = 23,    // s0 and its submounts read-only
+  NSB_OP_FS_MKDIR = 24,       // mkdir s0 (mode n0)
+  NSB_OP_FS_SYMLINK = 25,     // symlink s0 -> s1
+  NSB_OP_FS_FILE = 26,        // file s0 with the n0 bytes of blob s1, mode n1
+  NSB_OP_FS_ENTER = 27,       // into the root: pivot_root and detach the old root, or
+                              // (flags & NSB_FS_CHROOT) chroot
+  // 40-49 security (native/security.cc)
+  NSB_OP_RLIMIT = 40,         // prlimit64(0, n0, {soft n1, hard n2}, NULL)
+  NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),
+                              // n1 = cap_last_cap: bounding, e/p/i, ambient
+  NSB_OP_SECCOMP = 42,        // seccomp(SET_MODE_FILTER, 0, {n0 insns, blob s0})
   NSB_OP_UMOUNT = 55,         // umount2(s0, n0): namespaces.release() of a persisted ns
-  NSB_OP_TIME_FOR_INIT = 56,  // the init joins extra fd n0 (a time ns): handed over at slot nfds + 1
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
   NSB_OP_COUNT = 64           // an upper bound, not a count
@@ -65,6 +86,14 @@ enum nsb_op_kind : uint32_t {
 #define NSB_EXEC_VIA_INIT 1u
 // NSB_OP_CHDIR flags: fall back to "/" when the directory is missing.
 #define NSB_CHDIR_FALLBACK_ROOT 1u
+// Filesystem op flags.
+#define NSB_FS_OPTIONAL 1u    // a missing source or path skips the step
+#define NSB_FS_CREATE 2u      // may create missing destinations (only in mounts it made)
+#define NSB_FS_NEW_TMPFS 4u   // NSB_OP_FS_NEW_ROOT: a fresh tmpfs
+#define NSB_FS_CHROOT 8u      // NSB_OP_FS_ENTER: chroot instead of pivot_root
+#define NSB_FS_MADE_HERE 16u  // NSB_OP_FS_MOUNT: a filesystem the sandbox owns (creatable)
+// NSB_OP_CAPS flags: keep every capability the child holds (n0 is ignored).
+#define NSB_CAPS_ALL 1u
 
 // What failed, for the report; lib/plan/layout.ts has the names. Ranges by concern:
 //   1-29 core, 30-49 filesystem, 50-59 security, 60-64 network, 65-69 joining.
@@ -98,7 +127,35 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_NEWUIDMAP = 26,  // the helper program, for a caller's subordinate id ranges
   NSB_SYS_NEWGIDMAP = 27,
   NSB_SYS_WAITID = 28,
-  NSB_SYS_UMOUNT2 = 65,
+  NSB_SYS_OPEN_TREE = 30,
+  NSB_SYS_MOVE_MOUNT = 31,
+  NSB_SYS_FSOPEN = 32,
+  NSB_SYS_FSCONFIG = 33,
+  NSB_SYS_FSMOUNT = 34,
+  NSB_SYS_MOUNT_SETATTR = 35,
+  NSB_SYS_OPENAT2 = 36,
+  NSB_SYS_MKDIRAT = 37,
+  NSB_SYS_SYMLINKAT = 38,
+  NSB_SYS_OPENAT = 39,
+  NSB_SYS_PIVOT_ROOT = 40,
+  NSB_SYS_UMOUNT2 = 41,
+  NSB_SYS_CHROOT = 42,
+  NSB_SYS_FCHDIR = 43,
+  NSB_SYS_STATX = 44,
+  NSB_SYS_FCHMOD = 45,
+  // 50-59 security
+  NSB_SYS_PRLIMIT = 50,
+  NSB_SYS_CAPGET = 51,
+  NSB_SYS_CAPSET = 52,
+  NSB_SYS_CAPBSET_DROP = 53,   // prctl(PR_CAPBSET_DROP)
+  NSB_SYS_CAP_AMBIENT = 54,    // prctl(PR_CAP_AMBIENT)
+  NSB_SYS_SECCOMP = 55,
+  // Network (60-64): rtnetlink requests, named by message type.
+  NSB_SYS_RTM_NEWLINK = 60,
+  NSB_SYS_RTM_GETLINK = 61,
+  NSB_SYS_RTM_SETLINK = 62,
+  NSB_SYS_RTM_NEWADDR = 63,
+  NSB_SYS_RTM_NEWROUTE = 64,
   NSB_SYS_COUNT = 128      // an upper bound
 };
 
@@ -115,6 +172,10 @@ enum nsb_syscall_id : int32_t {
 #define NSB_STEP_TIME_OFFSETS (-14)
 #define NSB_STEP_CGROUP (-15)     // joining the sandbox's cgroup (v1, or without clone3)
 #define NSB_STEP_PIPES (-16)      // creating the stdio pipes
+// The network concern's parent steps (native/veth.h), numbered after its op range.
+#define NSB_STEP_VETH_CREATE (-50)   // creating the pair, the sandbox end in the child's netns
+#define NSB_STEP_VETH_PEER (-51)     // the other end: address, up
+#define NSB_STEP_VETH_SANDBOX (-52)  // the sandbox end: address, up, default route
 
 // Records on the report pipe, child (or init) -> parent.
 enum nsb_report_kind : int32_t {

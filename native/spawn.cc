@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -33,6 +35,7 @@
 #include "child.h"
 #include "clone.h"
 #include "sys.h"
+#include "veth.h"
 
 extern char** environ;
 
@@ -148,8 +151,12 @@ struct Request {
   std::vector<std::string> newuidmap, newgidmap;  // argv without the pid
   int pdeathsig = 0;
   bool no_clone3 = false;
+  // A real fork instead of CLONE_VM: a child that joins a time namespace must have memory
+  // of its own (setns fails with EUSERS while the Node process shares it).
+  bool no_vm = false;
   nsb_child_job job;
   std::vector<int> close_after;  // child ends of our pipes
+  VethSetup veth;                // .net({ veth }), done while the child waits
 };
 
 struct Outcome {
@@ -214,7 +221,7 @@ static void do_spawn(Request& q, Outcome& o) {
   if (!q.no_clone3) {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = ns_flags | CLONE_VM | CLONE_PIDFD | (q.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+    ca.flags = ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | (q.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
     ca.exit_signal = SIGCHLD;
     ca.stack = (uint64_t)(uintptr_t)(stack + kGuard);
@@ -224,7 +231,7 @@ static void do_spawn(Request& q, Outcome& o) {
   }
   bool joined_cgroup = !q.no_clone3 && pid >= 0 && q.cgroup_fd >= 0;
   if (pid == -ENOSYS) {
-    pid = nsb_clone_call(ns_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD, stack_top, &pidfd,
+    pid = nsb_clone_call(ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | SIGCHLD, stack_top, &pidfd,
                          nsb_child_main, &q.job);
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -281,6 +288,11 @@ static void do_spawn(Request& q, Outcome& o) {
       fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
   }
 
+  if (!o.failed && q.veth.enabled) {
+    int step = 0, sys = 0;
+    if ((r = veth_setup(&q.veth, (int)pid, &step, &sys)) < 0) fail_parent(o, step, sys, r);
+  }
+
   if (!o.failed) {
     ssize_t w;
     do w = write(sync[1], "1", 1);
@@ -314,9 +326,11 @@ static void do_spawn(Request& q, Outcome& o) {
     close(rep[0]);
     kill_and_reap(o.pidfd);
     o.pidfd = -1;
+    veth_done(&q.veth, true);
     stack_put(stack);
     return;
   }
+  veth_done(&q.veth, false);
   if (!keep_report) {
     close(rep[0]);
   } else {
@@ -329,10 +343,32 @@ static void do_spawn(Request& q, Outcome& o) {
 void kill_and_reap(int pidfd) {
   if (pidfd < 0) return;
   syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  // uv_poll made the pidfd non-blocking, and waitid on a non-blocking pidfd returns
+  // EAGAIN while the process is still dying: block, so that it is really reaped.
+  int fl = fcntl(pidfd, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(pidfd, F_SETFL, fl & ~O_NONBLOCK);
   siginfo_t si;
   struct rusage ru;
   waitid_pidfd(pidfd, &si, WEXITED, &ru);
   close(pidfd);
+}
+
+// Calls self[name](arg) as a new macrotask. Plain C API on purpose: while a worker_thread
+// is being terminated every call fails, and node-addon-api would turn that failure into
+// a fatal error (C++ exceptions are disabled); there is nobody left to tell, so ignore it.
+static void call_js(Napi::Env env, Napi::Object self, const char* name, Napi::Value arg) {
+  napi_value fn;
+  if (napi_get_named_property(env, self, name, &fn) != napi_ok) return;
+  napi_valuetype t;
+  if (napi_typeof(env, fn, &t) != napi_ok || t != napi_function) return;
+  napi_value resource, resource_name, result;
+  napi_async_context ctx;
+  if (napi_create_object(env, &resource) != napi_ok) return;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok) return;
+  if (napi_async_init(env, resource, resource_name, &ctx) != napi_ok) return;
+  napi_value argv[1] = {arg};
+  napi_make_callback(env, ctx, self, fn, 1, argv, &result);
+  napi_async_destroy(env, ctx);
 }
 
 // ---------------------------------------------------------------------------------
@@ -350,11 +386,50 @@ Napi::Object Process::Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
+// The close callback is libc's free, not code of ours: when a worker_thread ends, Node
+// may unload this addon before the loop runs the close callbacks.
+static void close_poll(uv_poll_t* h) {
+  uv_close((uv_handle_t*)h, (uv_close_cb)(void (*)(void*))free);
+}
+
+// Sandboxes still running when their JS environment ends (a worker_thread exits, or
+// the process is exiting): nobody is left to observe them, and we are their parent, so
+// kill and reap them now (no zombie), and close our poll handles so the environment's
+// loop can close.
+struct EnvState {
+  std::set<Process*> live;
+};
+
+static EnvState* env_state(Napi::Env env) {
+  EnvState* st = env.GetInstanceData<EnvState>();
+  if (!st) {
+    st = new EnvState();
+    env.SetInstanceData<EnvState>(st);
+    env.AddCleanupHook([st]() {
+      std::set<Process*> live = st->live;
+      for (Process* p : live) p->Abandon();
+    });
+  }
+  return st;
+}
+
 Process::Process(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Process>(info) {}
 
 Process::~Process() {
+  Abandon();
+}
+
+void Process::Abandon() {
+  if (poll_) {
+    uv_poll_stop(poll_);
+    close_poll(poll_);
+    poll_ = nullptr;
+  }
   if (pidfd_ >= 0) kill_and_reap(pidfd_);
+  pidfd_ = -1;
   if (report_fd_ >= 0) close(report_fd_);
+  report_fd_ = -1;
+  if (EnvState* st = Env().GetInstanceData<EnvState>()) st->live.erase(this);
 }
 
 Napi::Value Process::Kill(const Napi::CallbackInfo& info) {
@@ -381,15 +456,16 @@ void Process::Started(Napi::Env env, int pidfd, int report_fd) {
   report_fd_ = report_fd;
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
+  poll_ = (uv_poll_t*)malloc(sizeof(uv_poll_t));
   poll_->data = this;
   if (uv_poll_init(loop, poll_, pidfd_) != 0) {
-    delete poll_;
+    free(poll_);
     poll_ = nullptr;
     return;
   }
   if (!refd_) uv_unref((uv_handle_t*)poll_);
   self_ = Napi::Persistent(Value());  // alive until the exit is delivered
+  env_state(env)->live.insert(this);
   uv_poll_start(poll_, UV_READABLE, &Process::OnReadable);
 }
 
@@ -402,9 +478,10 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
   long r = waitid_pidfd(p->pidfd_, &si, WEXITED | WNOHANG, &ru);
   if (r == 0 && si.si_pid == 0) return;  // not yet
   uv_poll_stop(h);
-  uv_close((uv_handle_t*)h, [](uv_handle_t* hh) { delete (uv_poll_t*)hh; });
+  close_poll(h);
   p->poll_ = nullptr;
   p->exited_ = true;
+  if (EnvState* st = p->Env().GetInstanceData<EnvState>()) st->live.erase(p);
   close(p->pidfd_);
   p->pidfd_ = -1;
 
@@ -437,12 +514,7 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
   res.Set("userUs", Napi::Number::New(env, ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec));
   res.Set("systemUs", Napi::Number::New(env, ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec));
   res.Set("maxRssKb", Napi::Number::New(env, (double)maxrss_kb));
-  Napi::Object self = p->Value();
-  Napi::Value cb = self.Get("onexit");
-  if (cb.IsFunction()) {
-    Napi::AsyncContext ctx(env, "nsbind:exit");
-    cb.As<Napi::Function>().MakeCallback(self, {res}, ctx);
-  }
+  call_js(env, p->Value(), "onexit", res);
   p->self_.Reset();
 }
 
@@ -467,11 +539,10 @@ class SpawnWorker : public Napi::AsyncWorker {
       res.Set("errno", o_.report.err);
     } else {
       res.Set("pid", o_.pid);
+      if (q_->veth.peer_index > 0) res.Set("vethIndex", q_->veth.peer_index);
       p_->Started(env, o_.pidfd, o_.report_fd);
     }
-    Napi::Object self = procref_.Value();
-    Napi::Value cb = self.Get("onspawn");
-    if (cb.IsFunction()) cb.As<Napi::Function>().MakeCallback(self, {res}, Napi::AsyncContext(env, "nsbind:spawn"));
+    call_js(env, procref_.Value(), "onspawn", res);
     procref_.Reset();
   }
 
@@ -531,6 +602,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   q->newgidmap = strings_of(req.Get("newgidmap"));
   if (req.Get("pdeathsig").IsNumber()) q->pdeathsig = req.Get("pdeathsig").As<Napi::Number>().Int32Value();
   q->no_clone3 = req.Get("noClone3").ToBoolean();
+  q->no_vm = req.Get("noVm").ToBoolean();
+  ParseVeth(req.Get("veth"), &q->veth);
 
   nsb_child_job& j = q->job;
   memset(&j, 0, sizeof j);

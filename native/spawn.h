@@ -22,6 +22,8 @@ class Process : public Napi::ObjectWrap<Process> {
 
   // Called on the JS thread once the program runs: start watching the pidfd.
   void Started(Napi::Env env, int pidfd, int report_fd);
+  // Kills and reaps the sandbox and releases the poll handle (environment teardown).
+  void Abandon();
 
  private:
   Napi::Value Kill(const Napi::CallbackInfo& info);

@@ -26,7 +26,8 @@ describe('namespace behaviour', () => {
   });
 
   it('.pid(): the program is PID 2 under nsbind-init, and sees only the sandbox', async () => {
-    const r = await sandbox().pid().mount().run('sh', ['-c', 'echo $$; echo $PPID; mount -t proc proc /proc && ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\\n" " "; echo; cat /proc/1/comm']);
+    // mounting /proc inside needs CAP_SYS_ADMIN, which the program does not keep by default
+    const r = await sandbox().pid().mount().capabilities(['CAP_SYS_ADMIN']).run('sh', ['-c', 'echo $$; echo $PPID; mount -t proc proc /proc && ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\\n" " "; echo; cat /proc/1/comm']);
     const [self, ppid, pids, comm1] = r.stdout.split('\n');
     expect(self).toBe('2');
     expect(ppid).toBe('1');
@@ -41,7 +42,7 @@ describe('namespace behaviour', () => {
 
   it('the init reaps an orphaned grandchild', async () => {
     // The grandchild outlives its parent; the init must reap it (no zombie in the ns).
-    const r = await sandbox().pid().mount().run('sh', ['-c',
+    const r = await sandbox().pid().mount().capabilities(['CAP_SYS_ADMIN']).run('sh', ['-c',
       '(sleep 0.3 &) ; sleep 0.6; mount -t proc proc /proc; grep -l "^State:.*Z" /proc/[0-9]*/status | wc -l']);
     expect(r.stdout.trim()).toBe('0');
   });

@@ -74,7 +74,8 @@ describe('enter(sandboxProcess)', () => {
       const s = require('net').createServer((c) => c.end('hello from ' + require('os').hostname()));
       s.listen(0, '127.0.0.1', () => console.log(s.address().port));
     `;
-    const first = sandbox().all().uts({ hostname: 'box' }).spawn(process.execPath, ['-e', server], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const first = sandbox().all().uts({ hostname: 'box' }).capabilities(['CAP_SYS_ADMIN'])
+      .spawn(process.execPath, ['-e', server], { stdio: ['ignore', 'pipe', 'inherit'] });
     procs.push(first);
     const port = Number(await firstLine(first));
     // The program itself (the init's child): its namespaces are the ones to share.

@@ -257,3 +257,43 @@ describe('nothing leaks', () => {
     expect(alive).toEqual([]);
   });
 });
+
+describe('die with parent', () => {
+  it('holds whichever thread spawned: a sandbox started from a worker_thread dies with the Node process', async () => {
+    // The worker clones nothing itself: nsbind clones on a threadpool thread that lives
+    // as long as the process, so PR_SET_PDEATHSIG fires only when the process dies.
+    const script = `
+      const { Worker } = require('worker_threads');
+      const w = new Worker(\`
+        const { parentPort } = require('worker_threads');
+        const { sandbox } = require(${JSON.stringify(join(root, 'dist/index.js'))});
+        const p = sandbox().spawn('sleep', ['30'], { stdio: 'ignore' });
+        p.on('spawn', () => parentPort.postMessage(p.pid));
+      \`, { eval: true });
+      w.on('message', (pid) => console.log(pid));
+    `;
+    const parent = cpSpawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = Number(await new Promise((r) => parent.stdout.once('data', (d) => r(String(d)))));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(`/proc/${pid}`)).toBe(true); // the worker thread's own life does not matter
+    parent.kill('SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
+  it('a worker_thread that ends takes its running sandboxes with it, leaving no zombie', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(`
+      const { parentPort } = require('worker_threads');
+      const { sandbox } = require(${JSON.stringify(join(root, 'dist/index.js'))});
+      const p = sandbox().pid().spawn('sleep', ['30'], { stdio: 'ignore' });
+      p.on('spawn', () => parentPort.postMessage(p.pid));
+    `, { eval: true });
+    const pid: number = await new Promise((r) => w.once('message', r));
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    await w.terminate();
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(children().filter((c) => c.state === 'Z')).toEqual([]);
+  });
+});

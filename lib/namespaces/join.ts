@@ -6,8 +6,8 @@
 //   the root and cwd, and the filesystem steps that follow act inside it).
 // A joined pid namespace takes effect for children only, so the program is started
 // through one more fork (nsbind's init, which is then not PID 1), as nsenter does. A
-// time namespace can only be joined by a process with memory of its own: the init
-// joins it (from the fd handed over at its slot) before that fork.
+// time namespace can only be joined by a process with memory of its own: a sandbox
+// that joins one is forked rather than cloned with CLONE_VM.
 import { release } from 'node:os';
 import { native } from '../binding.js';
 import { invalid, systemError } from '../errors.js';
@@ -53,8 +53,8 @@ function describeTarget(t: ResolvedTarget, type: NamespaceType): string {
 
 /**
  * The join phase of the plan: first ops of the child. Returns what the rest of the
- * plan must know: whether the program must be started by the init's fork (a pid or a
- * time namespace was joined).
+ * plan must know: whether the program must be started by the init's fork (a pid
+ * namespace was joined).
  */
 export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boolean } {
   const ns = ctx.options.namespaces ?? {};
@@ -68,7 +68,6 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
   const usePidfd = kernelHasPidfdSetns();
   let joinedUser = false;
   let joinedPid = false;
-  let joinedTime = false;
 
   for (const type of wanted) {
     const option = `${methodOf[type]}.join`;
@@ -101,19 +100,12 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
       fd = openNamespaceFile(path, option);
       transient.push(fd);
     }
-    if (type === 'time' && fd !== undefined && target.kind === 'pid' && pidfds.get(target.pid) === fd) {
-      // The init joins it from an nsfs fd (below): a pidfd would mean all of its namespaces.
-      fd = openNamespaceFile(path, option);
-      transient.push(fd);
-    }
     let index = request.extraFds.indexOf(fd);
     if (index < 0) index = request.extraFds.push(fd) - 1;
-    if (type === 'time') {
-      w.op(Op.TIME_FOR_INIT, describeTarget(target, type), { n: [index] });
-      joinedTime = true;
-    } else {
-      w.op(Op.SETNS, describeTarget(target, type), { n: [index, cloneFlag(type)] });
-    }
+    w.op(Op.SETNS, describeTarget(target, type), { n: [index, cloneFlag(type)] });
+    // setns() into a time namespace refuses (EUSERS) a process that shares its memory
+    // with another, as a CLONE_VM child shares the Node process's: fork this one.
+    if (type === 'time') request.noVm = true;
     if (type === 'user') joinedUser = true;
     if (type === 'pid') joinedPid = true;
   }
@@ -133,6 +125,5 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
     // A credential change clears the parent-death signal: arm it again.
     if (ctx.options.dieWithParent !== false) w.op(Op.PRCTL, 'die with parent', { n: [PR_SET_PDEATHSIG, SIGKILL, 0] });
   }
-  // Both take effect for children only, so the program is forked by the init.
-  return { viaInit: joinedPid || joinedTime };
+  return { viaInit: joinedPid };
 }

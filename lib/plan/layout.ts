@@ -24,14 +24,38 @@ export const Op = {
   SETNS: 13,
   MOUNT: 14,
   PRCTL: 15,
+  FS_OPEN_TREE: 16,
+  FS_OPEN_PATH: 17,
+  FS_NEW_ROOT: 18,
+  FS_BIND: 19,
+  FS_MOUNT: 20,
+  FS_OVERLAY: 21,
+  FS_MASK: 22,
+  FS_READONLY: 23,
+  FS_MKDIR: 24,
+  FS_SYMLINK: 25,
+  FS_FILE: 26,
+  FS_ENTER: 27,
+  RLIMIT: 40,
+  CAPS: 41,
+  SECCOMP: 42,
   UMOUNT: 55,
-  TIME_FOR_INIT: 56,
   EXIT: 60,
 } as const;
 
 export const EXEC_VIA_INIT = 1;
+/** NSB_OP_CAPS: keep every capability the child holds. */
+export const CAPS_ALL = 1;
 /** NSB_OP_CHDIR: on failure, fall back to "/" (the default cwd, not one the user chose). */
 export const CHDIR_FALLBACK_ROOT = 1;
+/** Filesystem op flags (native/plan.h `NSB_FS_*`). */
+export const FsFlag = {
+  OPTIONAL: 1,
+  CREATE: 2,
+  NEW_TMPFS: 4,
+  CHROOT: 8,
+  MADE_HERE: 16,
+} as const;
 
 /** Which system call failed (native/plan.h `nsb_syscall_id`) -> its name. */
 export const syscallNames: Record<number, string> = {
@@ -64,7 +88,33 @@ export const syscallNames: Record<number, string> = {
   26: 'newuidmap',
   27: 'newgidmap',
   28: 'waitid',
-  65: 'umount2',
+  30: 'open_tree',
+  31: 'move_mount',
+  32: 'fsopen',
+  33: 'fsconfig',
+  34: 'fsmount',
+  35: 'mount_setattr',
+  36: 'openat2',
+  37: 'mkdirat',
+  38: 'symlinkat',
+  39: 'openat',
+  40: 'pivot_root',
+  41: 'umount2',
+  42: 'chroot',
+  43: 'fchdir',
+  44: 'statx',
+  45: 'fchmod',
+  50: 'prlimit64',
+  51: 'capget',
+  52: 'capset',
+  53: 'prctl(PR_CAPBSET_DROP)',
+  54: 'prctl(PR_CAP_AMBIENT)',
+  55: 'seccomp',
+  60: 'RTM_NEWLINK',
+  61: 'RTM_GETLINK',
+  62: 'RTM_SETLINK',
+  63: 'RTM_NEWADDR',
+  64: 'RTM_NEWROUTE',
 };
 
 /** Steps that are not ops of the plan (negative `op` in a report). */
@@ -80,6 +130,9 @@ export const Step = {
   TIME_OFFSETS: -14,
   CGROUP: -15,
   PIPES: -16,
+  VETH_CREATE: -50,
+  VETH_PEER: -51,
+  VETH_SANDBOX: -52,
 } as const;
 
 export const Report = { ERROR: 1, STARTED: 2, EXIT: 3 } as const;

@@ -15,7 +15,6 @@
 // Signals arrive blocked (the sandbox child never unblocked them) and stay blocked:
 // the init takes them with sigtimedwait, so no handler can race with anything.
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -38,12 +37,6 @@ void* memcpy(void* d, const void* s, size_t n) {
   return d;
 }
 }
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-// NS_GET_NSTYPE from <linux/nsfs.h>: _IO(0xb7, 0x3).
-#define NSB_NS_GET_NSTYPE 0xb703
 
 namespace {
 
@@ -76,21 +69,8 @@ extern "C" [[noreturn]] void nsb_init_main(long* sp) {
   const char* file = argv[3];
   char** pargv = argv + 4;
 
-  // A time namespace to join (NSB_OP_TIME_FOR_INIT left it at REPORT_FD + 1): the
-  // sandbox child could not, sharing the Node process's memory; we have our own, and
-  // the program we fork inherits it.
-  long r = nsb_sys(SYS_ioctl, rep + 1, NSB_NS_GET_NSTYPE);
-  if (r == CLONE_NEWTIME) {
-    r = nsb_sys(SYS_setns, rep + 1, CLONE_NEWTIME);
-    nsb_sys(SYS_close, rep + 1);
-    if (r < 0) {
-      report(rep, NSB_REPORT_ERROR, NSB_STEP_INIT, NSB_SYS_SETNS, (int32_t)-r, 0, 0);
-      nsb_exit(125);
-    }
-  }
-
   int ep[2];
-  r = nsb_sys(SYS_pipe2, NSB_P(ep), O_CLOEXEC);
+  long r = nsb_sys(SYS_pipe2, NSB_P(ep), O_CLOEXEC);
   if (r < 0) {
     report(rep, NSB_REPORT_ERROR, NSB_STEP_EXEC, NSB_SYS_PIPE, (int32_t)-r, 0, 0);
     nsb_exit(125);

@@ -1,0 +1,37 @@
+// What to tell users when the cgroup they need cannot be had. Each hint names the
+// directory involved and the command or setting that changes the answer.
+
+/** No hierarchy we may write beneath our own cgroup (typical rootless v2 without delegation). */
+export function delegationHint(dir: string): string {
+  return (
+    `nsbind creates sandbox cgroups beneath the Node process's own cgroup (${dir}) and may not write there. ` +
+    'Run Node in a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes node app.js` ' +
+    '(for a service: Delegate=yes in its unit), or run as root'
+  );
+}
+
+/**
+ * v2's "no internal processes" rule refused enabling controllers for our children. Only
+ * domain controllers (memory, io) are refused: threaded ones (pids, cpu) may be enabled in
+ * a cgroup that holds processes. Since the Node process always sits in its own cgroup,
+ * memory per sandbox on v2 works only when that cgroup is the hierarchy's root.
+ */
+export function noInternalProcessesHint(dir: string, controllers: string[]): string {
+  return (
+    `cgroup v2's "no internal processes" rule: ${controllers.join(', ')} can be enabled for the children of ${dir} ` +
+    'only while that cgroup holds no process, and the Node process is in it; pids and cpu limits are not affected. ' +
+    'Memory limits per sandbox on cgroup v2 need Node in the root cgroup of the hierarchy (or a host whose memory controller is on cgroup v1); ' +
+    'otherwise limit Node as a whole, e.g. `systemd-run --user --scope -p Delegate=yes -p MemoryMax=1G node app.js`'
+  );
+}
+
+/** A controller the limits need is not offered to our cgroup. */
+export function missingControllerHint(dir: string, missing: string[], version: 1 | 2): string {
+  if (version === 2) {
+    return (
+      `${missing.join(', ')} is not listed in ${dir}/cgroup.controllers: the parent cgroups do not delegate it. ` +
+      'With systemd: `systemd-run --user --scope -p Delegate=yes node app.js`, or enable it in each ancestor\'s cgroup.subtree_control'
+    );
+  }
+  return `no cgroup v1 hierarchy with ${missing.join(', ')} is mounted (see /proc/self/mountinfo); mount it or boot with cgroup v2`;
+}

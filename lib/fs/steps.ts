@@ -1,0 +1,151 @@
+// The filesystem steps (SPEC 2.2) as plain JSON data: what `sb.options.fs` holds and
+// `sandbox(options)` replays, one entry per builder call, in the order written.
+
+/** Options of `.bind()` and `.roBind()`. */
+export interface BindOptions {
+  /**
+   * Read-only, recursively: submounts of the source are read-only too.
+   * @default false (`true` for `.roBind()`)
+   */
+  readonly?: boolean;
+  /**
+   * Skip the step when the source is missing instead of failing.
+   * @default false
+   */
+  optional?: boolean;
+  /**
+   * Allow device nodes under the bind (otherwise it is `nodev`).
+   * @default false
+   */
+  devices?: boolean;
+}
+
+/** Options of `.tmpfs()`. */
+export interface TmpfsOptions {
+  /**
+   * The size limit: bytes, or a string with a binary suffix (`'64M'`, `'1G'`, `'512k'`).
+   * @default the kernel's (half of RAM)
+   */
+  size?: number | string;
+  /**
+   * Permissions of the tmpfs's root directory (0 to 0o7777).
+   * @default 0o755
+   */
+  mode?: number;
+}
+
+/** Options of `.overlay()`. */
+export interface OverlayOptions {
+  /** Read-only layers, host paths; the first is the top-most, as overlayfs orders them. */
+  lower: string[];
+  /** The writable layer (a host directory). Omit with `work` for a tmpfs-backed one. */
+  upper?: string;
+  /** overlayfs's work directory, on the same filesystem as `upper`. */
+  work?: string;
+}
+
+export interface BindStep extends BindOptions {
+  op: 'bind';
+  src: string;
+  dst: string;
+}
+export interface TmpfsStep extends TmpfsOptions {
+  op: 'tmpfs';
+  dst: string;
+}
+export interface ProcStep {
+  op: 'proc';
+  dst: string;
+}
+export interface DevStep {
+  op: 'dev';
+  dst: string;
+}
+export interface MqueueStep {
+  op: 'mqueue';
+  dst: string;
+}
+export interface OverlayStep extends OverlayOptions {
+  op: 'overlay';
+  dst: string;
+}
+export interface DirStep {
+  op: 'dir';
+  path: string;
+  mode: number;
+}
+export interface SymlinkStep {
+  op: 'symlink';
+  target: string;
+  path: string;
+}
+export interface FileStep {
+  op: 'file';
+  path: string;
+  /** Text, or base64 when `encoding` is `'base64'` (binary content stays JSON). */
+  content: string;
+  encoding?: 'base64';
+  mode: number;
+}
+export interface ReadonlyStep {
+  op: 'readonly';
+  path: string;
+}
+export interface MaskStep {
+  op: 'mask';
+  path: string;
+}
+export interface RootStep {
+  op: 'root';
+  dir?: string;
+}
+export interface ChrootStep {
+  op: 'chroot';
+  dir: string;
+}
+
+export type FilesystemStep =
+  | BindStep
+  | TmpfsStep
+  | ProcStep
+  | DevStep
+  | MqueueStep
+  | OverlayStep
+  | DirStep
+  | SymlinkStep
+  | FileStep
+  | ReadonlyStep
+  | MaskStep
+  | RootStep
+  | ChrootStep;
+
+/** The name a user reads in an error about this step, e.g. `bind /data -> /mnt`. */
+export function stepName(s: FilesystemStep): string {
+  switch (s.op) {
+    case 'bind': return `bind ${s.src} -> ${s.dst}`;
+    case 'tmpfs': return `tmpfs ${s.dst}`;
+    case 'proc': return `proc ${s.dst}`;
+    case 'dev': return `dev ${s.dst}`;
+    case 'mqueue': return `mqueue ${s.dst}`;
+    case 'overlay': return `overlay ${s.dst}`;
+    case 'dir': return `dir ${s.path}`;
+    case 'symlink': return `symlink ${s.path} -> ${s.target}`;
+    case 'file': return `file ${s.path}`;
+    case 'readonly': return `readonly ${s.path}`;
+    case 'mask': return `mask ${s.path}`;
+    case 'root': return s.dir === undefined ? 'root (empty tmpfs)' : `root ${s.dir}`;
+    case 'chroot': return `chroot ${s.dir}`;
+  }
+}
+
+/** Where a step mounts or creates something inside the sandbox (undefined for root). */
+export function destinationOf(s: FilesystemStep): string | undefined {
+  switch (s.op) {
+    case 'bind': case 'tmpfs': case 'proc': case 'dev': case 'mqueue': case 'overlay':
+      return s.dst;
+    case 'dir': case 'symlink': case 'file': case 'readonly': case 'mask':
+      return s.path;
+    default:
+      return undefined;
+  }
+}
