@@ -125,6 +125,8 @@ export interface NativeBinding extends NativeNetwork {
   sethostname(name: string): number;
   setdomainname(name: string): number;
   openNamespace(pid: number, type: string): number;
+  /** Creates and reaps a child with these CLONE_NEW* flags: 0, or -errno when refused. */
+  probeClone(flags: number): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */

@@ -13,6 +13,7 @@ import {
 } from './options.js';
 import { cgroupPreparer } from './cgroup/spawn.js';
 import { normalizeLimits, type Limits } from './cgroup/limits.js';
+import { resolveOptional } from './optional.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { validateVeth } from './net/veth.js';
 import { compile } from './plan.js';
@@ -553,6 +554,8 @@ export function spawnSandbox(
 ): SandboxProcess {
   validateSpawn(file, args, o);
   const b = native();
+  // Optional namespaces the kernel refuses are left out here, so `isolation` tells the truth.
+  options = resolveOptional(options);
   const stdio = prepareStdio(o.stdio, 'spawn.stdio');
   const env = { ...buildEnv(options), ...(extra.env ?? {}) };
   let plan;

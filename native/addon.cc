@@ -7,6 +7,7 @@
 #include "network.h"
 #include "nsfs.h"
 #include "plan.h"
+#include "optional.h"
 #include "probe.h"
 #include "security.h"
 #include "spawn.h"
@@ -58,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
   RegisterFilesystem(env, exports);
+  RegisterOptional(env, exports);
   RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);
   nsb::RegisterNsfs(env, exports);

@@ -1,0 +1,147 @@
+// Help texts, one per subcommand. Flag names follow util-linux (unshare, nsenter, lsns)
+// and bubblewrap so that what users already know works here.
+
+export const MAIN_HELP = `Usage: nsbind <command> [flags] [--] [CMD ARGS...]
+
+Run programs inside Linux namespaces.
+
+Commands:
+  run      run a program in new namespaces (like unshare / bwrap)
+  exec     run a program in the namespaces of a running process (like nsenter)
+  ls       list the namespaces on this host (like lsns)
+  netns    add, delete, list named network namespaces, and run in them (like ip netns)
+  doctor   tell what this kernel and policy allow, and how to allow the rest
+
+Flags:
+  -h, --help       this help ('nsbind <command> --help' for a command's flags)
+  -V, --version    the version
+
+Exit status: the program's; 128+N when it was killed by signal N; 127 when it was not
+found, 126 when it could not be executed; 125 for nsbind's own errors (bad flags, a
+refused namespace, a failed mount), with the message on stderr.
+`;
+
+export const RUN_HELP = `Usage: nsbind run [flags] [--] CMD [ARGS...]
+
+Run CMD in new namespaces. Flags apply in the order written (filesystem steps run in
+that order). Without '--', the first word that is not a flag starts the command; write
+'--' when an argument of the command is also an nsbind flag.
+
+Namespaces (unshare's names; bwrap's --unshare-* work too):
+  -U, --user         new user namespace (you are root inside: --map-root-user is the default)
+  -p, --pid          new pid namespace (nsbind's init is PID 1, CMD is PID 2)
+  -m, --mount        new mount namespace (/ made private first, see --propagation)
+  -u, --uts          new UTS namespace          -i, --ipc      new IPC namespace
+  -n, --net          new network namespace (lo up)
+  -C, --cgroup       new cgroup namespace       -T, --time     new time namespace
+      --all          every namespace type this kernel has
+      --<type>-try   (--user-try, --net-try, ... --all-try, bwrap's --unshare-user-try)
+                     create it where the kernel and policy allow, else run without it
+      --unshare-all  bwrap's: user and cgroup where possible, pid ipc net uts always
+      --share-net    keep the host's network (after --unshare-all)
+  -f, --fork         accepted for unshare compatibility (nsbind always forks)
+      --as-pid-1     CMD itself is PID 1 (no init), as with 'unshare --pid --fork'
+
+User namespace:
+  -r, --map-root-user        map your uid/gid to 0 inside (the default), setgroups denied
+  -c, --map-current-user     map your uid/gid to themselves, setgroups denied
+      --map-user UID, --uid UID        your uid as seen inside
+      --map-group GID, --gid GID       your gid as seen inside
+      --map-users OUTER,INNER,COUNT    a uid range (repeatable; needs newuidmap unless root)
+      --map-groups OUTER,INNER,COUNT   a gid range
+      --setgroups allow|deny
+  -S, --setuid UID, -G, --setgid GID   credentials inside, set after the namespaces
+
+Other namespace settings:
+      --hostname NAME, --domainname NAME   (imply --uts)
+      --propagation slave|shared|private|unchanged   (implies --mount)
+      --monotonic SECONDS, --boottime SECONDS        clock offsets (imply --time)
+
+Filesystem (bwrap's names; each implies --mount):
+      --mount-proc[=DIR]           a new /proc (or DIR) for the new pid namespace
+      --bind SRC DEST, --ro-bind SRC DEST, --dev-bind SRC DEST   (and -try variants:
+                                   skipped when SRC is missing)
+      --tmpfs DEST, --proc DEST, --dev DEST, --mqueue DEST, --dir DEST
+      --symlink TARGET DEST, --remount-ro DEST
+      --size BYTES, --perms OCTAL  for the next --tmpfs / --dir
+  -R, --root DIR                   pivot_root into DIR (paths of later steps are inside it)
+      --empty-root                 pivot_root into a fresh empty tmpfs (bwrap's starting point)
+      --chroot DIR                 chroot into DIR (weaker than --root)
+  -w, --wd DIR, --chdir DIR        working directory inside
+
+Process:
+      --setenv VAR VALUE, --unsetenv VAR, --clearenv
+      --cap-add CAP, --cap-drop CAP    capabilities kept (default none; ALL for every one)
+      --die-with-parent, --new-session accepted for bwrap compatibility (nsbind's defaults)
+
+Resources (a cgroup beneath nsbind's own):
+      --memory SIZE (256M), --memory-swap SIZE, --pids N, --cpus CORES, --cpu-weight N
+
+Configuration and output:
+      --config FILE.json     start from a sandbox's options (JSON of sb.options, as the
+                             library writes it); must come first, later flags extend it
+      --json-status-fd FD    write JSON lines to FD: {"child-pid", "isolation",
+                             "namespaces"} once running, then {"exit-code", "code",
+                             "signal", "reason", "usage"} at the end (bwrap's name)
+  -h, --help
+
+Exit status: CMD's; 128+N when killed by signal N; 127 not found; 126 not executable;
+125 for nsbind's own errors.
+
+Example:
+  nsbind run --user --pid --mount-proc --uts --hostname box --net -- sh -c 'hostname; ps'
+`;
+
+export const EXEC_HELP = `Usage: nsbind exec --target PID [flags] [--] CMD [ARGS...]
+
+Run CMD in namespaces of a running process (nsenter's flags).
+
+  -t, --target PID       the process whose namespaces to enter
+  -a, --all              all of its namespaces (the default when no type is given)
+  -U, --user[=FILE]  -p, --pid[=FILE]  -m, --mount[=FILE]  -u, --uts[=FILE]
+  -i, --ipc[=FILE]   -n, --net[=FILE]  -C, --cgroup[=FILE] -T, --time[=FILE]
+                         enter that namespace of the target, or the one FILE names
+                         (/proc/PID/ns/net, /run/netns/NAME, a bind-mounted nsfs file)
+  -S, --setuid UID, -G, --setgid GID   credentials inside
+  -w, --wd DIR           working directory inside
+  -F, --no-fork          accepted for nsenter compatibility
+  -h, --help
+
+Exit status as for 'nsbind run'.
+`;
+
+export const LS_HELP = `Usage: nsbind ls [-t TYPE] [--json]
+
+List the namespaces on this host, one line each (like lsns), including namespaces held
+only by a bind mount or an open file descriptor.
+
+  -t, --type TYPE    only this type (user pid mnt uts ipc net cgroup time)
+  -J, --json         lsns's JSON: {"namespaces":[{"ns","type","nprocs","pid","user","command"}]}
+  -h, --help
+`;
+
+export const NETNS_HELP = `Usage: nsbind netns add NAME
+       nsbind netns delete NAME
+       nsbind netns list [--json]
+       nsbind netns exec NAME [--] CMD [ARGS...]
+
+Named network namespaces in /run/netns, interchangeable with 'ip netns'.
+'exec' runs CMD in the named network namespace only (unlike 'ip netns exec', it does
+not remount /sys or bind /etc/netns/NAME).
+
+  -J, --json    for list: [{"name": ...}], as 'ip -j netns list'
+  -h, --help
+`;
+
+export const DOCTOR_HELP = `Usage: nsbind doctor [--json]
+
+Tell what this machine allows: kernel version, each namespace type, unprivileged user
+namespaces (and if refused, why and the exact setting that allows them), cgroups and
+delegation, clone3, pidfd, time namespaces, mount_setattr, openat2, seccomp,
+newuidmap/newgidmap and subuid ranges, and whether this is a container.
+
+  -J, --json    the report as JSON (the object doctor() resolves to)
+  -h, --help
+
+Exit status: 0 (the report is the answer), 125 if it could not be made.
+`;

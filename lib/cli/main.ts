@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `nsbind` command. Only the subcommand that runs is loaded (startup time matters
+// for a program that wraps other programs), and every failure ends here: bad input is one
+// line plus a usage hint, nsbind's errors are the NsbindError message; both exit 125.
+import { MissingFeature } from './builder.js';
+import { MAIN_HELP } from './help.js';
+import { EXIT_NSBIND, UsageError } from './usage.js';
+
+type Command = { main(argv: readonly string[]): Promise<number> };
+
+const COMMANDS: Record<string, () => Command> = {
+  run: () => require('./run.js') as Command,
+  exec: () => require('./exec.js') as Command,
+  ls: () => require('./ls.js') as Command,
+  netns: () => require('./netns.js') as Command,
+  doctor: () => require('./doctor.js') as Command,
+};
+
+async function cli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(MAIN_HELP);
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`nsbind ${(require('../../package.json') as { version: string }).version}\n`);
+    return 0;
+  }
+  if (name === undefined) throw new UsageError('', 'missing command (run, exec, ls, netns, doctor)');
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) throw new UsageError('', `unknown command '${name}' (run, exec, ls, netns, doctor)`);
+  return load().main(rest);
+}
+
+cli(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) process.stderr.write(`${e.text()}\n`);
+    else if (e instanceof MissingFeature) process.stderr.write(`nsbind: ${e.message}\n`);
+    else if (e instanceof Error && e.name === 'NsbindError') process.stderr.write(`${e.message}\n`);
+    else process.stderr.write(`nsbind: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = EXIT_NSBIND;
+  },
+);

@@ -1,0 +1,59 @@
+// `nsbind run [flags] [--] CMD ARGS...`: new namespaces, like unshare and bwrap.
+import { readFileSync } from 'node:fs';
+// The public index, not sandbox.js: other parts of nsbind add their builder methods and
+// spawn steps when the index loads them, and the CLI must see what a program sees.
+import { sandbox, type Sandbox } from '../index.js';
+import { parseArgs } from './args.js';
+import { asUsage } from './builder.js';
+import { RUN_HELP } from './help.js';
+import { applyRunFlag, RUN_FLAGS, type RunState } from './run-flags.js';
+import { checkStatusFd, supervise } from './supervise.js';
+import { UsageError } from './usage.js';
+
+/** Reads `--config FILE.json`: the JSON of `sb.options`, rebuilt through `sandbox()`. */
+function fromConfig(file: string): Sandbox {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError('run', `--config: cannot read '${file}': ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError('run', `--config: '${file}' is not JSON: ${(e as Error).message}`);
+  }
+  try {
+    return sandbox(json as Record<string, unknown>);
+  } catch (e) {
+    throw asUsage(e, 'run', '--config');
+  }
+}
+
+/** Parses the flags into a sandbox and the command, without running anything. */
+export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[]; statusFd?: number; help?: boolean } {
+  const { flags, rest } = parseArgs(argv, RUN_FLAGS, { command: 'run', takesCommand: true });
+  if (flags.some((f) => f.name === '--help')) return { sb: sandbox(), cmd: [], help: true };
+  const configs = flags.filter((f) => f.name === '--config');
+  if (configs.length > 1) throw new UsageError('run', '--config: given more than once');
+  if (configs.length === 1 && flags[0].name !== '--config') {
+    throw new UsageError('run', '--config: must come before the other flags (the flags after it extend it)');
+  }
+  const st: RunState = { sb: configs.length ? fromConfig(configs[0].values[0]) : sandbox(), envKeys: new Set() };
+  for (const f of configs.length ? flags.slice(1) : flags) applyRunFlag(st, f);
+  if (st.nextSize !== undefined) throw new UsageError('run', '--size: must be followed by --tmpfs');
+  if (st.nextPerms !== undefined) throw new UsageError('run', '--perms: must be followed by --tmpfs or --dir');
+  if (rest.length === 0) throw new UsageError('run', 'missing command: nsbind run [flags] -- CMD [ARGS...]');
+  if (st.statusFd !== undefined) checkStatusFd('run', st.statusFd);
+  return { sb: st.sb, cmd: rest, statusFd: st.statusFd };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { sb, cmd, statusFd, help } = parseRun(argv);
+  if (help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  return supervise(sb, cmd, statusFd);
+}
