@@ -13,7 +13,10 @@ export interface NativeProcess {
   onexit?: (r: NativeExit) => void;
 }
 
-export type NativeSpawnResult = { pid: number; vethIndex?: number } | { op: number; sys: number; errno: number; pid?: undefined };
+export type NativeSpawnResult =
+  /** `ns`: inode and device of /proc/PID/ns/<type> in NAMESPACE_TYPES order; null when it was already gone. */
+  | { pid: number; ns?: number[] | null; vethIndex?: number }
+  | { op: number; sys: number; errno: number; pid?: undefined };
 
 export interface NativeExit {
   code?: number;
@@ -36,7 +39,8 @@ export type StdioSlot =
 export interface NativeSpawnRequest {
   plan: Buffer;
   argv: string[];
-  envp: string[];
+  /** Omitted: the program inherits the process's environment (read natively). */
+  envp?: string[];
   initArgv?: string[];
   initPath?: string;
   cloneFlags: number;

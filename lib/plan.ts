@@ -31,7 +31,8 @@ export interface SpawnInput {
   file: string;
   args: string[];
   argv0?: string;
-  env: Record<string, string>;
+  /** The program's environment; omitted, it inherits the process's (see sandbox.ts). */
+  env?: Record<string, string>;
   /** How many descriptors the program gets (stdio slots). */
   nfds: number;
   extraFds?: number[];
@@ -186,10 +187,10 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   const request: Omit<NativeSpawnRequest, 'stdio'> = {
     plan: Buffer.alloc(0),
     argv: [input.argv0 ?? input.file, ...input.args],
-    envp: Object.entries(input.env).map(([k, v]) => `${k}=${v}`),
     cloneFlags: 0,
     extraFds: input.extraFds ?? [],
   };
+  if (input.env) request.envp = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
   const ctx: PlanContext = { options, writer: w, request, created, privileged };
 
   for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
@@ -236,7 +237,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   }
   for (const phase of beforeExecPhases) phase(ctx);
 
-  const path = input.file.includes('/') ? '' : (input.env.PATH ?? DEFAULT_PATH);
+  const path = input.file.includes('/') ? '' : ((input.env ?? process.env).PATH ?? DEFAULT_PATH);
   const execStep = `execve ${input.file}`;
   // A joined pid namespace holds only the joiner's children: the init forks the program into it.
   const viaInit = (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork;

@@ -60,6 +60,15 @@ export function readNamespaces(pid: number): NamespaceIds | undefined {
   return out;
 }
 
+/** The addon's flat [inode, dev, ...] (NAMESPACE_TYPES order) as {@link NamespaceIds}. */
+function namespacesFrom(flat: number[]): NamespaceIds {
+  const out = {} as NamespaceIds;
+  NAMESPACE_TYPES.forEach((type, i) => {
+    out[type] = { type, inode: flat[2 * i], dev: flat[2 * i + 1] };
+  });
+  return out;
+}
+
 /** Context the process needs to explain a failed setup. */
 export interface SpawnContext {
   steps: string[];
@@ -191,7 +200,7 @@ export class SandboxProcess extends EventEmitter {
     this.pid = r.pid;
     this.spawned = true;
     this.ctx.spawned?.(r);
-    this.namespaces = readNamespaces(r.pid);
+    this.namespaces = r.ns === undefined ? readNamespaces(r.pid) : r.ns ? namespacesFrom(r.ns) : undefined;
     for (const sig of this.pendingSignals) this._native.kill(sig);
     this.pendingSignals = [];
     this.emit('spawn');

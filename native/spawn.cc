@@ -17,11 +17,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,7 +167,28 @@ struct Outcome {
   int report_fd = -1;  // kept open when an init will report the program's end
   nsb_report report = {0, 0, 0, 0, 0, 0, 0, 0};
   bool failed = false;
+  // The sandbox's namespace ids (inode, device) in kNsTypes order, read on the
+  // threadpool once it runs; ns_ok false when it was already gone.
+  bool ns_ok = false;
+  double ns[16] = {0};
 };
+
+// The order of SandboxProcess.namespaces (lib/options.ts NAMESPACE_TYPES).
+static const char* const kNsTypes[8] = {"user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time"};
+
+// Reads /proc/PID/ns/* here rather than in JS: eight stat calls cost ~100 us of the
+// JS thread per spawn through fs.statSync, a few us on this thread.
+static void read_namespaces(int pid, Outcome& o) {
+  char path[64];
+  for (int i = 0; i < 8; i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, kNsTypes[i]);
+    struct stat st;
+    if (stat(path, &st) < 0) return;  // gone (or a type this kernel lacks): JS decides
+    o.ns[2 * i] = (double)st.st_ino;
+    o.ns[2 * i + 1] = (double)st.st_dev;
+  }
+  o.ns_ok = true;
+}
 
 static void fail_parent(Outcome& o, int step, int sys, long neg) {
   o.failed = true;
@@ -231,8 +254,13 @@ static void do_spawn(Request& q, Outcome& o) {
   }
   bool joined_cgroup = !q.no_clone3 && pid >= 0 && q.cgroup_fd >= 0;
   if (pid == -ENOSYS) {
-    pid = nsb_clone_call(ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | SIGCHLD, stack_top, &pidfd,
-                         nsb_child_main, &q.job);
+    // clone() reads the low byte of its flags as the exit signal and CLONE_NEWTIME (0x80)
+    // lies inside it: clone() cannot make a time namespace (the flag would silently turn
+    // into a bogus exit signal and the program would run in our time namespace while
+    // `isolation` says 'time'). Refuse; only clone3 (and unshare) can.
+    pid = (ns_flags & CLONE_NEWTIME) ? -EINVAL
+                                     : nsb_clone_call(ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | SIGCHLD,
+                                                      stack_top, &pidfd, nsb_child_main, &q.job);
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(rep[1]);
@@ -338,6 +366,7 @@ static void do_spawn(Request& q, Outcome& o) {
   }
   // EOF (or the init's record) means the child has exec'd: our stack is free again.
   stack_put(stack);
+  read_namespaces(o.pid, o);
 }
 
 void kill_and_reap(int pidfd) {
@@ -539,6 +568,13 @@ class SpawnWorker : public Napi::AsyncWorker {
       res.Set("errno", o_.report.err);
     } else {
       res.Set("pid", o_.pid);
+      if (o_.ns_ok) {
+        Napi::Array ns = Napi::Array::New(env, 16);
+        for (uint32_t i = 0; i < 16; i++) ns.Set(i, Napi::Number::New(env, o_.ns[i]));
+        res.Set("ns", ns);
+      } else {
+        res.Set("ns", env.Null());  // already gone: JS need not try again
+      }
       if (q_->veth.peer_index > 0) res.Set("vethIndex", q_->veth.peer_index);
       p_->Started(env, o_.pidfd, o_.report_fd);
     }
@@ -585,7 +621,16 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       }
 
   q->argv = strings_of(req.Get("argv"));
-  q->envp = strings_of(req.Get("envp"));
+  Napi::Value envp = req.Get("envp");
+  if (envp.IsArray()) {
+    q->envp = strings_of(envp);
+  } else {
+    // No envp: the program inherits the process's environment. Read here, on the JS
+    // thread, where process.env's setenv/unsetenv happen, so the copy is consistent;
+    // copying environ costs a few microseconds where building it in JS and converting
+    // each string through N-API cost ~100 us per spawn (bench/README.md).
+    for (char** e = environ; e && *e; e++) q->envp.emplace_back(*e);
+  }
   q->init_argv = strings_of(req.Get("initArgv"));
   q->argv_p = pointers_to(q->argv);
   q->envp_p = pointers_to(q->envp);
