@@ -31,6 +31,8 @@
         "native/netns.cc",
         "native/network.cc",
         "native/veth.cc",
+        "native/nsfs.cc",
+        "native/probe.cc",
         "native/optional.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -56,6 +56,8 @@ export interface NativeSpawnRequest {
   timeOffsets?: string;
   pdeathsig?: number;
   noClone3?: boolean;
+  /** Fork (copy the address space) instead of CLONE_VM: joining a time namespace needs it. */
+  noVm?: boolean;
   veth?: NativeVeth;
 }
 
@@ -133,6 +135,16 @@ export interface NativeBinding extends NativeNetwork {
   close(fd: number): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
   setCloexec(fd: number, on: boolean): number;
+  // native/nsfs.cc: namespace files (ioctl_ns(2)) and pidfds.
+  nsType(fd: number): number;
+  nsUserns(fd: number): number;
+  nsParent(fd: number): number;
+  nsOwnerUid(fd: number): number;
+  /** [inode, dev], or -errno. */
+  nsStat(fdOrPath: number | string): [number, number] | number;
+  pidfdOpen(pid: number): number;
+  // native/probe.cc: harmless invalid calls for doctor(); 0 or -errno each.
+  probes(): Record<'clone3' | 'pidfd_open' | 'pidfd_send_signal' | 'mount_setattr' | 'openat2' | 'seccomp' | 'seccompMode' | 'setns', number>;
   constants: Record<string, number>;
   layout: Record<string, number>;
   [more: string]: unknown;

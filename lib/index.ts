@@ -13,3 +13,6 @@ export { links } from './net/links.js';
 export type { NetnsTarget } from './net/target.js';
 // Side effect: registers the veth step of the spawn (lib/net/veth-spawn.ts).
 import './net/veth-spawn.js';
+export { enter } from './enter.js';
+export { namespaces, namespaceTypes, type NamespaceEntry, type ListOptions, type NamespaceTarget, type Namespaces } from './namespaces/index.js';
+export { doctor, type Report, type Check, type CgroupCheck, type SubidCheck, type IdRange } from './doctor/index.js';

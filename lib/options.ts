@@ -11,11 +11,13 @@ export type NamespaceType = 'user' | 'pid' | 'mnt' | 'uts' | 'ipc' | 'net' | 'cg
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
 
 /**
- * An existing namespace to join: a host pid, a path to a namespace file
- * (`/proc/PID/ns/net`, `/run/netns/NAME`, a bind-mounted nsfs file), or for `net` the
- * name of an `ip netns` namespace. (A `SandboxProcess` is stored as its pid.)
+ * An existing namespace to join: a host pid, a `SandboxProcess` (anything with a `pid`;
+ * stored in `sb.options` as that pid), a path to a namespace file (`/proc/PID/ns/net`,
+ * `/run/netns/NAME`, a bind-mounted nsfs file), or for `net` the name of an `ip netns`
+ * namespace.
+ * @example sandbox().net({ join: 'blue' }).uts({ join: proc })
  */
-export type JoinTarget = number | string;
+export type JoinTarget = number | string | { readonly pid?: number | undefined };
 
 /** Options every namespace method takes. */
 export interface CommonNamespaceOptions {

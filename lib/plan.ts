@@ -19,6 +19,7 @@ import { invalid, nsbindError } from './errors.js';
 import type { IdMapEntry, NamespaceType, SandboxOptions } from './options.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
 import { PlanWriter } from './plan/writer.js';
+import { joinPhase } from './namespaces/join.js';
 
 const PR_SET_PDEATHSIG = 1;
 const MS_PRIVATE = 1 << 18;
@@ -45,6 +46,8 @@ export interface CompiledPlan {
   execStep: string;
   /** Namespace types created for the sandbox. */
   isolation: NamespaceType[];
+  /** Descriptors the parent opened for the child (namespaces to join): closed after the spawn. */
+  transientFds: number[];
 }
 
 /** Hooks by which other concerns (filesystem, security, cgroups, network) add their ops. */
@@ -165,6 +168,18 @@ function propagationFlag(p: string): number {
 }
 
 export function compile(options: SandboxOptions, input: SpawnInput): CompiledPlan {
+  // Descriptors opened for the child (namespaces to join) must not leak if a later
+  // check refuses the plan.
+  const transientFds: number[] = [];
+  try {
+    return compileWith(options, input, transientFds);
+  } catch (e) {
+    for (const fd of transientFds) native().close(fd);
+    throw e;
+  }
+}
+
+function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: number[]): CompiledPlan {
   const privileged = isPrivileged();
   const created = createdNamespaces(options, privileged);
   const ns = options.namespaces ?? {};
@@ -187,6 +202,9 @@ export function compile(options: SandboxOptions, input: SpawnInput): CompiledPla
     }
   }
   if (options.dieWithParent !== false) request.pdeathsig = osConstants.signals.SIGKILL;
+
+  // Joining existing namespaces comes first: what follows acts inside them.
+  const joinedNeedsFork = joinPhase(ctx, transientFds).viaInit;
 
   if (created.has('mnt')) {
     const p = ns.mnt?.propagation ?? 'private';
@@ -221,7 +239,8 @@ export function compile(options: SandboxOptions, input: SpawnInput): CompiledPla
 
   const path = input.file.includes('/') ? '' : ((input.env ?? process.env).PATH ?? DEFAULT_PATH);
   const execStep = `execve ${input.file}`;
-  const viaInit = created.has('pid') && ns.pid?.init !== false;
+  // A joined pid namespace holds only the joiner's children: the init forks the program into it.
+  const viaInit = (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork;
   if (viaInit) {
     request.initPath = initBinary();
     request.initArgv = ['nsbind-init', String(input.nfds), path, input.file, ...request.argv];
@@ -229,7 +248,7 @@ export function compile(options: SandboxOptions, input: SpawnInput): CompiledPla
   w.op(Op.EXEC, execStep, { s: [w.str(input.file), w.str(path)], flags: viaInit ? EXEC_VIA_INIT : 0 });
 
   request.plan = w.finish();
-  return { request, steps: w.steps, execStep, isolation: [...created] };
+  return { request, steps: w.steps, execStep, isolation: [...created], transientFds };
 }
 
 /** `.as()`: supplementary groups, then gid, then uid (after which we hold no capability). */

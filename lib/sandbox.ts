@@ -22,6 +22,7 @@ import { normalizeCapabilities, type CapabilitiesOption } from './security/capab
 import './security/phases.js';
 import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
 import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
+import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
 import * as v from './validate.js';
@@ -110,7 +111,11 @@ function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): Name
   const out: Record<string, unknown> = {};
   if (o.optional !== undefined) out.optional = v.bool(o.optional, `${m}.optional`);
   if (o.join !== undefined) {
-    throw invalid(`${m}.join`, 'joining existing namespaces is not available in this build yet');
+    // Joining takes the namespace as it is: options that shape a new one do not apply.
+    const extra = Object.keys(o).filter((k) => k !== 'join' && k !== 'optional' && o[k] !== undefined);
+    if (extra.length) throw invalid(`${m}.${extra[0]}`, 'cannot be given with join: it shapes a new namespace, and this one is joined');
+    out.join = validateJoin(o.join, type, `${m}.join`);
+    return out as NamespaceOptionsMap[T];
   }
   switch (type) {
     case 'user':
@@ -584,6 +589,7 @@ export function spawnSandbox(
     }
   } catch (e) {
     closeTransient(stdio);
+    for (const fd of plan.transientFds) b.close(fd);
     for (const f of finishers) void f.abandon?.();
     throw e;
   }
@@ -607,7 +613,9 @@ export function spawnSandbox(
   try {
     res = b.spawn(request, nativeProc);
   } finally {
+    // spawn() took its own copies of the descriptors it passes on.
     closeTransient(stdio);
+    for (const fd of plan.transientFds) b.close(fd);
   }
   if (res.fdError !== undefined) {
     for (const f of finishers) void f.abandon?.();

@@ -6,8 +6,10 @@
 #include <sys/mount.h>
 
 #include "network.h"
+#include "nsfs.h"
 #include "plan.h"
 #include "optional.h"
+#include "probe.h"
 #include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
@@ -74,6 +76,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterOptional(env, exports);
   RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);
+  nsb::RegisterNsfs(env, exports);
+  nsb::RegisterProbes(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

@@ -218,6 +218,10 @@ void run_op(Ctx& c, int i, const nsb_op& op) {
       r = nsb_sys(SYS_mount, NSB_P(str_or_null(c, op.s[0])), NSB_P(str(c, op.s[1])),
                   NSB_P(str_or_null(c, op.s[2])), (long)op.n[0], NSB_P(str_or_null(c, op.s[3])));
       break;
+    case NSB_OP_UMOUNT:
+      sys = NSB_SYS_UMOUNT2;
+      r = nsb_sys(SYS_umount2, NSB_P(str(c, op.s[0])), (long)op.n[0]);
+      break;
     case NSB_OP_PRCTL:
       sys = NSB_SYS_PRCTL;
       r = nsb_sys(SYS_prctl, (long)op.n[0], (long)op.n[1], (long)op.n[2], 0, 0);

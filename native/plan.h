@@ -76,6 +76,7 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),
                               // n1 = cap_last_cap: bounding, e/p/i, ambient
   NSB_OP_SECCOMP = 42,        // seccomp(SET_MODE_FILTER, 0, {n0 insns, blob s0})
+  NSB_OP_UMOUNT = 55,         // umount2(s0, n0): namespaces.release() of a persisted ns
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
   NSB_OP_COUNT = 64           // an upper bound, not a count

@@ -154,6 +154,9 @@ struct Request {
   std::vector<std::string> newuidmap, newgidmap;  // argv without the pid
   int pdeathsig = 0;
   bool no_clone3 = false;
+  // A real fork instead of CLONE_VM: a child that joins a time namespace must have memory
+  // of its own (setns fails with EUSERS while the Node process shares it).
+  bool no_vm = false;
   nsb_child_job job;
   std::vector<int> close_after;  // child ends of our pipes
   VethSetup veth;                // .net({ veth }), done while the child waits
@@ -242,7 +245,7 @@ static void do_spawn(Request& q, Outcome& o) {
   if (!q.no_clone3) {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = ns_flags | CLONE_VM | CLONE_PIDFD | (q.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+    ca.flags = ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | (q.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
     ca.exit_signal = SIGCHLD;
     ca.stack = (uint64_t)(uintptr_t)(stack + kGuard);
@@ -257,7 +260,7 @@ static void do_spawn(Request& q, Outcome& o) {
     // into a bogus exit signal and the program would run in our time namespace while
     // `isolation` says 'time'). Refuse; only clone3 (and unshare) can.
     pid = (ns_flags & CLONE_NEWTIME) ? -EINVAL
-                                     : nsb_clone_call(ns_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD,
+                                     : nsb_clone_call(ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | SIGCHLD,
                                                       stack_top, &pidfd, nsb_child_main, &q.job);
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -654,6 +657,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   q->newgidmap = strings_of(req.Get("newgidmap"));
   if (req.Get("pdeathsig").IsNumber()) q->pdeathsig = req.Get("pdeathsig").As<Napi::Number>().Int32Value();
   q->no_clone3 = req.Get("noClone3").ToBoolean();
+  q->no_vm = req.Get("noVm").ToBoolean();
   ParseVeth(req.Get("veth"), &q->veth);
 
   nsb_child_job& j = q->job;

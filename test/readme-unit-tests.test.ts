@@ -38,6 +38,7 @@ describe('Isolated children in unit tests (docs/unit-tests.md)', () => {
       const server = (sandbox() as Later)
         .user()
         .net({ veth: { name: 'eth0', address: '10.77.0.2/24', peer: 'lab0', peerAddress: '10.77.0.1/24', peerNetns: lab.pid } })
+        .capabilities(['CAP_NET_BIND_SERVICE'])
         .fork(fixture('http-server.mjs'));
       try {
         const [ready] = await once(server, 'message');

@@ -11,8 +11,9 @@ interface Entry {
   inode: number;
   nprocs: number;
   pid: number | null;
-  user: string | number;
-  command: string;
+  /** null for a namespace no process is in (held by an fd or a bind mount). */
+  user: string | number | null;
+  command: string | null;
 }
 
 /** lsns's JSON keys: ns, type, nprocs, pid, user, command. */
@@ -23,15 +24,15 @@ export function toLsnsJson(list: Entry[]): { namespaces: object[] } {
       type: e.type,
       nprocs: e.nprocs,
       pid: e.pid ?? null,
-      user: typeof e.user === 'number' ? String(e.user) : e.user,
-      command: e.command,
+      user: typeof e.user === 'number' ? String(e.user) : e.user ?? null,
+      command: e.command ?? null,
     })),
   };
 }
 
 function table(list: Entry[]): string {
   const rows = [['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'COMMAND']];
-  for (const e of list) rows.push([String(e.inode), e.type, String(e.nprocs), e.pid == null ? '' : String(e.pid), String(e.user), e.command]);
+  for (const e of list) rows.push([String(e.inode), e.type, String(e.nprocs), e.pid == null ? '' : String(e.pid), e.user == null ? '' : String(e.user), e.command ?? '']);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   // Numbers right-aligned, text left-aligned, the last column not padded (as lsns prints).
   const right = [true, false, true, true, false, false];

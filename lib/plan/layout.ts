@@ -39,6 +39,7 @@ export const Op = {
   RLIMIT: 40,
   CAPS: 41,
   SECCOMP: 42,
+  UMOUNT: 55,
   EXIT: 60,
 } as const;
 

@@ -121,8 +121,10 @@ extern "C" [[noreturn]] void nsb_init_main(long* sp) {
         done = true;
         program_status = st;
         program_maxrss = ru.ru_maxrss;
-        // The program is gone: nothing else in the namespace may outlive it.
-        nsb_sys(SYS_kill, -1, SIGKILL);
+        // The program is gone: nothing else in the namespace may outlive it. Only as
+        // PID 1 is "everything" the sandbox: an init that forked the program into a
+        // joined pid namespace lives in the caller's, where kill(-1) would reach the host.
+        if (nsb_sys(SYS_getpid) == 1) nsb_sys(SYS_kill, -1, SIGKILL);
         continue;
       }
       if (w > 0 || w == -4) continue;

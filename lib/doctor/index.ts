@@ -1,0 +1,91 @@
+// doctor(): what this machine lets nsbind do, and for everything it refuses, why and the
+// exact command that changes it. Tests use it for skipIf; `nsbind doctor` prints it.
+// It only reads files and makes harmless invalid system calls: nothing is created.
+import { release } from 'node:os';
+import { native } from '../binding.js';
+import { invalid } from '../errors.js';
+import type { NamespaceType } from '../namespaces/types.js';
+import type { Check } from './check.js';
+import { cgroupCheck, type CgroupCheck } from './cgroup.js';
+import { detectContainer, procCheck } from './container.js';
+import { namespaceChecks, syscallChecks, type Probes } from './features.js';
+import { Host } from './host.js';
+import { newuidmapCheck, subuidCheck, type SubidCheck } from './ids.js';
+import { probeUserns, usernsCheck } from './userns.js';
+
+export type { Check } from './check.js';
+export type { CgroupCheck } from './cgroup.js';
+export type { SubidCheck, IdRange } from './ids.js';
+
+/** What {@link doctor} found. */
+export interface Report {
+  /** The kernel release, as `uname -r` prints it. */
+  kernel: string;
+  /** Each namespace type: does the kernel have it, and may it be created (its `user.max_*` limit). */
+  namespaces: Record<NamespaceType, Check>;
+  /** May an unprivileged process create user namespaces? */
+  userns: Check;
+  /** Cgroups for `.limits()`: the version, and whether our own cgroup is writable (delegated). */
+  cgroup: CgroupCheck;
+  clone3: Check;
+  /** pidfd_open and pidfd_send_signal (race-free kill and join). */
+  pidfd: Check;
+  /** Time namespaces and their offsets file. */
+  timens: Check;
+  mountSetattr: Check;
+  openat2: Check;
+  /** Seccomp filters (the default profile needs them). */
+  seccomp: Check;
+  /** newuidmap and newgidmap, for mapping more ids than our own. */
+  newuidmap: Check;
+  /** The current user's subordinate id ranges in /etc/subuid and /etc/subgid. */
+  subuid: SubidCheck;
+  /** Whether a fresh /proc can be mounted (it cannot when a container masks parts of it). */
+  proc: Check & { masked: string[] };
+  /** The container runtime (`'docker'`, `'podman'`, `'lxc'`, `'kubernetes'`, `'wsl'`...) when there is one. */
+  container?: string;
+}
+
+/** @internal Options for tests: read the machine from a fixture tree, fake the probes. */
+export interface DoctorOptions {
+  /** Prefix for every file read (`/proc/sys/...`, `/etc/subuid`...). @default '' (this machine) */
+  root?: string;
+  /** Results of the syscall probes, instead of making them. */
+  probes?: Partial<Probes>;
+  /** Result of trying to create a user namespace (0 or -errno), instead of trying. Not tried with `root`. */
+  userns?: number;
+  /** The user whose subordinate ids count. @default the current user */
+  user?: { name: string; uid: number };
+}
+
+/**
+ * What this machine lets nsbind do. Every {@link Check} says `ok`, and when not, the
+ * `reason` and the `fix` (the exact command or setting).
+ *
+ * @example
+ * const report = await doctor();
+ * if (!report.userns.ok) console.error(report.userns.reason, '\n  fix:', report.userns.fix);
+ * // in tests:
+ * it.skipIf(!report.timens.ok)('offsets the clock', ...)
+ */
+export async function doctor(options: DoctorOptions = {}): Promise<Report> {
+  if (options === null || typeof options !== 'object') throw invalid('doctor', 'expected an options object');
+  const host = new Host(options.root ?? '');
+  const probes: Probes = { ...native().probes(), ...options.probes };
+  const namespaces = namespaceChecks(host);
+  const uid = options.user?.uid ?? process.getuid?.() ?? 0;
+  const kernel = options.root !== undefined ? (host.read('/proc/sys/kernel/osrelease')?.trim() ?? '') : release();
+  const container = detectContainer(host);
+  const tried = options.userns ?? (options.root === undefined && namespaces.user.ok ? await probeUserns() : undefined);
+  return {
+    kernel,
+    namespaces,
+    userns: usernsCheck(host, host.exists('/proc/self/ns/user'), tried),
+    cgroup: cgroupCheck(host, uid),
+    ...syscallChecks(probes, namespaces.time, host),
+    newuidmap: newuidmapCheck(host),
+    subuid: subuidCheck(host, options.user),
+    proc: procCheck(host),
+    ...(container ? { container } : {}),
+  };
+}
