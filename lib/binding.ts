@@ -133,6 +133,7 @@ export interface NativeBinding extends NativeNetwork {
   probeClone(flags: number): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  getDumpable(): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
   setCloexec(fd: number, on: boolean): number;
   // native/nsfs.cc: namespace files (ioctl_ns(2)) and pidfds.

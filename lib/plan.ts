@@ -258,7 +258,11 @@ function credentials(ctx: PlanContext): void {
   if (!as) return;
   const setgroupsAllowed =
     !created.has('user') || (options.namespaces?.user?.setgroups ?? (privileged ? 'allow' : 'deny')) === 'allow';
-  const groups = as.groups ?? (setgroupsAllowed && (as.uid !== undefined || as.gid !== undefined) ? [] : undefined);
+  // Clearing the supplementary groups implicitly is only safe where we know setgroups is
+  // allowed: not in a joined user namespace, whose /proc/PID/setgroups may say deny.
+  const joinedUser = options.namespaces?.user?.join !== undefined;
+  const groups =
+    as.groups ?? (setgroupsAllowed && !joinedUser && (as.uid !== undefined || as.gid !== undefined) ? [] : undefined);
   if (groups !== undefined) {
     if (!setgroupsAllowed && groups.length > 0) {
       throw invalid('as.groups', 'supplementary groups need setgroups allowed in the user namespace', "use .user({ setgroups: 'allow' })");

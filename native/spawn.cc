@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -214,7 +215,15 @@ static long waitid_pidfd(int pidfd, siginfo_t* si, int options, struct rusage* r
   return r < 0 ? -errno : 0;
 }
 
-// Runs on a threadpool thread.
+// A credential change in the CLONE_VM child reset the shared mm's dumpable flag; the
+// child has exec'd (or is exiting) now, so the mm is Node's alone again: put it back,
+// or Node would lose core dumps and same-user /proc and ptrace access to itself.
+static void restore_dumpable(int before) {
+  if (before != 0 && before != 1) return;  // 2 (suid_dumpable) cannot be set back
+  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != before) prctl(PR_SET_DUMPABLE, before, 0, 0, 0);
+}
+
+// Runs on a spawn thread (spawn_threads.h).
 static void do_spawn(Request& q, Outcome& o) {
   int rep[2], sync[2];
   if (pipe2(rep, O_CLOEXEC) < 0) return fail_parent(o, NSB_STEP_PIPES, NSB_SYS_PIPE, -errno);
@@ -238,6 +247,10 @@ static void do_spawn(Request& q, Outcome& o) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The child shares our mm, and a credential change there (.as(), joining a user
+  // namespace) makes the kernel clear the mm's dumpable flag: the Node process's own.
+  // Remember it, to put it back once the child has its own mm (see restore_dumpable).
+  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 
   int pidfd = -1;
   long pid = -ENOSYS;
@@ -332,6 +345,7 @@ static void do_spawn(Request& q, Outcome& o) {
   // First record, or EOF: EOF means the child exec'd the program (or exited).
   nsb_report rec;
   ssize_t n = read_full(rep[0], &rec, sizeof rec);
+  restore_dumpable(dumpable);
   bool keep_report = false;
   if (!o.failed) {
     if (n == (ssize_t)sizeof rec && rec.kind == NSB_REPORT_ERROR) {

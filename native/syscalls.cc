@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,6 +89,11 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   return ret(info, open(str(info[0]).c_str(), flags | O_CLOEXEC));
 }
 
+// prctl(PR_GET_DUMPABLE): for the test that nsbind leaves the Node process as it was.
+Napi::Value GetDumpable(const Napi::CallbackInfo& info) {
+  return ret(info, prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+}
+
 Napi::Value Close(const Napi::CallbackInfo& info) { return ret(info, close(info[0].As<Napi::Number>().Int32Value())); }
 
 }  // namespace
@@ -104,6 +110,7 @@ void RegisterSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("openNamespace", Napi::Function::New(env, OpenNamespace));
   exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("getDumpable", Napi::Function::New(env, GetDumpable));
 }
 
 }  // namespace nsb

@@ -57,3 +57,16 @@ describe.skipIf(!isRoot)('rootless (creator runs as uid 65534; needs root to swi
     expect(res.hint).toMatch(/subuid|newuidmap/);
   });
 });
+
+describe.skipIf(!isRoot)('the Node process is left as it was (needs root to change uid)', () => {
+  it('stays dumpable after a uid change in the child (which shares its memory until exec)', async () => {
+    // A credential change makes the kernel clear the dumpable flag of the child's mm,
+    // which is Node's own until the child execs; nsbind puts it back.
+    const { native } = await import('../lib/binding.js');
+    const { sandbox } = await import('../lib/index.js');
+    expect(native().getDumpable()).toBe(1);
+    const r = await sandbox().as({ uid: 65534, gid: 65534 }).run('id', ['-u']);
+    expect(r.stdout).toBe('65534\n');
+    expect(native().getDumpable()).toBe(1);
+  });
+});
