@@ -207,6 +207,11 @@ export class SandboxProcess extends EventEmitter {
     if (this.namespaces) this.emit('namespaces', this.namespaces);
   }
 
+  /** @internal Setup failed before the native spawn: report it as the spawn would. */
+  _failSoon(err: unknown): void {
+    setImmediate(() => void this.fail(err as NsbindError));
+  }
+
   private async fail(err: NsbindError): Promise<void> {
     this.done = true;
     this.clear();

@@ -591,7 +591,15 @@ export function spawnSandbox(
     closeTransient(stdio);
     for (const fd of plan.transientFds) b.close(fd);
     for (const f of finishers) void f.abandon?.();
-    throw e;
+    // Bad input throws at once; a refusal of the machine's (no writable cgroup, a busy
+    // interface name) is a setup failure like any other: it rejects `exited`.
+    if (e instanceof NsbindError && e.code === 'ERR_NSBIND_INVALID') throw e;
+    const failed = new SandboxProcess(
+      { kill: () => -3, ref: () => {}, unref: () => {} },
+      { steps: plan.steps, execStep: plan.execStep, isolation: plan.isolation },
+    );
+    failed._failSoon(e);
+    return failed;
   }
   const nativeProc = new b.Process();
   const proc = new SandboxProcess(nativeProc, {

@@ -217,17 +217,14 @@ describe.skipIf(!canRun && !inCI)('veth (needs root and iproute2)', () => {
     }
   });
 
-  it('a missing peerNetns is an error from spawn, before anything runs', () => {
-    let err: unknown;
-    try {
-      sandbox().net({ veth: { peer: 'x0', peerNetns: `nsbt-${process.pid}-nowhere` } }).spawn('true');
-    } catch (e) {
-      err = e;
-    }
+  it('a missing peerNetns is a setup error of spawn (exited rejects), before anything runs', async () => {
+    const p = sandbox().net({ veth: { peer: 'x0', peerNetns: `nsbt-${process.pid}-nowhere` } }).spawn('true');
+    const err = await p.exited.catch((e) => e);
     expect(err).toBeInstanceOf(NsbindError);
     expect((err as NsbindError).code).toBe('ENOENT');
     expect((err as NsbindError).option).toBe('net.veth.peerNetns');
     expect((err as NsbindError).hint).toMatch(/no network namespace named/);
+    expect(p.pid).toBeUndefined();
   });
 
   it('200 sandboxes with veth pairs leave no link and no netns file behind', async () => {
