@@ -1,4 +1,4 @@
-// The examples of docs/unit-tests.md ("Isolated children in unit tests"), one test each,
+// The examples of README.md's "Isolated children in unit tests", one test each,
 // written as the doc writes them (imports from the package become ../lib/index.js).
 // Examples that need a feature this build lacks skip, saying which one and from where.
 import { once } from 'node:events';
@@ -27,7 +27,7 @@ const hasLimits = typeof methods.limits === 'function';
 // Steps the example uses that this build's types do not know yet.
 type Later = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-describe('Isolated children in unit tests (docs/unit-tests.md)', () => {
+describe('Isolated children in unit tests (README.md)', () => {
   it.skipIf(!hasVeth() || !hasEnter || !isRoot)(
     'a server on port 80 in its own network namespace, reached through a veth (skipped: needs .net({ veth }) from the network branch, enter() from the namespaces branch, and root)',
     async () => {

@@ -1,0 +1,33 @@
+// Every ```js example in README.md's "Examples" section is a complete program: run each
+// against this checkout (as the installed package `nsbind`) and require exit 0 — the
+// examples assert what they claim.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isRoot, root } from './helpers.js';
+
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const section = readme.slice(readme.indexOf('## Examples'), readme.indexOf('\n## ', readme.indexOf('## Examples') + 5));
+const blocks = [...section.matchAll(/\*\*(.+?)\*\*\n\n```js\n([\s\S]*?)```/g)].map((m) => ({ title: m[1], code: m[2] }));
+
+const dir = mkdtempSync(join(tmpdir(), 'nsbind-readme-'));
+mkdirSync(join(dir, 'node_modules'));
+symlinkSync(root, join(dir, 'node_modules', 'nsbind'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!isRoot)('README examples (run as root, as written)', () => {
+  it('has a dozen examples', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(12);
+  });
+  for (const [i, { title, code }] of blocks.entries()) {
+    it(title, () => {
+      const file = join(dir, `example-${i}.mjs`);
+      writeFileSync(file, code);
+      const r = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+  }
+});
