@@ -19,6 +19,7 @@ import { invalid, nsbindError } from './errors.js';
 import type { IdMapEntry, NamespaceType, SandboxOptions } from './options.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
 import { PlanWriter } from './plan/writer.js';
+import { cloneFlag } from './namespaces/types.js';
 import { joinPhase } from './namespaces/join.js';
 
 const PR_SET_PDEATHSIG = 1;
@@ -101,19 +102,6 @@ export function createdNamespaces(options: SandboxOptions, privileged = isPrivil
   return out;
 }
 
-function cloneFlag(type: NamespaceType): number {
-  const c = native().constants;
-  switch (type) {
-    case 'user': return c.CLONE_NEWUSER;
-    case 'pid': return c.CLONE_NEWPID;
-    case 'mnt': return c.CLONE_NEWNS;
-    case 'uts': return c.CLONE_NEWUTS;
-    case 'ipc': return c.CLONE_NEWIPC;
-    case 'net': return c.CLONE_NEWNET;
-    case 'cgroup': return c.CLONE_NEWCGROUP;
-    case 'time': return c.CLONE_NEWTIME;
-  }
-}
 
 function mapText(entries: IdMapEntry[]): string {
   return entries.map((e) => `${e.inside} ${e.outside} ${e.count}\n`).join('');

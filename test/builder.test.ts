@@ -2,18 +2,8 @@
 // refused at once with ERR_NSBIND_INVALID naming the option.
 import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox } from '../lib/index.js';
+import { invalidOption } from './helpers.js';
 
-function invalidOption(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NsbindError);
-    expect((e as NsbindError).code).toBe('ERR_NSBIND_INVALID');
-    expect((e as NsbindError).message).toMatch(/^nsbind: /);
-    return (e as NsbindError).option;
-  }
-  throw new Error('expected an ERR_NSBIND_INVALID error');
-}
 
 describe('builder', () => {
   it('is immutable: methods return new sandboxes and never change the base', () => {

@@ -8,18 +8,9 @@ import { v2Settings } from '../lib/cgroup/v2.js';
 import { chooseHierarchies } from '../lib/cgroup/sandbox-cgroup.js';
 import { ownerOf } from '../lib/cgroup/reclaim.js';
 import { cgroupCheck } from '../lib/cgroup/check.js';
+import { invalidOption as invalidLimits } from './helpers.js';
 
-function invalidOption(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NsbindError);
-    expect((e as NsbindError).code).toBe('ERR_NSBIND_INVALID');
-    expect((e as NsbindError).message).toMatch(/^nsbind: limits/);
-    return (e as NsbindError).option;
-  }
-  return undefined;
-}
+const invalidOption = (fn: () => unknown) => invalidLimits(fn, /^nsbind: limits/);
 
 describe('parseBytes', () => {
   it.each([

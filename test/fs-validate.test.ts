@@ -4,17 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox, type Sandbox } from '../lib/index.js';
 import { compile } from '../lib/plan.js';
 import { Op } from '../lib/plan/layout.js';
+import { invalidOption } from './helpers.js';
 
-function invalidOption(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NsbindError);
-    expect((e as NsbindError).code).toBe('ERR_NSBIND_INVALID');
-    return (e as NsbindError).option;
-  }
-  throw new Error('expected ERR_NSBIND_INVALID');
-}
 
 describe('filesystem methods: bad input', () => {
   const sb = sandbox();

@@ -3,6 +3,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { NsbindError } from '../lib/errors.js';
 
 export const root = join(__dirname, '..');
 export const isRoot = process.geteuid?.() === 0;
@@ -54,4 +56,17 @@ export function hasCommand(cmd: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Runs fn, which must throw ERR_NSBIND_INVALID; returns the option it names. */
+export function invalidOption(fn: () => unknown, message?: RegExp): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NsbindError);
+    expect((e as NsbindError).code).toBe('ERR_NSBIND_INVALID');
+    expect((e as NsbindError).message).toMatch(message ?? /^nsbind: /);
+    return (e as NsbindError).option;
+  }
+  throw new Error('expected an ERR_NSBIND_INVALID error');
 }

@@ -5,17 +5,8 @@ import { NsbindError, links, netns, sandbox } from '../lib/index.js';
 import { inSubnet, parseCidr } from '../lib/net/cidr.js';
 import { validateIfname, validateNetnsName } from '../lib/net/names.js';
 import { netnsTargetPath } from '../lib/net/target.js';
+import { invalidOption } from './helpers.js';
 
-function invalidOption(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NsbindError);
-    expect((e as NsbindError).code).toBe('ERR_NSBIND_INVALID');
-    return (e as NsbindError).option;
-  }
-  throw new Error('expected an ERR_NSBIND_INVALID error');
-}
 
 describe('interface names', () => {
   it.each(['eth0', 'veth-host', 'a', 'x'.repeat(15), 'wlan0.1', 'é'.repeat(7)])('accepts %j', (n) => {
