@@ -221,7 +221,7 @@ describe.skipIf(!haveCc)('escape suite (skipped: no C compiler `cc` to build the
     });
   });
 
-  describe.skipIf(!haveProc)('procfs (skipped: .proc() from the filesystem issue is not in this build yet)', () => {
+  describe('procfs', () => {
     const withProc = () => (sandbox() as unknown as { proc(): Sandbox }).proc();
 
     // A kernel built without the file (CONFIG_MAGIC_SYSRQ, CONFIG_PROC_KCORE) has nothing

@@ -328,7 +328,7 @@ describe('fork: node stays visible when the filesystem steps hide it', () => {
   const proto = Sandbox.prototype as unknown as { roBind?: (src: string, dst?: string) => Sandbox };
   const hasFilesystemSteps = typeof proto.roBind === 'function';
 
-  it.skipIf(!hasFilesystemSteps)('runs in a fresh empty root: node, its libraries and the module are bound in (skipped: filesystem steps not in this build)', async () => {
+  it('runs in a fresh empty root: node, its libraries and the module are bound in', async () => {
     const sb = (isolated() as unknown as { root(): Sandbox }).root();
     const child = sb.fork(CHILD);
     const view = await ask(child, { cmd: 'view' });
@@ -336,31 +336,4 @@ describe('fork: node stays visible when the filesystem steps hide it', () => {
     expect(await end(child)).toMatchObject({ code: 0 });
   });
 
-  it.skipIf(hasFilesystemSteps)('asks roBind for each hidden path, read-only at the same path (stand-in roBind: filesystem steps not in this build)', async () => {
-    const calls: [string, string | undefined][] = [];
-    proto.roBind = function (this: Sandbox, src: string, dst?: string) {
-      calls.push([src, dst]);
-      return new Sandbox({ ...structuredClone(this.options), fs: [...(this.options.fs ?? []), { op: 'bind', src, dst: dst ?? src, readonly: true }] });
-    };
-    try {
-      // This build ignores the steps, so the child runs on the host's root regardless.
-      const withRoot = new Sandbox({ ...structuredClone(isolated().options), fs: [{ op: 'root' }] });
-      const child = withRoot.fork(CHILD);
-      await ask(child, { cmd: 'view' });
-      await end(child);
-      const bound = calls.map(([src]) => src);
-      for (const f of runtimeFiles(process.execPath)) expect(bound).toContain(f);
-      expect(bound).toContain(join(__dirname, '..')); // the package of the module
-      for (const [src, dst] of calls) expect(dst).toBe(src);
-
-      calls.length = 0;
-      for (const child of [withRoot.fork(CHILD, { bindNode: false }), isolated().fork(CHILD)]) {
-        child.disconnect();
-        await child.exited;
-      }
-      expect(calls).toEqual([]);
-    } finally {
-      delete proto.roBind;
-    }
-  });
 });

@@ -89,8 +89,8 @@ describe('dev', () => {
   });
 
   const hasCaps = typeof (Sandbox.prototype as unknown as Record<string, unknown>).capabilities === 'function';
-  it.skipIf(!isRoot || !hasCaps)(
-    'mknod fails for real root once capabilities are dropped (skipped: needs .capabilities() from the security branch)',
+  it.skipIf(!isRoot)(
+    `mknod fails for real root once capabilities are dropped${isRoot ? '' : ' (skipped: needs root)'}`,
     async () => {
       const out = await sh(sandbox().tmpfs('/mnt').dev('/mnt/dev'), 'mknod /mnt/dev/sda b 8 0 2>&1 || echo refused');
       expect(out).toMatch(/refused/);
