@@ -1,6 +1,7 @@
 // enter(): a Sandbox that joins the namespaces of a running process, like
 // `nsenter --all --target PID`. Entering a running sandbox runs a second program beside
 // the first ("docker exec").
+import { native } from './binding.js';
 import { invalid } from './errors.js';
 import { checkPid, checkTypes, describe, type HasPid } from './namespaces/target.js';
 import { namespaceTypes, type NamespaceType } from './namespaces/types.js';
@@ -24,6 +25,7 @@ const methodOf: Record<NamespaceType, 'user' | 'pid' | 'mount' | 'uts' | 'ipc' |
  * const { stdout } = await enter(server).env({ DEBUG: '1' }).run('hostname'); // 'box\n'
  */
 export function enter(target: number | HasPid, types?: readonly NamespaceType[]): Sandbox {
+  native(); // ENOTSUP off Linux, like every other call
   let pid: number;
   if (typeof target === 'number') pid = checkPid(target, 'enter.target');
   else if (target !== null && typeof target === 'object' && 'pid' in target) {

@@ -23,6 +23,7 @@ const ROOT_HINT = 'named network namespaces need root (CAP_SYS_ADMIN over the mo
  * @example netns.path('blue') // '/run/netns/blue'
  */
 export function netnsPath(name: string): string {
+  native(); // ENOTSUP off Linux, like every other call
   return `${NETNS_DIR}/${validateNetnsName('netns.path', name)}`;
 }
 
@@ -37,6 +38,7 @@ export function netnsPath(name: string): string {
  */
 export async function netnsAdd(name: string): Promise<void> {
   validateNetnsName('netns.add', name);
+  const addon = native(); // first: nothing is created where nothing can be done
   const file = `${NETNS_DIR}/${name}`;
   const step = `netns add ${name}`;
   try {
@@ -53,7 +55,13 @@ export async function netnsAdd(name: string): Promise<void> {
   }
   // The namespace itself is made by a child of the addon (native/netns.h): the Node
   // process never leaves its own.
-  const r = await native().netnsAdd(NETNS_DIR, file);
+  let r: Awaited<ReturnType<typeof addon.netnsAdd>>;
+  try {
+    r = await addon.netnsAdd(NETNS_DIR, file);
+  } catch (e) {
+    await unlink(file).catch(() => {});
+    throw e;
+  }
   if (r === 0) return;
   await unlink(file).catch(() => {});
   if (typeof r === 'number') throw systemError(-r, { step, syscall: 'mount', path: file });
@@ -110,6 +118,7 @@ export async function netnsDelete(name: string): Promise<void> {
  * @example await netns.list() // ['blue', 'red']
  */
 export async function netnsList(): Promise<string[]> {
+  native(); // ENOTSUP off Linux, like every other call
   try {
     return (await readdir(NETNS_DIR)).sort();
   } catch (e) {
