@@ -67,7 +67,7 @@ const EMPTY = '0000000000000000';
 const maskHex = (...names: string[]) =>
   names.reduce((m, n) => m | (1n << BigInt(CAPABILITIES[n])), 0n).toString(16).padStart(16, '0');
 
-describe.skipIf(!haveCc)('escape suite (skipped: no C compiler `cc` to build the probe)', () => {
+describe.skipIf(!haveCc)(`escape suite${haveCc ? '' : ' (skipped: no C compiler cc to build the probe)'}`, () => {
   describe('privileges', () => {
     it('the program holds no capability in any set, and NoNewPrivs is on', async () => {
       for (const sb of [sandbox(), sandbox().user(), sandbox().user().pid().net()]) {
@@ -240,7 +240,7 @@ describe.skipIf(!haveCc)('escape suite (skipped: no C compiler `cc` to build the
 
   describe('the terminal', () => {
     const python = hasCommand('python3');
-    it.skipIf(!python)('a new session has no controlling terminal of the caller (skipped: needs python3 for a pty)', () => {
+    it.skipIf(!python)(`a new session has no controlling terminal of the caller${python ? '' : ' (skipped: needs python3 for a pty)'}`, () => {
       // The sandbox's creator runs on a pty that is its controlling terminal; the program
       // opens /dev/tty (its controlling terminal, whatever its stdio is).
       const script = `

@@ -73,7 +73,7 @@ describe('host mount table', () => {
   });
 
   it.skipIf(!isRoot || !hasCommand('unshare'))(
-    'shows none of them when the host / is shared (oracle: a private test namespace with shared propagation; skipped: needs root and util-linux unshare)',
+    `shows none of them when the host / is shared (oracle: a private test namespace with shared propagation)${isRoot && hasCommand('unshare') ? '' : ' (skipped: needs root and util-linux unshare)'}`,
     () => {
       const out = inSharedNamespace(SCRIPT(dir, 'private'));
       // the harness is meaningful: its / really is a shared mount
