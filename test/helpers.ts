@@ -70,3 +70,13 @@ export function invalidOption(fn: () => unknown, message?: RegExp): string | und
   }
   throw new Error('expected an ERR_NSBIND_INVALID error');
 }
+
+/** Awaits a promise that must reject with an NsbindError; returns the error. */
+export async function rejection(p: Promise<unknown>): Promise<NsbindError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(NsbindError);
+  return e as NsbindError;
+}

@@ -11,6 +11,7 @@ import { parseCidr } from '../lib/net/cidr.js';
 import { Rtnetlink } from '../lib/net/netlink.js';
 import { openNetnsTarget } from '../lib/net/target.js';
 import { children, hasCommand, inCI, isRoot, openFds, root } from './helpers.js';
+import { rejection } from './helpers.js';
 
 const canRun = isRoot && hasCommand('ip');
 const prefix = `nsbt-${process.pid}`;
@@ -44,14 +45,6 @@ async function withSocket<T>(ns: string, fn: (nl: Rtnetlink) => Promise<T>): Pro
   } finally {
     native().close(t.fd);
   }
-}
-async function rejection(p: Promise<unknown>): Promise<NsbindError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(NsbindError);
-  return e as NsbindError;
 }
 
 afterAll(() => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NsbindError, netns, sandbox, type SandboxProcess } from '../lib/index.js';
 import { children, hasCommand, inCI, isRoot, openFds, runAsNobody } from './helpers.js';
+import { rejection } from './helpers.js';
 
 const canRun = isRoot && hasCommand('ip') && hasCommand('nsenter');
 // Distinct per test file run, so parallel runs on one machine do not collide.
@@ -59,14 +60,6 @@ function ready(p: SandboxProcess): Promise<void> {
   });
 }
 
-async function rejection(p: Promise<unknown>): Promise<NsbindError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(NsbindError);
-  return e as NsbindError;
-}
 
 afterAll(() => {
   for (const name of made) {
