@@ -18,12 +18,12 @@
 #define SYS_pidfd_open 434
 #endif
 
+#include "napi_util.h"
+
 namespace nsb {
 namespace {
 
-Napi::Value ret(const Napi::CallbackInfo& info, long r) {
-  return Napi::Number::New(info.Env(), r < 0 ? -errno : r);
-}
+Napi::Value ret(const Napi::CallbackInfo& info, long r) { return syscall_result(info, r); }
 
 int fd_arg(const Napi::CallbackInfo& info) {
   return info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;

@@ -37,6 +37,7 @@
 
 #include "child.h"
 #include "clone.h"
+#include "napi_util.h"
 #include "spawn_threads.h"
 #include "sys.h"
 #include "veth.h"
@@ -430,11 +431,7 @@ Napi::Object Process::Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-// The close callback is libc's free, not code of ours: when a worker_thread ends, Node
-// may unload this addon before the loop runs the close callbacks.
-static void close_poll(uv_poll_t* h) {
-  uv_close((uv_handle_t*)h, (uv_close_cb)(void (*)(void*))free);
-}
+static void close_poll(uv_poll_t* h) { close_and_free((uv_handle_t*)h); }
 
 // Sandboxes still running when their JS environment ends (a worker_thread exits, or
 // the process is exiting): nobody is left to observe them, and we are their parent, so

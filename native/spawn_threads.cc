@@ -1,6 +1,8 @@
 // See spawn_threads.h for why nsbind has its own threads.
 #include "spawn_threads.h"
 
+#include "napi_util.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -127,8 +129,7 @@ std::shared_ptr<EnvQueue> queue_for(Napi::Env env) {
       delete t;
     }
     delete static_cast<std::shared_ptr<EnvQueue>*>(q->async->data);
-    // free, not code of ours: Node may unload the addon before close callbacks run.
-    uv_close((uv_handle_t*)q->async, (uv_close_cb)(void (*)(void*))free);
+    close_and_free((uv_handle_t*)q->async);
     std::lock_guard<std::mutex> lk3(mu);
     for (size_t i = 0; i < queues.size(); i++)
       if (queues[i].second == q) queues.erase(queues.begin() + i);

@@ -15,12 +15,12 @@
 
 #include <string>
 
+#include "napi_util.h"
+
 namespace nsb {
 namespace {
 
-Napi::Value ret(const Napi::CallbackInfo& info, long r) {
-  return Napi::Number::New(info.Env(), r < 0 ? -errno : r);
-}
+Napi::Value ret(const Napi::CallbackInfo& info, long r) { return syscall_result(info, r); }
 
 std::string str(const Napi::Value& v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : ""; }
 
