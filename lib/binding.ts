@@ -15,7 +15,7 @@ export interface NativeProcess {
 
 export type NativeSpawnResult =
   /** `ns`: inode and device of /proc/PID/ns/<type> in NAMESPACE_TYPES order; null when it was already gone. */
-  | { pid: number; ns?: number[] | null; vethIndex?: number }
+  | { pid: number; ns: number[] | null; vethIndex?: number }
   | { op: number; sys: number; errno: number; pid?: undefined };
 
 export interface NativeExit {

@@ -1,7 +1,6 @@
 // SandboxProcess: a running sandbox, shaped like child_process's ChildProcess, and
 // ExitResult: how the program ended.
 import { EventEmitter } from 'node:events';
-import { statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
 import type { NativeExit, NativeProcess, NativeSpawnResult } from './binding.js';
@@ -45,20 +44,6 @@ export interface ExitResult {
 
 const signalNames = new Map<number, string>();
 for (const [name, num] of Object.entries(osConstants.signals)) if (!signalNames.has(num)) signalNames.set(num, name);
-
-/** Reads the ids of a live process's namespaces; undefined if it is already gone. */
-export function readNamespaces(pid: number): NamespaceIds | undefined {
-  const out = {} as NamespaceIds;
-  try {
-    for (const type of NAMESPACE_TYPES) {
-      const st = statSync(`/proc/${pid}/ns/${type}`);
-      out[type] = { type, inode: st.ino, dev: st.dev };
-    }
-  } catch {
-    return undefined;
-  }
-  return out;
-}
 
 /** The addon's flat [inode, dev, ...] (NAMESPACE_TYPES order) as {@link NamespaceIds}. */
 function namespacesFrom(flat: number[]): NamespaceIds {
@@ -200,7 +185,7 @@ export class SandboxProcess extends EventEmitter {
     this.pid = r.pid;
     this.spawned = true;
     this.ctx.spawned?.(r);
-    this.namespaces = r.ns === undefined ? readNamespaces(r.pid) : r.ns ? namespacesFrom(r.ns) : undefined;
+    this.namespaces = r.ns ? namespacesFrom(r.ns) : undefined; // null: already gone
     for (const sig of this.pendingSignals) this._native.kill(sig);
     this.pendingSignals = [];
     this.emit('spawn');

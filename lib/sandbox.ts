@@ -24,7 +24,7 @@ import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
 import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
-import { closeTransient, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
+import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
 import * as v from './validate.js';
 
 export interface SpawnOptions {
@@ -571,13 +571,7 @@ export function spawnSandbox(
   options = resolveOptional(options);
   const stdio = prepareStdio(o.stdio, 'spawn.stdio');
   const env = programEnv(options, extra.env);
-  let plan;
-  try {
-    plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });
-  } catch (e) {
-    closeTransient(stdio);
-    throw e;
-  }
+  const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });
   const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
   if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
 
@@ -588,7 +582,6 @@ export function spawnSandbox(
       if (r) finishers.push(r);
     }
   } catch (e) {
-    closeTransient(stdio);
     for (const fd of plan.transientFds) b.close(fd);
     for (const f of finishers) void f.abandon?.();
     // Bad input throws at once; a refusal of the machine's (no writable cgroup, a busy
@@ -622,7 +615,6 @@ export function spawnSandbox(
     res = b.spawn(request, nativeProc);
   } finally {
     // spawn() took its own copies of the descriptors it passes on.
-    closeTransient(stdio);
     for (const fd of plan.transientFds) b.close(fd);
   }
   if (res.fdError !== undefined) {

@@ -1,6 +1,6 @@
 // `stdio` as child_process takes it -> the child's descriptor slots, and the streams
 // the caller gets for the slots that are pipes.
-import { openSync, closeSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable, Stream } from 'node:stream';
 import type { StdioSlot } from './binding.js';
@@ -13,8 +13,6 @@ export interface PreparedStdio {
   slots: StdioSlot[];
   /** Index of the 'ipc' slot, if any. */
   ipc?: number;
-  /** Descriptors we opened only to pass (e.g. /dev/null): closed after the spawn. */
-  transient: number[];
 }
 
 function streamFd(s: Stream): number | undefined {
@@ -34,8 +32,7 @@ export function prepareStdio(stdio: StdioOption | undefined, option = 'stdio'): 
   while (entries.length < 3) entries.push(undefined);
   if (entries.length > 64) throw invalid(option, 'at most 64 descriptors can be passed');
 
-  const out: PreparedStdio = { slots: [], transient: [] };
-  let devnull: number | undefined;
+  const out: PreparedStdio = { slots: [] };
   entries.forEach((e, i) => {
     if (e === undefined || e === null) e = i < 3 ? 'pipe' : 'ignore';
     if (e === 'pipe' || e === 'overlapped') {
@@ -49,11 +46,7 @@ export function prepareStdio(stdio: StdioOption | undefined, option = 'stdio'): 
     } else if (e === 'ignore') {
       if (i < 3) {
         // The program still gets a valid descriptor: reading gives EOF, writing is dropped.
-        if (devnull === undefined) {
-          devnull = openSync('/dev/null', 'r+');
-          out.transient.push(devnull);
-        }
-        out.slots.push({ kind: 'fd', fd: devnull });
+        out.slots.push({ kind: 'fd', fd: devNull() });
       } else {
         out.slots.push({ kind: 'close' });
       }
@@ -71,9 +64,15 @@ export function prepareStdio(stdio: StdioOption | undefined, option = 'stdio'): 
   return out;
 }
 
-export function closeTransient(p: PreparedStdio): void {
-  for (const fd of p.transient) closeSync(fd);
-  p.transient = [];
+/**
+ * One /dev/null for the process (close-on-exec), opened on first use: the addon takes
+ * its own copy at spawn(), so there is no need to open and close one per spawn on the JS
+ * thread.
+ */
+let devNullFd: number | undefined;
+function devNull(): number {
+  devNullFd ??= openSync('/dev/null', 'r+');
+  return devNullFd;
 }
 
 /** Streams over the parent's ends of the pipes, as child_process gives them. */
