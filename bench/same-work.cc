@@ -186,15 +186,13 @@ long write_file(const char* path, const char* text) {
   return r;
 }
 
-ssize_t read_full(int fd, void* buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t r = read(fd, (char*)buf + got, len - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return got ? (ssize_t)got : r;
-    got += (size_t)r;
-  }
-  return (ssize_t)got;
+// One record of the init: it writes each with a single write of 32 bytes, which a pipe
+// delivers whole (writes up to PIPE_BUF are atomic).
+bool read_record(int fd, int32_t kind, nsb_report* rec) {
+  ssize_t n;
+  do n = read(fd, rec, sizeof *rec);
+  while (n < 0 && errno == EINTR);
+  return n == (ssize_t)sizeof *rec && rec->kind == kind;
 }
 
 // Reads fd to its end (copying to stdout when probing), then closes it.
@@ -248,15 +246,14 @@ const char* spawn_once(char* stack) {
   close(sync[1]);
 
   nsb_report rec;
-  if (!failed && (read_full(rep[0], &rec, sizeof rec) != (ssize_t)sizeof rec || rec.kind != NSB_REPORT_STARTED))
+  if (!failed && !read_record(rep[0], NSB_REPORT_STARTED, &rec))
     failed = "the child's setup or the init's start (run nsbind itself to see which step)";
   for (int i = 0; !failed && i < 8; i++) {
     struct stat st;
     snprintf(proc, sizeof proc, "/proc/%ld/ns/%s", pid, kNsTypes[i]);
     stat(proc, &st);
   }
-  if (!failed && (read_full(rep[0], &rec, sizeof rec) != (ssize_t)sizeof rec || rec.kind != NSB_REPORT_EXIT ||
-                  !WIFEXITED(rec.status) || WEXITSTATUS(rec.status) != 0))
+  if (!failed && (!read_record(rep[0], NSB_REPORT_EXIT, &rec) || !WIFEXITED(rec.status) || WEXITSTATUS(rec.status) != 0))
     failed = "the program's exit";
   close(rep[0]);
   if (failed) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
