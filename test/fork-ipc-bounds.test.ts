@@ -235,6 +235,7 @@ async function flood(o: { impl: 'nsbind' | 'child_process'; mode: 'messages' | '
     stdio: ['pipe', 'pipe', 'inherit'],
     ...(o.uid !== undefined ? { uid: o.uid, gid: o.uid, cwd: '/', env: { PATH: process.env.PATH, HOME: '/nonexistent' } } : {}),
   });
+  const exited = once(host, 'exit');
   const lines = createInterface({ input: host.stdout! })[Symbol.asyncIterator]();
   const events: string[] = [];
   const nextMatching = async (re: RegExp) => {
@@ -260,13 +261,13 @@ async function flood(o: { impl: 'nsbind' | 'child_process'; mode: 'messages' | '
     return { events, growth, drainedGrowth };
   } finally {
     host.stdin!.end();
-    if (host.exitCode === null) await once(host, 'exit');
+    await exited;
   }
 }
 
-const TOTAL_MIB = 96;
-/** More than the protected host ever needs, less than a third of what the flood sends. */
-const BOUND_MIB = 32;
+const TOTAL_MIB = 64;
+/** Far more than the protected host needs (3–8 MiB measured), well under what the flood sends. */
+const BOUND_MIB = 24;
 const creators = [
   { name: 'root', uid: undefined },
   ...(isRoot ? [{ name: 'uid 65534', uid: 65534 }] : []),
