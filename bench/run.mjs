@@ -19,6 +19,7 @@ import {
   benchDir, bwrapArgs, bwrapLikeSandbox, config, cpSpawn, floor, floorBin, have, loadNsbind, nsbindRun,
   outDir, QUICK, rate, ratios, root, sandboxFor, SETS, stats, timeBatch, TYPES, unshareArgs,
 } from './lib.mjs';
+import { buildSameWork, sameWork, sameWorkArgs } from './same-work.mjs';
 
 const log = (...a) => process.stderr.write(a.join(' ') + '\n');
 const started = Date.now();
@@ -30,6 +31,7 @@ const loadAtStart = loadavg()[0];
 function build() {
   mkdirSync(outDir, { recursive: true });
   execFileSync('cc', ['-O2', '-Wall', '-o', floorBin, join(benchDir, 'floor.c'), '-lpthread'], { stdio: 'inherit' });
+  buildSameWork();
   if (!existsSync(join(root, 'build', 'Release', 'nsbind.node')) && !existsSync(join(root, 'prebuilds'))) {
     log('building the addon (node-gyp rebuild)');
     execFileSync('npx', ['node-gyp', 'rebuild'], { cwd: root, stdio: 'inherit' });
@@ -72,11 +74,16 @@ async function latencySection(sandbox, bwrap) {
     row(`nsbind ${set.name}`, () => timeBatch(B, () => nsbindRun(sb)));
     if (set.types.length > 0) row(`unshare ${set.name}`, () => timeBatch(B, () => cpSpawn('unshare', unshareArgs(set.types))));
   }
+  // The same-work floor: nsbind's default work for all 8, in C (same-work.mjs says
+  // why it may not apply).
+  const same = sameWorkArgs();
+  if (same.args) row('same-work all 8', async () => (await sameWork(same.args, floorCount)).usPerSpawn / 1000);
+  else log(`same-work floor not measured: ${same.problem}`);
   row('child_process none', () => timeBatch(B, () => cpSpawn('/bin/true')));
   const like = bwrapLikeSandbox(sandbox);
   row('nsbind bwrap-like', () => timeBatch(B, () => nsbindRun(like.sb)));
   if (bwrap) row('bwrap', () => timeBatch(B, () => cpSpawn('bwrap', [...bwrapArgs, '/bin/true'])));
-  return like.exact;
+  return { bwrapExact: like.exact, sameWorkProblem: same.problem };
 }
 
 async function throughputSection(sandbox) {
@@ -228,7 +235,7 @@ async function main() {
   await cpSpawn('/bin/true');
 
   log(`rounds ${config.rounds}, batch ${config.batch}${QUICK ? ' (quick mode)' : ''}`);
-  const bwrapExact = await latencySection(sandbox, bwrap);
+  const { bwrapExact, sameWorkProblem } = await latencySection(sandbox, bwrap);
   await runRounds([...rows.keys()], 'latency');
   const before = new Set(rows.keys());
   await throughputSection(sandbox);
@@ -267,6 +274,11 @@ async function main() {
       ['`child_process.spawn(\'/bin/true\')`', cell(v('child_process none')), `none: ${ratioCell(v('nsbind none'), v('child_process none'))}; all 8: ${ratioCell(v('nsbind all 8'), v('child_process none'))}`],
       [`\`bwrap ${bwrapArgs.join(' ')}\``, bwrap ? cell(v('bwrap')) : 'n/a (no bubblewrap)', bwrap ? ratioCell(v('nsbind bwrap-like'), v('bwrap')) : 'n/a'],
       [`nsbind with bwrap's isolation${bwrapExact ? '' : ' (namespaces only: this build has no .roBind/.proc/.dev)'}`, cell(v('nsbind bwrap-like')), '—'],
+      [
+        'same-work floor: what `sandbox().all()` does, in C without Node (`same-work.cc`)',
+        sameWorkProblem ? `n/a (${sameWorkProblem})` : cell(v('same-work all 8')),
+        sameWorkProblem ? 'n/a' : `all 8: ${ratioCell(v('nsbind all 8'), v('same-work all 8'))}`,
+      ],
     ],
   ));
   out.push('');

@@ -57,12 +57,32 @@ export interface ForkOptions extends SpawnOptions {
    * @example sandbox().user().mount().root().fork('./worker.js') // node is bound into the empty root
    */
   bindNode?: boolean;
+  /**
+   * The largest message the child may send, in bytes as serialised on the wire. A larger
+   * one ends the channel: `'error'` (to a listener) gets `ERR_NSBIND_IPC_OVERFLOW`, then
+   * `'disconnect'`. The child is untrusted and a message must be held whole before it is
+   * parsed, so this bounds what it can make Node hold; parsing can briefly take many
+   * times the message's size (JSON of small objects: up to ~35×). `Infinity`: no limit,
+   * for a child you trust.
+   * @default 1 MiB (1048576)
+   * @example sb.fork('./renderer.js', [], { serialization: 'advanced', maxMessageSize: 64 * 1024 * 1024 })
+   */
+  maxMessageSize?: number;
 }
 
 /** A SandboxProcess with an IPC channel, as `fork()` returns it. */
 export type ForkedProcess = SandboxProcess & IpcMethods;
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
+
+/** `maxMessageSize` when not given: far above what IPC is used for, small next to Node. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+
+function maxMessageSizeOption(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_MESSAGE_SIZE;
+  if (value === Infinity || (Number.isSafeInteger(value) && (value as number) >= 1)) return value as number;
+  throw invalid('fork.maxMessageSize', `expected a number of bytes (at least 1) or Infinity, got ${v.describe(value)}`);
+}
 
 /** Whether node would load TypeScript: a loader/preload in execArgv or NODE_OPTIONS, or built-in support. */
 function canLoadTypeScript(execArgv: readonly string[], env: NodeJS.ProcessEnv): boolean {
@@ -155,7 +175,7 @@ export function forkSandbox(
   o: ForkOptions,
 ): ForkedProcess {
   v.plainObject(o, 'fork.options');
-  const { execArgv: rawExecArgv, execPath: rawExecPath, serialization: rawSer, silent, bindNode, ...spawnOpts } = o;
+  const { execArgv: rawExecArgv, execPath: rawExecPath, serialization: rawSer, silent, bindNode, maxMessageSize: rawMax, ...spawnOpts } = o;
   const module = checkModule(modulePath);
   const execPath = rawExecPath === undefined ? process.execPath : v.absolutePath(rawExecPath, 'fork.execPath');
   let execArgv: string[];
@@ -165,6 +185,7 @@ export function forkSandbox(
   const serialization = rawSer === undefined ? 'json' : v.oneOf(rawSer, ['json', 'advanced'], 'fork.serialization');
   if (silent !== undefined) v.bool(silent, 'fork.silent');
   if (bindNode !== undefined) v.bool(bindNode, 'fork.bindNode');
+  const maxMessageSize = maxMessageSizeOption(rawMax);
   args.forEach((a, i) => v.cString(a, `fork.args[${i}]`, { empty: true }));
   if (TS_EXTENSIONS.has(extname(module)) && !canLoadTypeScript(execArgv, process.env)) {
     throw invalid(
@@ -189,7 +210,7 @@ export function forkSandbox(
   if (proc.stdin === socket) proc.stdin = null;
   if (proc.stdout === socket) proc.stdout = null;
   if (proc.stderr === socket) proc.stderr = null;
-  const { target, abandon } = setupChannel(proc, socket, serialization);
-  proc.exited.catch(abandon);
+  const { target, ended, abandon } = setupChannel(proc, socket, serialization, { maxMessageSize });
+  proc.exited.then(ended, abandon);
   return target;
 }

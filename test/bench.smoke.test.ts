@@ -51,6 +51,11 @@ describe('npm run bench (quick mode)', () => {
     const spawners = tableAfter(out, '### Spawn latency', 1);
     expect(spawners[0][1]).toMatch(FIGURE); // child_process
     expect(spawners[1][1]).toMatch(/^(\d.*\)|n\/a \(no bubblewrap\))$/);
+    // The same-work floor: measured whenever nsbind's default plan is the one it does
+    // (when nsbind's defaults change, bench/same-work.cc must follow: n/a fails here).
+    expect(spawners[3][0]).toMatch(/^same-work floor/);
+    expect(spawners[3][1]).toMatch(FIGURE);
+    expect(spawners[3][2].replace(/^all 8: /, '')).toMatch(FIGURE);
 
     const heap = tableAfter(out, '### Big parents');
     expect(heap).toHaveLength(3);

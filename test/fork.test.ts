@@ -140,7 +140,9 @@ describe('fork: messages', () => {
       // Decoding Node's bytes, split at every position a read could split them.
       const decoded: unknown[] = [];
       const reader = createCodec(mode);
-      for (let i = 0; i < nodeBytes.length; i += 5) decoded.push(...reader.decode(nodeBytes.subarray(i, i + 5)));
+      for (let i = 0; i < nodeBytes.length; i += 5) {
+        for (const d of reader.decode(nodeBytes.subarray(i, i + 5))) decoded.push(d.message);
+      }
       expect(decoded).toEqual(mode === 'advanced' ? messages : messages.map((m) => JSON.parse(JSON.stringify(m))));
       expect(reader.buffering).toBe(false);
     }

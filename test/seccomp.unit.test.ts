@@ -48,6 +48,17 @@ describe('syscall tables', () => {
     expect(syscallsArm64.get('clone')).toBe(220);
     expect(syscallsArm64.get('setns')).toBe(268);
     expect(syscallsArm64.get('clone3')).toBe(435);
+    expect(syscallsX64.get('socket')).toBe(41);
+    expect(syscallsX64.get('socketpair')).toBe(53);
+    expect(syscallsX64.get('personality')).toBe(135);
+    expect(syscallsX64.get('modify_ldt')).toBe(154);
+    expect(syscallsArm64.get('personality')).toBe(92);
+    expect(syscallsArm64.get('socket')).toBe(198);
+    expect(syscallsArm64.get('socketpair')).toBe(199);
+    expect(syscallsArm64.has('modify_ldt')).toBe(false); // x86 only
+    for (const table of [syscallsX64, syscallsArm64]) {
+      expect([table.get('io_uring_setup'), table.get('io_uring_enter'), table.get('io_uring_register')]).toEqual([425, 426, 427]);
+    }
     // arm64-specific choices of the generic table
     expect(syscallsArm64.get('renameat')).toBe(38);
     expect(syscallsArm64.get('newfstatat')).toBe(79);
@@ -87,6 +98,48 @@ describe.each(arches)('the default profile on $arch', ({ arch, audit, table }) =
       'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'open_by_handle_at',
     ]) {
       expect(call(name), name).toMatchObject(denied(EPERM));
+    }
+  });
+
+  it('denies io_uring with EPERM, as the kernel does when io_uring_disabled is set', () => {
+    expect(call('io_uring_setup', 8, 0x7fff0000)).toMatchObject(denied(EPERM));
+    expect(call('io_uring_enter', 3, 1, 1, 1)).toMatchObject(denied(EPERM));
+    expect(call('io_uring_register', 3, 0, 0, 0)).toMatchObject(denied(EPERM));
+  });
+
+  it('refuses socket and socketpair for AF_VSOCK only, on the low 32 bits of the family', () => {
+    const AF_VSOCK = 40n;
+    const SOCK_STREAM = 1;
+    for (const name of ['socket', 'socketpair']) {
+      expect(call(name, AF_VSOCK, SOCK_STREAM, 0), name).toMatchObject(denied(EPERM));
+      // the kernel reads the family as an int: junk in the high half is still AF_VSOCK
+      expect(call(name, 0xffffffff00000000n | AF_VSOCK, SOCK_STREAM, 0), name).toMatchObject(denied(EPERM));
+      expect(call(name, 0x100000000n | AF_VSOCK, SOCK_STREAM, 0), name).toMatchObject(denied(EPERM));
+      // ...and AF_VSOCK in the high half only is family 0 to the kernel
+      expect(call(name, AF_VSOCK << 32n, SOCK_STREAM, 0), name).toMatchObject({ action: 'allow' });
+      // the family is argument 0; 40 elsewhere is not vsock
+      expect(call(name, 1, Number(AF_VSOCK), 0), name).toMatchObject({ action: 'allow' });
+      for (const family of [1, 2, 10, 16, 17]) {
+        // AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET
+        expect(call(name, family, SOCK_STREAM, 0), `${name} ${family}`).toMatchObject({ action: 'allow' });
+      }
+    }
+  });
+
+  it("allows only the personality values Docker's profile allows, on the low 32 bits", () => {
+    const allowed = [0, 0x8, 0x20000, 0x20008, 0xffffffff];
+    for (const p of allowed) {
+      expect(call('personality', p), p.toString(16)).toMatchObject({ action: 'allow' });
+      // the kernel takes an unsigned int: the high half changes nothing
+      expect(call('personality', 0xdead00000000n | BigInt(p)), p.toString(16)).toMatchObject({ action: 'allow' });
+    }
+    const ADDR_NO_RANDOMIZE = 0x0040000;
+    const MMAP_PAGE_ZERO = 0x0100000;
+    const READ_IMPLIES_EXEC = 0x0400000;
+    const PER_BSD = 0x6;
+    for (const p of [ADDR_NO_RANDOMIZE, MMAP_PAGE_ZERO, READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE | 0x8, PER_BSD, 0xfffffffe, 1]) {
+      expect(call('personality', p), p.toString(16)).toMatchObject(denied(EPERM));
+      expect(call('personality', 0xffffffff00000000n | BigInt(p)), p.toString(16)).toMatchObject(denied(EPERM));
     }
   });
 
@@ -139,6 +192,12 @@ describe.each(arches)('the default profile on $arch', ({ arch, audit, table }) =
 
 describe('x86-64 specifics', () => {
   const program = compileSeccomp('default', 'x64')!;
+  it('refuses modify_ldt with EPERM, whatever the function', () => {
+    for (const func of [0, 1, 2, 0x11]) {
+      expect(runFilter(program, { nr: 154, arch: AUDIT_ARCH_X86_64, args: [func, 0, 16] })).toMatchObject(denied(EPERM));
+    }
+  });
+
   it('refuses the x32 ABI (bit 30 of the number) with ENOSYS', () => {
     const x32Unshare = 0x40000000 | 272;
     expect(runFilter(program, { nr: x32Unshare, arch: AUDIT_ARCH_X86_64, args: [CLONE_NEWUSER] })).toMatchObject(denied(ENOSYS));

@@ -6,15 +6,22 @@
 // 'message'; `send` returns false when the child is more than 128 KiB behind; a send
 // after the channel closed fails with ERR_IPC_CHANNEL_CLOSED.
 //
-// What differs, and why: the child is untrusted, so bytes that do not parse end the
-// channel with an error instead of throwing inside Node's read path; and handles
+// What differs, and why: the child is untrusted. Bytes that do not parse end the
+// channel with an error instead of throwing inside Node's read path. What the child
+// sends is bounded in Node's memory: a message over `maxMessageSize` ends the channel
+// with ERR_NSBIND_IPC_OVERFLOW, and reading stops while messages nobody listens for
+// yet (or replies the child does not read) pass HOLD_BYTES (see inflow.ts); where
+// child_process would hold everything, the child waits instead. Errors the child causes
+// are emitted only to an 'error' listener: a hostile child must not be able to crash
+// Node by making an unhandled 'error'; 'disconnect' always tells. And handles
 // (sockets, servers) cannot cross the channel (the socket is read without SCM_RIGHTS, so
 // the kernel drops any descriptor the child attaches; the child is told NODE_HANDLE_NACK,
 // as Node tells a sender whose handle did not arrive).
 import type { Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
-import { nsbindError } from '../errors.js';
-import { createCodec, type Serialization } from './serialization.js';
+import { NsbindError, nsbindError } from '../errors.js';
+import { HOLD_BYTES, Inflow } from './inflow.js';
+import { createCodec, type Decoded, type Serialization } from './serialization.js';
 
 /** `child.channel`: keeps the event loop alive while connected, unless unref'd. */
 export interface IpcControl {
@@ -75,16 +82,31 @@ export function channelClosedError(): Error & { code: string } {
   return nodeError('ERR_IPC_CHANNEL_CLOSED', 'Channel closed');
 }
 
-/** Attaches the channel over `socket` (the parent's end of the socketpair) to `target`. */
+/** How much of what the child sends the parent holds (see the top of this file). */
+export interface ChannelBounds {
+  /** The largest message read from the child, in bytes on the wire. */
+  maxMessageSize: number;
+  /** Bytes held for the child (undelivered messages, unread replies) before reading stops. */
+  holdBytes?: number;
+}
+
+/**
+ * Attaches the channel over `socket` (the parent's end of the socketpair) to `target`.
+ * Returns `ended`, to call when the sandbox is gone, and `abandon`, for one that never
+ * started.
+ */
 export function setupChannel<T extends EventEmitter>(
   target: T,
   socket: Socket,
   mode: Serialization,
-): { target: T & IpcMethods; abandon: () => void } {
+  { maxMessageSize, holdBytes = HOLD_BYTES }: ChannelBounds,
+): { target: T & IpcMethods; ended: () => void; abandon: () => void } {
   const t = target as T & IpcMethods;
-  const codec = createCodec(mode);
+  const codec = createCodec(mode, maxMessageSize);
+  const inflow = new Inflow(socket);
   let open = true; // the socket is still ours to read and write
   let pending: unknown[] = []; // messages that arrived while nobody listened
+  let pendingBytes = 0; // their size on the wire
 
   const control: IpcControl = {
     ref: () => socket.ref(),
@@ -93,10 +115,17 @@ export function setupChannel<T extends EventEmitter>(
   t.connected = true;
   t.channel = control;
 
-  const deliver = (message: unknown) => {
+  const deliver = ({ message, bytes }: Decoded) => {
     if (!open) return;
-    if (t.listenerCount('message') > 0) t.emit('message', message, undefined);
-    else pending.push(message);
+    // With messages still held, a listener that just arrived gets them first (its
+    // newListener flush is on its way): order is kept.
+    if (t.listenerCount('message') > 0 && pending.length === 0) {
+      t.emit('message', message, undefined);
+      return;
+    }
+    pending.push(message);
+    pendingBytes += bytes;
+    if (pendingBytes > holdBytes) inflow.hold('undelivered');
   };
 
   t.on('newListener', (event) => {
@@ -105,7 +134,9 @@ export function setupChannel<T extends EventEmitter>(
       if (!pending.length || t.listenerCount('message') === 0) return;
       const held = pending;
       pending = [];
+      pendingBytes = 0;
       for (const m of held) t.emit('message', m, undefined);
+      if (open) inflow.release('undelivered');
     });
   });
 
@@ -127,6 +158,7 @@ export function setupChannel<T extends EventEmitter>(
     t.connected = false;
     t.channel = null;
     pending = [];
+    pendingBytes = 0;
     // Flush what was sent, then let go; the child sees EOF and disconnects too.
     socket.end(() => socket.destroy());
     if (emitDisconnect) process.nextTick(() => t.emit('disconnect'));
@@ -135,20 +167,29 @@ export function setupChannel<T extends EventEmitter>(
   socket.on('data', (chunk: Buffer) => {
     if (!open) return;
     try {
-      for (const message of codec.decode(chunk)) {
+      for (const decoded of codec.decode(chunk)) {
+        const { message } = decoded;
         if (!isInternal(message)) {
-          process.nextTick(deliver, message);
+          process.nextTick(deliver, decoded);
         } else if (message.cmd === 'NODE_HANDLE') {
-          // The descriptor did not come through (see the top of this file).
+          // The descriptor did not come through (see the top of this file). A child that
+          // sends these without reading the answers must not queue them in Node.
           write({ cmd: 'NODE_HANDLE_NACK' }, undefined, true);
+          if (socket.writableLength > holdBytes && !inflow.held('replies')) {
+            inflow.hold('replies');
+            socket.once('drain', () => inflow.release('replies'));
+          }
         }
         // Other internal messages (acks for handles we never send, cluster's) are ignored.
       }
     } catch (e) {
-      const err = nsbindError('ERR_NSBIND_IPC', `the child sent a message that is not valid ${mode} IPC`, {
-        cause: e,
-        hint: `the child must use process.send() with serialization '${mode}' and not write to fd NODE_CHANNEL_FD itself`,
-      });
+      const err =
+        e instanceof NsbindError
+          ? e
+          : nsbindError('ERR_NSBIND_IPC', `the child sent a message that is not valid ${mode} IPC`, {
+              cause: e,
+              hint: `the child must use process.send() with serialization '${mode}' and not write to fd NODE_CHANNEL_FD itself`,
+            });
       close(true);
       process.nextTick(() => {
         if (t.listenerCount('error') > 0) t.emit('error', err);
@@ -213,6 +254,13 @@ export function setupChannel<T extends EventEmitter>(
     close(true);
   };
 
+  // The sandbox is gone. A socket whose reading is stopped never reads its EOF, so if
+  // nobody has listened by now the channel ends here; otherwise it and its descriptor
+  // would outlive the sandbox. (What was held is dropped, as an EOF drops it.)
+  const ended = () => {
+    if (inflow.held()) close(true);
+  };
+
   // The sandbox never started: close without events.
   const abandon = () => {
     open = false;
@@ -220,5 +268,5 @@ export function setupChannel<T extends EventEmitter>(
     t.channel = null;
     socket.destroy();
   };
-  return { target: t, abandon };
+  return { target: t, ended, abandon };
 }

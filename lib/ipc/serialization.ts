@@ -15,20 +15,43 @@
 // This follows Node 20's lib/internal/child_process/serialization.js. The tagging is
 // done by subclassing the public v8.DefaultSerializer, which writes the view itself, so
 // the bytes are Node's own and stay so when Node changes the constructor list.
-import { StringDecoder } from 'node:string_decoder';
+//
+// The reader takes a limit on the size of one message: the peer is untrusted, and a
+// message must be held whole before it can be parsed, so without a limit a JSON line
+// that never ends (or an 'advanced' length prefix of 4 GiB) grows the parent without
+// bound. Over the limit, decode throws ERR_NSBIND_IPC_OVERFLOW as soon as it knows:
+// at the length prefix, or when an unfinished line passes the limit.
 import { types } from 'node:util';
 import * as v8 from 'node:v8';
+import { nsbindError, type NsbindError } from '../errors.js';
 
 export type Serialization = 'json' | 'advanced';
+
+/** One message read from the wire, and the bytes it took there. */
+export interface Decoded {
+  message: unknown;
+  bytes: number;
+}
 
 /** Turns messages into bytes and a byte stream back into messages. */
 export interface Codec {
   /** The message as it goes on the wire. */
   encode(message: unknown): Buffer | string;
-  /** Feeds the bytes just read; yields every message they complete. Throws on malformed input. */
-  decode(chunk: Buffer): Generator<unknown>;
+  /**
+   * Feeds the bytes just read; yields every message they complete. Throws on malformed
+   * input, and ERR_NSBIND_IPC_OVERFLOW for a message larger than the limit.
+   */
+  decode(chunk: Buffer): Generator<Decoded>;
   /** Whether a message has been started but not finished (bytes are held back). */
   readonly buffering: boolean;
+}
+
+/** The error for a message over the limit; the channel ends with it. */
+function overflow(limit: number, size: string): NsbindError {
+  return nsbindError('ERR_NSBIND_IPC_OVERFLOW', `the child sent an IPC message of ${size}, more than maxMessageSize (${limit} bytes)`, {
+    option: 'fork.maxMessageSize',
+    hint: 'raise fork\'s maxMessageSize (bytes; Infinity for no limit) if the child is trusted to send larger messages',
+  });
 }
 
 const ARRAY_BUFFER_VIEW_TAG = 0;
@@ -64,34 +87,45 @@ class ChildProcessDeserializer extends DefaultDeserializer {
 }
 
 class JsonCodec implements Codec {
-  private partial = '';
-  private decoder = new StringDecoder('utf8');
+  // The unfinished line, split as it was read. Lines are split on the byte 0x0a, which
+  // never occurs inside a multi-byte UTF-8 sequence, so bytes are counted exactly.
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly limit: number) {}
 
   get buffering(): boolean {
-    return this.partial.length !== 0;
+    return this.size !== 0;
   }
 
   encode(message: unknown): string {
     return `${JSON.stringify(message)}\n`;
   }
 
-  *decode(chunk: Buffer): Generator<unknown> {
-    if (chunk.length === 0) return;
-    const lines = this.decoder.write(chunk).split('\n');
-    const last = lines.pop()!;
-    if (lines.length === 0) {
-      this.partial += last;
-      return;
+  *decode(chunk: Buffer): Generator<Decoded> {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      const tail = chunk.subarray(start, nl);
+      const bytes = this.size + tail.length;
+      if (bytes > this.limit) throw overflow(this.limit, `${bytes} bytes`);
+      const line = this.size === 0 ? tail : Buffer.concat([...this.parts, tail], bytes);
+      this.parts = [];
+      this.size = 0;
+      start = nl + 1;
+      yield { message: JSON.parse(line.toString('utf8')), bytes: bytes + 1 };
     }
-    lines[0] = this.partial + lines[0];
-    this.partial = last;
-    for (const line of lines) yield JSON.parse(line);
+    if (start === chunk.length) return;
+    this.size += chunk.length - start;
+    if (this.size > this.limit) throw overflow(this.limit, `more than ${this.limit} bytes (the line is not finished)`);
+    this.parts.push(chunk.subarray(start));
   }
 }
 
 class AdvancedCodec implements Codec {
   private chunks: Buffer[] = [];
   private size = 0;
+
+  constructor(private readonly limit: number) {}
 
   get buffering(): boolean {
     return this.size > 0;
@@ -107,13 +141,16 @@ class AdvancedCodec implements Codec {
     return out;
   }
 
-  *decode(chunk: Buffer): Generator<unknown> {
+  *decode(chunk: Buffer): Generator<Decoded> {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.size += chunk.length;
     while (this.size >= 4) {
       if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks, this.size)];
-      const total = this.chunks[0].readUInt32BE(0) + 4;
+      const length = this.chunks[0].readUInt32BE(0);
+      // Refused at the prefix, before a byte of the body is held.
+      if (length > this.limit) throw overflow(this.limit, `${length} bytes`);
+      const total = length + 4;
       if (this.size < total) return;
       const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
       const body = all.subarray(4, total);
@@ -122,12 +159,16 @@ class AdvancedCodec implements Codec {
       this.size = rest.length;
       const des = new ChildProcessDeserializer(body);
       des.readHeader();
-      yield des.readValue();
+      yield { message: des.readValue(), bytes: total };
     }
   }
 }
 
-/** A fresh codec for one channel (decoders keep the partial message between reads). */
-export function createCodec(mode: Serialization): Codec {
-  return mode === 'json' ? new JsonCodec() : new AdvancedCodec();
+/**
+ * A fresh codec for one channel (decoders keep the partial message between reads).
+ * `limit`: the largest message it reads, in bytes on the wire (without the JSON newline
+ * or the 'advanced' length prefix).
+ */
+export function createCodec(mode: Serialization, limit = Infinity): Codec {
+  return mode === 'json' ? new JsonCodec(limit) : new AdvancedCodec(limit);
 }

@@ -6,7 +6,7 @@
 //
 //     A = arch;  if (A != AUDIT_ARCH_<native>) return KILL_PROCESS
 //     A = nr;    (x86-64) if (A >= 0x40000000) return ERRNO(ENOSYS)
-//     rule:      if (A != nr_1) goto next; [A = arg; test...]; return ACTION | ALLOW
+//     rule:      if (A != nr_1) goto next; [A = arg_low32; test...]; return ACTION | ALLOW
 //     ...
 //     return ALLOW
 //
@@ -69,10 +69,27 @@ const ENOSYS = 38;
 const CLONE_NEWUSER = 0x1000_0000;
 const TIOCSTI = 0x5412;
 const TIOCLINUX = 0x541c;
+const AF_VSOCK = 40;
+/**
+ * The `personality` values Docker's default profile lets through: PER_LINUX (0),
+ * PER_LINUX32 (8, what `setarch i686`/`linux32` asks for), UNAME26 (0x20000, a 2.6.x
+ * version string for old programs), the two together, and 0xffffffff, which only
+ * queries the current value.
+ */
+const PERSONALITY_ALLOWED = [0x0000_0000, 0x0000_0008, 0x0002_0000, 0x0002_0008, 0xffff_ffff];
 /** The largest errno the kernel lets a filter return (MAX_ERRNO). */
 const MAX_ERRNO = 4095;
 
-/** A test on the low 32 bits of one argument. */
+/**
+ * A test on the low 32 bits of one argument (seccomp_data holds each argument as 64 bits;
+ * a classic-BPF load reads one 32-bit half). Every argument the profile compares for
+ * equality is one the kernel declares as `int` or `unsigned int` (setns's nstype, ioctl's
+ * request, socket's family, personality's value): it truncates the register to its low
+ * half, so that half is exactly what the call acts on. Comparing all 64 bits would be
+ * wrong both ways: a deny rule would miss a value with junk in the high half, an allow
+ * rule would refuse one the kernel accepts. 'bits' tests look for flags that live in the
+ * low half (CLONE_NEWUSER), so the high half cannot matter to them either.
+ */
 interface ArgTest {
   arg: number;
   /** 'bits': any of `k`'s bits set; 'eq': equal to `k`. */
@@ -80,11 +97,16 @@ interface ArgTest {
   k: number;
 }
 
-/** A syscall and what happens to it: `action` always, or only when one test matches. */
+/**
+ * A syscall and what happens to it: `action` always; or only `when` one test matches;
+ * or `unless` one matches (an allow-list of argument values). Without a match the call
+ * is allowed (`when`) or gets `action` (`unless`).
+ */
 interface Rule {
   name: string;
   action: number;
   when?: ArgTest[];
+  unless?: ArgTest[];
 }
 
 const errno = (e: number): number => SECCOMP_RET_ERRNO | (e & 0xffff);
@@ -105,6 +127,23 @@ const errno = (e: number): number => SECCOMP_RET_ERRNO | (e & 0xffff);
  * - ioctl TIOCSTI (push input into a terminal) and TIOCLINUX (same through the console):
  *   the kernel reads the request as an unsigned int, so only the low 32 bits are
  *   compared; a filter comparing all 64 would miss 0xffffffff00005412.
+ * - io_uring_setup/_enter/_register: io_uring runs file and network operations from
+ *   kernel workers on behalf of the program, a path seccomp never sees (no syscall per
+ *   operation), and has been a steady source of kernel exploits; Google turned it off on
+ *   ChromeOS, Android and its servers. EPERM is what the kernel itself answers when the
+ *   `kernel.io_uring_disabled` sysctl is set, so programs (libuv, liburing users) already
+ *   fall back on it.
+ * - socket/socketpair with AF_VSOCK: vsock is not network-namespaced. A sandbox with
+ *   `.net()` and nothing but `lo` could still reach the hypervisor host (CID 2) or other
+ *   VMs through it. socketpair is refused too because it creates the socket (and loads
+ *   the vsock module on demand) before failing.
+ * - modify_ldt (x86 only): 16-bit segments are needed by nothing but old DOS/Win16
+ *   emulation, and the LDT code has had several privilege-escalation bugs
+ *   (CVE-2015-5157, CVE-2017-17053).
+ * - personality, except the values Docker allows ({@link PERSONALITY_ALLOWED}): the
+ *   others switch off ASLR (ADDR_NO_RANDOMIZE), make every mapping executable
+ *   (READ_IMPLIES_EXEC) or allow mapping page 0 (MMAP_PAGE_ZERO, the classic null-pointer
+ *   exploit helper).
  */
 export const DEFAULT_PROFILE: readonly Rule[] = Object.freeze([
   { name: 'clone', action: errno(EPERM), when: [{ arg: 0, test: 'bits', k: CLONE_NEWUSER }] },
@@ -126,10 +165,18 @@ export const DEFAULT_PROFILE: readonly Rule[] = Object.freeze([
       { arg: 1, test: 'eq', k: TIOCLINUX },
     ],
   },
+  { name: 'socket', action: errno(EPERM), when: [{ arg: 0, test: 'eq', k: AF_VSOCK }] },
+  { name: 'socketpair', action: errno(EPERM), when: [{ arg: 0, test: 'eq', k: AF_VSOCK }] },
+  {
+    name: 'personality',
+    action: errno(EPERM),
+    unless: PERSONALITY_ALLOWED.map((k) => ({ arg: 0, test: 'eq' as const, k })),
+  },
   ...[
     'keyctl', 'add_key', 'request_key', 'bpf', 'userfaultfd', 'perf_event_open',
     'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module',
-    'open_by_handle_at',
+    'open_by_handle_at', 'io_uring_setup', 'io_uring_enter', 'io_uring_register',
+    'modify_ldt',
   ].map((name) => ({ name, action: errno(EPERM) })),
 ] satisfies Rule[]);
 
@@ -264,19 +311,24 @@ function generate(rules: readonly Rule[], arch: SeccompArch): Buffer {
     const nr = table.get(rule.name);
     if (nr === undefined) continue; // not a syscall of this architecture: nothing to filter
     const next = `next${n}`;
-    const act = `act${n}`;
+    const hitLabel = `hit${n}`;
     n++;
     lines.push(jeq(nr, undefined, next));
-    if (rule.when) {
+    const tests = rule.when ?? rule.unless;
+    if (tests) {
+      // Any matching test jumps to `hit`; falling through means none matched.
+      const [miss, hit] = rule.when ? [SECCOMP_RET_ALLOW, rule.action] : [rule.action, SECCOMP_RET_ALLOW];
       let loaded = -1;
-      for (const t of rule.when) {
+      for (const t of tests) {
         if (t.arg !== loaded) lines.push(ld(argLow(t.arg)));
         loaded = t.arg;
-        lines.push(t.test === 'bits' ? jset(t.k, act) : jeq(t.k, act));
+        lines.push(t.test === 'bits' ? jset(t.k, hitLabel) : jeq(t.k, hitLabel));
       }
-      lines.push(ret(SECCOMP_RET_ALLOW), label(act));
+      lines.push(ret(miss), label(hitLabel), ret(hit));
+    } else {
+      lines.push(ret(rule.action));
     }
-    lines.push(ret(rule.action), label(next));
+    lines.push(label(next));
   }
   lines.push(ret(SECCOMP_RET_ALLOW));
   return assemble(lines);
