@@ -28,9 +28,9 @@ export interface SandboxCgroup {
   readonly procCgroupLines: readonly string[];
   /** The cgroup path (as in /proc/PID/cgroup) a cgroup namespace made inside it is rooted at. */
   readonly nsRootPath: string;
-  /** v2: an O_RDONLY|O_DIRECTORY fd of the cgroup, for clone3's CLONE_INTO_CGROUP. */
+  /** v2: an O_RDONLY|O_DIRECTORY fd of the cgroup: the addon writes the sandbox's init into its cgroup.procs. */
   readonly cloneIntoFd?: number;
-  /** v1: the cgroup.procs files the parent writes the child's pid into while it waits. */
+  /** v1: the cgroup.procs files the addon writes the sandbox's init into. */
   readonly procsFiles: readonly string[];
   /** Closes {@link cloneIntoFd} once the child is placed (destroy() also does). */
   closeFd(): void;
