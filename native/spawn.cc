@@ -216,14 +216,24 @@ static long waitid_pidfd(int pidfd, siginfo_t* si, int options, struct rusage* r
 
 // One record from the report pipe, which is in packet mode (O_DIRECT): each read returns
 // one record as it was written, so a stray write can never shift the records after it.
-// 1: a record with our token; 0: EOF; -1: anything else (not ours, or an error).
+// 1: a record with our token; 0: EOF; -1: a read error; -2: a record that is not ours
+// (the wrong size, or without the spawn's token).
 static int read_record(int fd, nsb_report* rec, int32_t token, bool check_token) {
   ssize_t n;
   do n = read(fd, rec, sizeof *rec);
   while (n < 0 && errno == EINTR);
   if (n == 0) return 0;
-  if (n != (ssize_t)sizeof *rec) return -1;
-  return !check_token || rec->token == token ? 1 : -1;
+  if (n < 0) return -1;
+  if (n != (ssize_t)sizeof *rec) return -2;
+  return !check_token || rec->token == token ? 1 : -2;
+}
+
+// The next record that is ours: records that are not are skipped (plan.h nsb_report).
+static int next_record(int fd, nsb_report* rec, int32_t token, bool check_token) {
+  int got;
+  do got = read_record(fd, rec, token, check_token);
+  while (got == -2);
+  return got;
 }
 
 // In a new pid namespace the child cannot ask getppid() whether we still live: it tells
@@ -414,7 +424,7 @@ static void do_spawn(Request& q, Outcome& o) {
   int got = 0;
   bool ready = false;
   if (!o.failed) {
-    got = read_record(rep[0], &rec, q.msg.token, check);
+    got = next_record(rep[0], &rec, q.msg.token, check);
     if (q.ready && got == 1 && rec.kind == NSB_REPORT_READY) {
       ready = true;
       // The init runs in its own memory now: the setup window is over, and only now may
@@ -426,7 +436,7 @@ static void do_spawn(Request& q, Outcome& o) {
         fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
       } else {
         write_all_fd(ctl[1], q.plan.data(), q.plan.size());
-        got = read_record(rep[0], &rec, q.msg.token, check);
+        got = next_record(rep[0], &rec, q.msg.token, check);
       }
     }
   }
@@ -621,11 +631,12 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
   int program_status = -1;
   long maxrss_kb = ru.ru_maxrss;
   if (p->report_fd_ >= 0) {
-    // Records without the spawn's token are not the init's: ignored (plan.h).
+    // Records without the spawn's token are not the init's: ignored (plan.h). The init
+    // writes one EXIT record; should there ever be more, the first counts.
     nsb_report rec;
     int got;
-    while ((got = read_record(p->report_fd_, &rec, p->token_, p->check_token_)) != 0) {
-      if (got == 1 && rec.kind == NSB_REPORT_EXIT) {
+    while ((got = read_record(p->report_fd_, &rec, p->token_, p->check_token_)) != 0 && got != -1) {
+      if (got == 1 && rec.kind == NSB_REPORT_EXIT && program_status < 0) {
         program_status = rec.status;
         maxrss_kb = rec.maxrss_kb;
       }

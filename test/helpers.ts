@@ -37,16 +37,27 @@ export function children(): { pid: number; state: string }[] {
 
 /** Runs a CommonJS snippet with nsbind required as `nsbind`, as uid/gid 65534. */
 export function runAsNobody(script: string, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  return runNode(script, { nobody: true, timeoutMs });
+}
+
+/**
+ * Runs a CommonJS snippet with nsbind required as `nsbind` in a new Node process, as
+ * root (this process's user) or as uid/gid 65534, with `env` added to a minimal
+ * environment (nsbind reads some test switches once, when it loads).
+ */
+export function runNode(
+  script: string,
+  o: { nobody?: boolean; env?: Record<string, string>; timeoutMs?: number } = {},
+): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
   const code = `const nsbind = require(${JSON.stringify(join(root, 'dist', 'index.js'))});\n(async () => {\n${script}\n})().catch((e) => { console.error(e); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', code], {
-    uid: 65534,
-    gid: 65534,
+    ...(o.nobody ? { uid: 65534, gid: 65534 } : {}),
     cwd: '/',
     encoding: 'utf8',
-    timeout: timeoutMs,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+    timeout: o.timeoutMs ?? 60_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.nobody ? '/nonexistent' : (process.env.HOME ?? '/root'), ...(o.env ?? {}) },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function hasCommand(cmd: string): boolean {
