@@ -41,7 +41,6 @@ export interface NativeSpawnRequest {
   argv: string[];
   /** Omitted: the program inherits the process's environment (read natively). */
   envp?: string[];
-  initArgv?: string[];
   initPath?: string;
   cloneFlags: number;
   stdio: StdioSlot[];

@@ -240,13 +240,9 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   w.op(Op.EXEC, execStep, { s: [w.str(input.file), w.str(path)], flags: viaInit ? EXEC_VIA_INIT : 0 });
   // No task that shares Node's memory may ever be in a limited cgroup (SPEC 4).
   const from = initTakeover(w, { viaInit, privileged, wholeSetup: limits || request.initFrom === 0 });
-  if (from !== undefined) {
-    request.initFrom = from;
-    request.initPath = initBinary();
-    // Short, for ps and lsns: the init finds its pipes above the program's NFDS stdio
-    // slots and reads the rest (file, PATH, the plan) from its control pipe.
-    request.initArgv = ['nsbind-init', String(input.nfds), ...request.argv];
-  }
+  if (from !== undefined) request.initFrom = from;
+  // Always: the addon also starts the init on its own (a cgroup to join).
+  request.initPath = initBinary();
 
   request.plan = w.finish();
   return { request, steps: w.steps, execStep, isolation: [...created], transientFds };

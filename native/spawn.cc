@@ -756,10 +756,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     // each string through N-API cost ~100 us per spawn (bench/README.md).
     for (char** e = environ; e && *e; e++) q->envp.emplace_back(*e);
   }
-  q->init_argv = strings_of(req.Get("initArgv"));
   q->argv_p = pointers_to(q->argv);
   q->envp_p = pointers_to(q->envp);
-  q->init_argv_p = pointers_to(q->init_argv);
   if (req.Get("initPath").IsString()) q->init_path = req.Get("initPath").As<Napi::String>();
   q->clone_flags = (uint64_t)req.Get("cloneFlags").As<Napi::Number>().Int64Value();
   if (req.Get("cgroupFd").IsNumber()) q->cgroup_fd = req.Get("cgroupFd").As<Napi::Number>().Int32Value();
@@ -801,6 +799,15 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   m.cgroup_procs = -1;
   m.start_op = q->init_from;
   m.plan_len = (uint32_t)q->plan.size();
+  if (q->uses_init) {
+    // Short, for ps and lsns: `nsbind-init NFDS ARGV...`. The init finds its pipes above
+    // the program's NFDS stdio slots and the rest (file, PATH, the plan) in its control pipe.
+    Napi::Value stdio_v = req.Get("stdio");
+    uint32_t nfds = stdio_v.IsArray() ? stdio_v.As<Napi::Array>().Length() : 0;
+    q->init_argv = {"nsbind-init", std::to_string(nfds)};
+    q->init_argv.insert(q->init_argv.end(), q->argv.begin(), q->argv.end());
+  }
+  q->init_argv_p = pointers_to(q->init_argv);
 
   nsb_child_job& j = q->job;
   memset(&j, 0, sizeof j);
