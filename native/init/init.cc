@@ -77,6 +77,10 @@ void receive_plan(nsb_interp* it, uint32_t len) {
       buf[len - 1] != 0) {
     nsb_fail(it, NSB_STEP_PLAN, NSB_SYS_READ, -71 /* EPROTO */);
   }
+  static nsb_init_host host;
+  host.plan = buf;
+  host.plan_len = len;
+  it->host = &host;
   it->ops = (const nsb_op*)(buf + need);
   it->nops = h->nops;
   it->arena = buf + need + h->nops * sizeof(nsb_op);

@@ -133,6 +133,10 @@ void nsb_supervise(nsb_interp* it, int, const nsb_op& op) {
     nsb_fail(it, NSB_STEP_EXEC, NSB_SYS_EXECVE, -err);
   }
   nsb_report_record(it, NSB_REPORT_STARTED, 0, 0, 0, (int32_t)pid, 0, 0);
+  // The plan is done with (`op` and its strings lie in it): its pages are the sandbox's
+  // memory for as long as it lives.
+  const nsb_init_host* host = (const nsb_init_host*)it->host;
+  if (host && host->plan) nsb_sys(SYS_munmap, NSB_P(host->plan), host->plan_len);
 
   uint64_t all = ~0ull;
   char info[128];

@@ -7,6 +7,13 @@
 // Hidden: called directly, never through a PLT or GOT entry (interp.h).
 #pragma GCC visibility push(hidden)
 
+// The init's own data (nsb_interp.host): where the plan it received lies, to be given
+// back once the program runs (a supervisor lives as long as its sandbox).
+struct nsb_init_host {
+  void* plan;
+  uint32_t plan_len;
+};
+
 // Before the plan runs: takes the cgroup's descriptors out of the extras (the plan's
 // NSB_OP_CHDIR closes those) and, for a sandbox with a cgroup but without a pid
 // namespace of its own, becomes the subreaper of everything the program starts.
