@@ -193,7 +193,7 @@ describe.skipIf(!offers('pids'))(`placement${offers('pids') ? '' : ' (skipped: n
 });
 
 describe.skipIf(!hybridV2)(`cgroup v2 on a hybrid host${hybridV2 ? '' : ' (skipped: not a hybrid host with a cgroup2 mount)'}`, () => {
-  it('placement (CLONE_INTO_CGROUP), kill and cleanup on the cgroup2 mount', async () => {
+  it('placement (by the cgroup directory\'s fd), kill and cleanup on the cgroup2 mount', async () => {
     // No controller is needed, so the cgroup2 mount is used even without controllers.
     const r = await sandbox().limits({}).run('cat', ['/proc/self/cgroup']);
     const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))!;
@@ -211,7 +211,7 @@ describe.skipIf(!hybridV2)(`cgroup v2 on a hybrid host${hybridV2 ? '' : ' (skipp
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('without clone3 (CLONE_INTO_CGROUP), the parent places the child before it runs; .cgroup() roots there', async () => {
+  it('without clone3, the parent places the setup before it runs; .cgroup() roots there', async () => {
     process.env.NSBIND_NO_CLONE3 = '1';
     try {
       const r = await sandbox().limits({}).run('cat', ['/proc/self/cgroup']);
