@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Hierarchy } from '../lib/cgroup/layout.js';
 import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
 import { sandbox } from '../lib/index.js';
-import { isRoot, root } from './helpers.js';
+import { isRoot, root, until } from './helpers.js';
 
 const layout = currentLayout();
 /** Whether limits work here for this process (a writable hierarchy with pids). */
@@ -36,16 +36,6 @@ function marked(marker: string): number[] {
     }
   }
   return out;
-}
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox, type SandboxProcess } from '../lib/index.js';
 import type { Hierarchy } from '../lib/cgroup/layout.js';
 import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
-import { children, isRoot, openFds, runAsNobody } from './helpers.js';
+import { children, isRoot, openFds, runAsNobody, until } from './helpers.js';
 
 const layout = currentLayout();
 /**
@@ -46,16 +46,6 @@ function started(p: SandboxProcess): Promise<unknown> {
     p.once('spawn', resolve);
     p.exited.then(resolve, resolve);
   });
-}
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
