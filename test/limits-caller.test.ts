@@ -87,6 +87,7 @@ describe.skipIf(creators[0].skip !== '')(`joining a sandbox whose cgroup is at i
   const hogScript = `
     const hog = nsbind.sandbox().limits({ memory: '48M' }).spawn(process.execPath, ['-e',
       'globalThis.k = Buffer.alloc(40 << 20, 1); console.log("full"); setInterval(() => {}, 1000)'], { stdio: 'pipe' });
+    await new Promise((r, j) => { hog.once('spawn', r); hog.once('error', j); });
     await new Promise((r) => hog.stdout.once('data', r));
     const line = require('fs').readFileSync('/proc/' + hog.pid + '/cgroup', 'utf8').split('\\n').find((l) => /^\\d+:([^:]*,)?memory(,[^:]*)?:|^0::/.test(l));`;
 
