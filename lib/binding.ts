@@ -41,7 +41,6 @@ export interface NativeSpawnRequest {
   argv: string[];
   /** Omitted: the program inherits the process's environment (read natively). */
   envp?: string[];
-  initArgv?: string[];
   initPath?: string;
   cloneFlags: number;
   stdio: StdioSlot[];
@@ -56,8 +55,15 @@ export interface NativeSpawnRequest {
   timeOffsets?: string;
   pdeathsig?: number;
   noClone3?: boolean;
-  /** Fork (copy the address space) instead of CLONE_VM: joining a time namespace needs it. */
-  noVm?: boolean;
+  /**
+   * The op from which nsbind-init, a process with memory of its own, runs the plan
+   * instead of the setup child that shares the Node process's memory (lib/plan/takeover.ts);
+   * omitted: the setup child runs it all. The addon makes it 0 whenever a cgroup is to be
+   * joined, and at most the exec's index when the exec goes through the init.
+   */
+  initFrom?: number;
+  /** Protections switched off, for the escape suite only (native/init/control.h NSB_UNSAFE_*). */
+  unsafeTest?: number;
   veth?: NativeVeth;
 }
 

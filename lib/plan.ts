@@ -9,8 +9,11 @@
 //
 // Why this order: mounts need the capabilities the user namespace gives, so they come
 // before the uid switch (which drops them); the cgroup namespace is created after the
-// parent has put the child in its cgroup, so that cgroup is the namespace's root;
+// parent has put the setup in its cgroup, so that cgroup is the namespace's root;
 // PR_SET_PDEATHSIG is cleared by a credential change and set again after it.
+//
+// Which process runs which ops (the setup child, which shares the Node process's memory
+// until its exec, or nsbind-init, with memory of its own) is decided in plan/takeover.ts.
 import { constants as osConstants } from 'node:os';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -18,11 +21,11 @@ import { initBinary, native, type NativeSpawnRequest } from './binding.js';
 import { invalid, nsbindError } from './errors.js';
 import type { IdMapEntry, NamespaceType, SandboxOptions } from './options.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
+import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
 import { cloneFlag } from './namespaces/types.js';
 import { joinPhase } from './namespaces/join.js';
 
-const PR_SET_PDEATHSIG = 1;
 const MS_PRIVATE = 1 << 18;
 const MS_SLAVE = 1 << 19;
 const MS_SHARED = 1 << 20;
@@ -227,13 +230,19 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
 
   const path = input.file.includes('/') ? '' : ((input.env ?? process.env).PATH ?? DEFAULT_PATH);
   const execStep = `execve ${input.file}`;
-  // A joined pid namespace holds only the joiner's children: the init forks the program into it.
-  const viaInit = (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork;
-  if (viaInit) {
-    request.initPath = initBinary();
-    request.initArgv = ['nsbind-init', String(input.nfds), path, input.file, ...request.argv];
-  }
+  // A joined pid namespace holds only the joiner's children: the init forks the program
+  // into it. A sandbox with limits always has the init as its supervisor, with or without
+  // a pid namespace: it kills the whole cgroup when Node dies (unless the program itself
+  // is PID 1: `pid({ init: false })`, whose death the kernel turns into the namespace's).
+  const limits = options.limits !== undefined;
+  const viaInit =
+    (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork || (limits && !created.has('pid'));
   w.op(Op.EXEC, execStep, { s: [w.str(input.file), w.str(path)], flags: viaInit ? EXEC_VIA_INIT : 0 });
+  // No task that shares Node's memory may ever be in a limited cgroup (SPEC 4).
+  const from = initTakeover(w, { viaInit, privileged, wholeSetup: limits || request.initFrom === 0 });
+  if (from !== undefined) request.initFrom = from;
+  // Always: the addon also starts the init on its own (a cgroup to join).
+  request.initPath = initBinary();
 
   request.plan = w.finish();
   return { request, steps: w.steps, execStep, isolation: [...created], transientFds };
@@ -264,6 +273,6 @@ function credentials(ctx: PlanContext): void {
   if (as.gid !== undefined) w.op(Op.SETRESGID, `setgid ${as.gid}`, { n: [as.gid] });
   if (as.uid !== undefined) w.op(Op.SETRESUID, `setuid ${as.uid}`, { n: [as.uid] });
   if (options.dieWithParent !== false && (as.uid !== undefined || as.gid !== undefined)) {
-    w.op(Op.PRCTL, 'die with parent', { n: [PR_SET_PDEATHSIG, osConstants.signals.SIGKILL, 0] });
+    w.op(Op.DIE_WITH_PARENT, 'die with parent');
   }
 }

@@ -63,6 +63,8 @@ export interface SpawnContext {
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Called when setup failed, to undo what the parent prepared. */
   abandon?: () => Promise<void> | void;
+  /** Called when setup failed, before abandon: may explain the error better (e.g. an OOM kill). */
+  refineError?: (e: NsbindError) => Promise<NsbindError> | NsbindError;
   /** Called once the program runs, with what the addon reported (e.g. a veth's index). */
   spawned?: (r: NativeSpawnResult & { pid: number }) => void;
 }
@@ -202,6 +204,11 @@ export class SandboxProcess extends EventEmitter {
     this.clear();
     for (const s of this.stdio) s?.destroy();
     try {
+      if (this.ctx.refineError) err = await this.ctx.refineError(err);
+    } catch {
+      // keep the error as the addon reported it
+    }
+    try {
       await this.ctx.abandon?.();
     } catch {
       // the setup error is the one to report
@@ -256,6 +263,13 @@ export class SandboxProcess extends EventEmitter {
   }
 
   private explain(r: { op: number; sys: number; errno: number }): NsbindError {
+    if (r.op === Step.KILLED) {
+      // The setup process died of a signal before the program ran (errno is the signal).
+      const sig = signalNames.get(r.errno) ?? `SIG${r.errno}`;
+      return nsbindError('ERR_NSBIND_SETUP_KILLED', `setup: killed by ${sig} before the program started`, {
+        step: 'setup',
+      });
+    }
     const syscall = syscallNames[r.sys] || undefined;
     const step =
       r.op >= 0
@@ -272,6 +286,8 @@ function stepName(op: number): string {
     case Step.FDS: return 'stdio';
     case Step.START: return 'start';
     case Step.INIT: return 'init';
+    case Step.SETUP_EXEC: return 'start the setup in nsbind-init';
+    case Step.PLAN: return 'send the plan to nsbind-init';
     case Step.CLONE: return 'create namespaces';
     case Step.SETGROUPS: return 'setgroups';
     case Step.UID_MAP: return 'uid_map';

@@ -25,6 +25,7 @@ import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
+import { unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
 export interface SpawnOptions {
@@ -67,6 +68,8 @@ export interface PreparedSpawn {
   abandon?: () => Promise<void> | void;
   /** The program runs: what the addon reported about the spawn (e.g. a veth's index). */
   spawned?: (r: NativeSpawnResult & { pid: number }) => void;
+  /** Setup failed: may explain the error better (before abandon). */
+  refineError?: (e: NsbindError) => Promise<NsbindError> | NsbindError;
 }
 export type SpawnPreparer = (
   options: SandboxOptions,
@@ -301,13 +304,16 @@ export class Sandbox {
   }
 
   /**
-   * The working directory inside (absolute).
+   * The working directory inside (absolute). It is resolved inside the sandbox's root as
+   * a mount destination is: a symlink cannot lead out of it, and a /proc magic link
+   * (`/proc/self/fd/N`, `/dev/fd/N`, `/proc/1/cwd`...) is refused at spawn with `ELOOP`;
+   * the forms written out here are refused at once.
    * @default '/' when the root changes, else the caller's cwd ('/' if missing inside)
    */
   cwd(dir: string): Sandbox {
     const d = v.absolutePath(dir, 'cwd');
-    if (/^\/proc\/(self|thread-self|\d+)\/(fd|cwd|root)(\/|$)/.test(d)) {
-      throw invalid('cwd', `'${d}' would reach outside the sandbox through /proc`);
+    if (/^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?\/(fd|cwd|root|map_files)(\/|$)|^\/dev\/(fd|stdin|stdout|stderr)(\/|$)/.test(d)) {
+      throw invalid('cwd', `'${d}' would reach outside the sandbox through a /proc magic link`);
     }
     return this.with({ cwd: d });
   }
@@ -574,6 +580,7 @@ export function spawnSandbox(
   const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });
   const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
   if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
+  if (unsafeTestBits) request.unsafeTest = unsafeTestBits;
 
   const finishers: PreparedSpawn[] = [];
   try {
@@ -605,6 +612,10 @@ export function spawnSandbox(
     },
     abandon: async () => {
       for (const f of finishers) await f.abandon?.();
+    },
+    refineError: async (e) => {
+      for (const f of finishers) if (f.refineError) e = await f.refineError(e);
+      return e;
     },
     spawned: (r) => {
       for (const f of finishers) f.spawned?.(r);

@@ -1,10 +1,10 @@
-// What the parent hands the sandbox child: everything prepared before the clone.
-// The child shares the parent's memory (CLONE_VM) and must treat this as read-only.
+// What the parent hands the setup child: everything prepared before the clone.
+// The child shares the parent's memory (CLONE_VM) and treats this as read-only, except
+// for `armed`, the one word it writes (see nsb_child_main).
 #pragma once
 
-#include "plan.h"
+#include "interp.h"
 
-#define NSB_MAX_FDS 64
 
 struct nsb_child_job {
   const nsb_op* ops;
@@ -12,25 +12,42 @@ struct nsb_child_job {
   const char* arena;
   uint32_t arena_len;
 
-  int report_fd;  // write end of the report pipe (CLOEXEC)
-  int sync_fd;    // read end of the go-ahead pipe (CLOEXEC)
-  int init_fd;    // O_PATH fd of nsbind-init, or -1
+  int report_fd;   // write end of the report pipe (CLOEXEC)
+  int control_fd;  // read end of the control pipe (CLOEXEC; init/control.h)
+  int init_fd;     // O_PATH fd of nsbind-init, or -1
 
   // Descriptors the program gets: slot i <- fd_src[i]; -1 leaves slot i closed.
   int nfds;
   int fd_src[NSB_MAX_FDS];
 
   // Extra descriptors an op refers to by index (NSB_OP_SETNS's n0): moved above the
-  // stdio slots with the others and looked up by the child in its own copy.
+  // stdio slots with the others and looked up by the child in its own copy. With
+  // an init, the init gets them too (and the cgroup's, appended by the parent).
   int nextra;
   int extra_fd[NSB_MAX_FDS];
 
-  int pdeathsig;  // PR_SET_PDEATHSIG before the go-ahead, or 0
+  bool keep_permitted;    // NSB_OP_CAPS leaves the permitted set to the exec (interp.h)
+  int pdeathsig;          // PR_SET_PDEATHSIG, armed first thing, or 0
+  int32_t expected_ppid;  // getppid() while the parent lives; 0 with CLONE_NEWPID
+  int32_t token;          // stamped on the child's report records
+  // Set to 1 by the child once the parent-death signal is armed, with a futex wake: in
+  // a new pid namespace (where getppid() cannot tell) the parent sends the go-ahead only
+  // after that, so a parent that dies first always leaves the child an EOF instead.
+  int armed;
+
+  // Where nsbind-init takes over (init/control.h): the child runs ops [0, init_from) and
+  // then execs the init, which runs the rest in memory of its own; nops: no init.
+  uint32_t init_from;
 
   char* const* argv;       // the program's argv
   char* const* envp;       // the program's environment
-  char* const* init_argv;  // argv for nsbind-init (used with NSB_EXEC_VIA_INIT)
+  char* const* init_argv;  // argv for nsbind-init
 };
+
+// Hidden: called directly, never through a PLT or GOT entry (interp.h).
+#pragma GCC visibility push(hidden)
 
 // Runs the plan; never returns. The entry point passed to the clone trampoline.
 extern "C" int nsb_child_main(void* job);
+
+#pragma GCC visibility pop

@@ -15,6 +15,7 @@
 __asm__(
     ".text\n"
     ".globl nsb_clone3_call\n"
+    ".hidden nsb_clone3_call\n"
     ".type nsb_clone3_call,@function\n"
     "nsb_clone3_call:\n"
     "  mov %rdx, %r9\n"  // fn  (r8/r9 survive the syscall and are copied to the child)
@@ -33,6 +34,7 @@ __asm__(
     "1: ret\n"
     ".size nsb_clone3_call,.-nsb_clone3_call\n"
     ".globl nsb_clone_call\n"
+    ".hidden nsb_clone_call\n"
     ".type nsb_clone_call,@function\n"
     "nsb_clone_call:\n"
     // clone(flags=rdi, stack=rsi, ptid=rdx, ctid=r10, tls=r8): without CLONE_SETTLS
@@ -56,6 +58,7 @@ __asm__(
 __asm__(
     ".text\n"
     ".globl nsb_clone3_call\n"
+    ".hidden nsb_clone3_call\n"
     ".type nsb_clone3_call,%function\n"
     "nsb_clone3_call:\n"
     "  mov x9, x2\n"   // fn
@@ -72,6 +75,7 @@ __asm__(
     "1: ret\n"
     ".size nsb_clone3_call,.-nsb_clone3_call\n"
     ".globl nsb_clone_call\n"
+    ".hidden nsb_clone_call\n"
     ".type nsb_clone_call,%function\n"
     "nsb_clone_call:\n"
     "  mov x9, x3\n"   // fn

@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+// Hidden: called directly, never through a PLT or GOT entry (interp.h).
+#pragma GCC visibility push(hidden)
+
 extern "C" {
 // clone3(args, size); args->stack/stack_size give the child's stack.
 long nsb_clone3_call(void* clone_args, size_t size, int (*fn)(void*), void* arg);
@@ -11,3 +14,5 @@ long nsb_clone3_call(void* clone_args, size_t size, int (*fn)(void*), void* arg)
 long nsb_clone_call(unsigned long flags, void* stack_top, int* parent_tid,
                     int (*fn)(void*), void* arg);
 }
+
+#pragma GCC visibility pop

@@ -17,7 +17,8 @@
 //   - Files and directories are only created inside mounts this child made (their mount
 //     ids are recorded): nsbind never writes to the host's filesystems.
 //
-// Same rules as child.cc: raw syscalls only, no libc, nothing written outside our stack.
+// The interpreter's rules (interp.h): raw syscalls only, no libc, nothing written outside
+// our stack.
 #include "fs.h"
 
 #include <fcntl.h>
@@ -556,6 +557,28 @@ long op_enter(const Run& r, const nsb_op& op) {
 }
 
 }  // namespace
+
+void nsb_fs_close_slots(nsb_fs_state* s) {
+  for (int i = 0; i < NSB_FS_SLOTS; i++) {
+    close_fd(s->slot[i]);
+    s->slot[i] = -1;
+  }
+}
+
+long nsb_fs_chdir(nsb_fs_state* s, const char* path, int* sys) {
+  Run r = {s, nullptr, sys};
+  long fd = resolve(r, path, O_DIRECTORY);
+  close_fd(s->root_fd);
+  s->root_fd = -1;
+  if (fd == -38 /* ENOSYS: openat2 arrived in Linux 5.6 */) {
+    *sys = NSB_SYS_CHDIR;
+    return nsb_sys(SYS_chdir, NSB_P(path));
+  }
+  if (fd < 0) return fd;
+  long e = nsb_sys(SYS_fchdir, fd);
+  close_fd(fd);
+  return e < 0 ? fail(r, NSB_SYS_FCHDIR, e) : 0;
+}
 
 void nsb_fs_init(nsb_fs_state* s) {
   s->root_fd = -1;

@@ -48,7 +48,8 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_SETRESGID = 8,       // setresgid(n0, n0, n0)
   NSB_OP_SETRESUID = 9,       // setresuid(n0, n0, n0)
   NSB_OP_UMASK = 10,          // umask(n0)
-  NSB_OP_CHDIR = 11,          // chdir(s0)
+  NSB_OP_CHDIR = 11,          // close the setup's descriptors, then chdir to s0 resolved
+                              // inside the root (openat2 RESOLVE_IN_ROOT|NO_MAGICLINKS)
   NSB_OP_EXEC = 12,           // last op: exec s0 (PATH search in s1 when s0 has no '/'),
                               // directly or through the init (flags & NSB_EXEC_VIA_INIT)
   NSB_OP_SETNS = 13,          // setns(job extra fd n0, n1 = nstype)
@@ -71,6 +72,8 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_FS_FILE = 26,        // file s0 with the n0 bytes of blob s1, mode n1
   NSB_OP_FS_ENTER = 27,       // into the root: pivot_root and detach the old root, or
                               // (flags & NSB_FS_CHROOT) chroot
+  NSB_OP_DIE_WITH_PARENT = 28,  // arm the parent-death signal again (a credential change
+                                // cleared it), then check the parent still lives
   // 40-49 security (native/security.cc)
   NSB_OP_RLIMIT = 40,         // prlimit64(0, n0, {soft n1, hard n2}, NULL)
   NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),
@@ -127,6 +130,7 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_NEWUIDMAP = 26,  // the helper program, for a caller's subordinate id ranges
   NSB_SYS_NEWGIDMAP = 27,
   NSB_SYS_WAITID = 28,
+  NSB_SYS_MMAP = 29,       // nsbind-init mapping the plan it was sent
   NSB_SYS_OPEN_TREE = 30,
   NSB_SYS_MOVE_MOUNT = 31,
   NSB_SYS_FSOPEN = 32,
@@ -164,6 +168,9 @@ enum nsb_syscall_id : int32_t {
 #define NSB_STEP_START (-2)       // waiting for the parent's go-ahead
 #define NSB_STEP_INIT (-3)        // starting nsbind's init (PID 1)
 #define NSB_STEP_EXEC (-4)        // the program's exec, done by the init
+#define NSB_STEP_SETUP_EXEC (-5)  // starting nsbind-init to run the setup in its own memory
+#define NSB_STEP_KILLED (-6)      // the setup process died of signal `err` (an OOM kill...)
+#define NSB_STEP_PLAN (-7)        // nsbind-init receiving its plan
 // Steps the parent does for the child, while it waits.
 #define NSB_STEP_CLONE (-10)
 #define NSB_STEP_SETGROUPS (-11)  // /proc/PID/setgroups
@@ -182,6 +189,7 @@ enum nsb_report_kind : int32_t {
   NSB_REPORT_ERROR = 1,    // a step failed: op, sys, err
   NSB_REPORT_STARTED = 2,  // the init has exec'd the program: pid (inside the sandbox)
   NSB_REPORT_EXIT = 3,     // the init's program ended: status (as from wait4)
+  NSB_REPORT_READY = 4,    // nsbind-init runs in its own memory, waiting for its plan
 };
 
 struct nsb_report {
@@ -194,7 +202,10 @@ struct nsb_report {
   // NSB_REPORT_EXIT: the program's own peak RSS (KiB). The top process's rusage cannot
   // say it: a CLONE_VM child's peak includes the Node process it shared memory with.
   int32_t maxrss_kb;
-  int32_t reserved;
+  // The spawn's secret (nsb_init_msg.token): a record without it was not written by nsbind
+  // and is ignored. (The report pipe is unreachable from the sandbox; this is the second
+  // line, should a descriptor ever leak.)
+  int32_t token;
 };
 
 static_assert(sizeof(nsb_report) == 32, "report layout");

@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <mutex>
@@ -37,7 +41,9 @@
 
 #include "child.h"
 #include "clone.h"
+#include "init/control.h"
 #include "napi_util.h"
+#include "setup_window.h"
 #include "spawn_threads.h"
 #include "sys.h"
 #include "veth.h"
@@ -156,9 +162,12 @@ struct Request {
   std::vector<std::string> newuidmap, newgidmap;  // argv without the pid
   int pdeathsig = 0;
   bool no_clone3 = false;
-  // A real fork instead of CLONE_VM: a child that joins a time namespace must have memory
-  // of its own (setns fails with EUSERS while the Node process shares it).
-  bool no_vm = false;
+  // Where nsbind-init takes over the plan (init/control.h); the plan's length: no init.
+  uint32_t init_from = 0;
+  bool uses_init = false;      // init_from is inside the plan: the init gets a message and the plan
+  bool ready = false;          // the init reports READY and waits to be put in the cgroup
+  bool exec_via_init = false;  // the plan's NSB_OP_EXEC goes through the init
+  nsb_init_msg msg;            // what the init gets with the go-ahead
   nsb_child_job job;
   std::vector<int> close_after;  // child ends of our pipes
   VethSetup veth;                // .net({ veth }), done while the child waits
@@ -198,17 +207,6 @@ static void fail_parent(Outcome& o, int step, int sys, long neg) {
   o.report = {NSB_REPORT_ERROR, step, sys, (int32_t)-neg, 0, 0, 0, 0};
 }
 
-static ssize_t read_full(int fd, void* buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t r = read(fd, (char*)buf + got, len - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return got ? (ssize_t)got : r;
-    got += (size_t)r;
-  }
-  return (ssize_t)got;
-}
-
 static long waitid_pidfd(int pidfd, siginfo_t* si, int options, struct rusage* ru) {
   long r;
   do r = syscall(SYS_waitid, P_PIDFD, pidfd, si, options, ru);
@@ -216,29 +214,112 @@ static long waitid_pidfd(int pidfd, siginfo_t* si, int options, struct rusage* r
   return r < 0 ? -errno : 0;
 }
 
-// A credential change in the CLONE_VM child reset the shared mm's dumpable flag; the
-// child has exec'd (or is exiting) now, so the mm is Node's alone again: put it back,
-// or Node would lose core dumps and same-user /proc and ptrace access to itself.
-static void restore_dumpable(int before) {
-  if (before != 0 && before != 1) return;  // 2 (suid_dumpable) cannot be set back
-  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != before) prctl(PR_SET_DUMPABLE, before, 0, 0, 0);
+// One record from the report pipe, which is in packet mode (O_DIRECT): each read returns
+// one record as it was written, so a stray write can never shift the records after it.
+// 1: a record with our token; 0: EOF; -1: a read error; -2: a record that is not ours
+// (the wrong size, or without the spawn's token).
+static int read_record(int fd, nsb_report* rec, int32_t token, bool check_token) {
+  ssize_t n;
+  do n = read(fd, rec, sizeof *rec);
+  while (n < 0 && errno == EINTR);
+  if (n == 0) return 0;
+  if (n < 0) return -1;
+  if (n != (ssize_t)sizeof *rec) return -2;
+  return !check_token || rec->token == token ? 1 : -2;
+}
+
+// The next record that is ours: records that are not are skipped (plan.h nsb_report).
+static int next_record(int fd, nsb_report* rec, int32_t token, bool check_token) {
+  int got;
+  do got = read_record(fd, rec, token, check_token);
+  while (got == -2);
+  return got;
+}
+
+// In a new pid namespace the child cannot ask getppid() whether we still live: it tells
+// us when its parent-death signal is armed, and only then may the go-ahead go out.
+static void wait_armed(nsb_child_job& j, int pidfd) {
+  for (int i = 0; i < 500 && __atomic_load_n(&j.armed, __ATOMIC_ACQUIRE) == 0; i++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    syscall(SYS_futex, &j.armed, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, &ts, nullptr, 0);
+    struct pollfd p = {pidfd, POLLIN, 0};
+    if (pidfd >= 0 && poll(&p, 1, 0) > 0) return;  // it died first: EOF will tell
+  }
+}
+
+// How a setup process that closed its report pipe without a word ended.
+static void explain_silent_end(Outcome& o, int pidfd) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid_pidfd(pidfd, &si, WEXITED | WNOWAIT, nullptr) == 0 && si.si_code != CLD_EXITED) {
+    return fail_parent(o, NSB_STEP_KILLED, NSB_SYS_NONE, -si.si_status);
+  }
+  fail_parent(o, NSB_STEP_INIT, NSB_SYS_READ, -ECHILD);
+}
+
+// Moves the setup process (nsbind-init, in its own memory by now) into the sandbox's
+// cgroup: one cgroup.procs on v2, one per hierarchy on v1.
+static long join_cgroup(const Request& q, long pid) {
+  std::string text = std::to_string(pid);
+  if (q.cgroup_fd >= 0) {
+    int fd = openat(q.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    long r = fd < 0 ? -errno : (write(fd, text.data(), text.size()) < 0 ? -errno : 0);
+    if (fd >= 0) close(fd);
+    if (r < 0) return r;
+  }
+  for (const std::string& f : q.cgroup_procs) {
+    long r = write_file(f, text);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+static long write_all_fd(int fd, const void* buf, size_t len) {
+  const char* p = (const char*)buf;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return -errno;
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
 }
 
 // Runs on a spawn thread (spawn_threads.h).
 static void do_spawn(Request& q, Outcome& o) {
-  int rep[2], sync[2];
-  if (pipe2(rep, O_CLOEXEC) < 0) return fail_parent(o, NSB_STEP_PIPES, NSB_SYS_PIPE, -errno);
-  if (pipe2(sync, O_CLOEXEC) < 0) {
+  int rep[2], ctl[2];
+  if (pipe2(rep, O_CLOEXEC | O_DIRECT) < 0) return fail_parent(o, NSB_STEP_PIPES, NSB_SYS_PIPE, -errno);
+  if (pipe2(ctl, O_CLOEXEC) < 0) {
     close(rep[0]);
     close(rep[1]);
     return fail_parent(o, NSB_STEP_PIPES, NSB_SYS_PIPE, -errno);
   }
   q.job.report_fd = rep[1];
-  q.job.sync_fd = sync[0];
+  q.job.control_fd = ctl[0];
+  bool new_pid = (q.clone_flags & CLONE_NEWPID) != 0;
+  q.job.expected_ppid = new_pid ? 0 : (int32_t)getpid();
+  q.msg.expected_ppid = q.job.expected_ppid;
+  // A supervisor of a cgroup without a pid namespace must live on to kill the cgroup
+  // when Node dies: its parent-death signal is one it can catch. Otherwise SIGKILL.
+  q.msg.pdeathsig = !q.pdeathsig ? 0 : ((q.msg.flags & NSB_INIT_SUPERVISE) && !new_pid ? NSB_INIT_DEATHSIG : q.pdeathsig);
+  // The supervisor's way to kill the cgroup, opened now: the init inherits it.
+  if (q.msg.flags & NSB_INIT_SUPERVISE) {  // (only with q.ready: the init runs everything)
+    int kill_fd = q.cgroup_fd >= 0 ? openat(q.cgroup_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC) : -1;
+    int procs_fd = q.cgroup_fd >= 0 ? openat(q.cgroup_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC)
+                                    : open(q.cgroup_procs[0].c_str(), O_RDONLY | O_CLOEXEC);
+    for (int fd : {kill_fd, procs_fd}) {
+      if (fd < 0 || q.job.nextra >= NSB_MAX_FDS) continue;
+      (fd == kill_fd ? q.msg.cgroup_kill : q.msg.cgroup_procs) = q.job.nextra;
+      q.job.extra_fd[q.job.nextra++] = fd;
+      q.close_after.push_back(fd);
+    }
+    q.msg.nextra = q.job.nextra;
+  }
 
   char* stack = stack_get();
   if (!stack) {
-    for (int fd : {rep[0], rep[1], sync[0], sync[1]}) close(fd);
+    for (int fd : {rep[0], rep[1], ctl[0], ctl[1]}) close(fd);
     return fail_parent(o, NSB_STEP_CLONE, NSB_SYS_CLONE3, -ENOMEM);
   }
   char* stack_top = stack + kGuard + kStackSize;
@@ -248,10 +329,13 @@ static void do_spawn(Request& q, Outcome& o) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  // The child shares our mm, and a credential change there (.as(), joining a user
-  // namespace) makes the kernel clear the mm's dumpable flag: the Node process's own.
-  // Remember it, to put it back once the child has its own mm (see restore_dumpable).
-  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  // From here until the child has memory of its own, Node's memory is not dumpable.
+  nsb_setup_window_open(q.msg.unsafe & NSB_UNSAFE_SETUP_DUMPABLE);
+  bool window_open = true;
+  auto close_window = [&]() {
+    if (window_open) nsb_setup_window_close();
+    window_open = false;
+  };
 
   int pidfd = -1;
   long pid = -ENOSYS;
@@ -259,40 +343,40 @@ static void do_spawn(Request& q, Outcome& o) {
   if (!q.no_clone3) {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | (q.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+    ca.flags = ns_flags | CLONE_VM | CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
     ca.exit_signal = SIGCHLD;
     ca.stack = (uint64_t)(uintptr_t)(stack + kGuard);
     ca.stack_size = kStackSize;
-    ca.cgroup = q.cgroup_fd >= 0 ? (uint64_t)q.cgroup_fd : 0;
     pid = nsb_clone3_call(&ca, sizeof ca, nsb_child_main, &q.job);
   }
-  bool joined_cgroup = !q.no_clone3 && pid >= 0 && q.cgroup_fd >= 0;
   if (pid == -ENOSYS) {
     // clone() reads the low byte of its flags as the exit signal and CLONE_NEWTIME (0x80)
     // lies inside it: clone() cannot make a time namespace (the flag would silently turn
     // into a bogus exit signal and the program would run in our time namespace while
     // `isolation` says 'time'). Refuse; only clone3 (and unshare) can.
     pid = (ns_flags & CLONE_NEWTIME) ? -EINVAL
-                                     : nsb_clone_call(ns_flags | (q.no_vm ? 0 : CLONE_VM) | CLONE_PIDFD | SIGCHLD,
-                                                      stack_top, &pidfd, nsb_child_main, &q.job);
+                                     : nsb_clone_call(ns_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD, stack_top,
+                                                      &pidfd, nsb_child_main, &q.job);
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(rep[1]);
-  close(sync[0]);
+  close(ctl[0]);
   for (int fd : q.close_after) close(fd);
   q.close_after.clear();
 
   if (pid < 0) {
+    close_window();
     close(rep[0]);
-    close(sync[1]);
+    close(ctl[1]);
     stack_put(stack);
     return fail_parent(o, NSB_STEP_CLONE, q.no_clone3 ? NSB_SYS_CLONE : NSB_SYS_CLONE3, pid);
   }
   o.pid = (int)pid;
   o.pidfd = pidfd;
+  if (new_pid) wait_armed(q.job, pidfd);
 
-  // The child waits on `sync` while we do what only the parent can.
+  // The child waits on the control pipe while we do what only the parent can.
   std::string proc = "/proc/" + std::to_string(pid) + "/";
   long r = 0;
   if (!q.newuidmap.empty()) {
@@ -319,48 +403,61 @@ static void do_spawn(Request& q, Outcome& o) {
       (r = write_file(proc + "timens_offsets", q.time_offsets)) < 0) {
     fail_parent(o, NSB_STEP_TIME_OFFSETS, NSB_SYS_WRITE, r);
   }
-  std::string pid_text = std::to_string(pid);
-  if (!o.failed && q.cgroup_fd >= 0 && !joined_cgroup) {
-    int fd = openat(q.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-    r = fd < 0 ? -errno : (write(fd, pid_text.data(), pid_text.size()) < 0 ? -errno : 0);
-    if (fd >= 0) close(fd);
-    if (r < 0) fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
-  }
-  for (size_t i = 0; !o.failed && i < q.cgroup_procs.size(); i++) {
-    if ((r = write_file(q.cgroup_procs[i], pid_text)) < 0)
-      fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
-  }
-
   if (!o.failed && q.veth.enabled) {
     int step = 0, sys = 0;
     if ((r = veth_setup(&q.veth, (int)pid, &step, &sys)) < 0) fail_parent(o, step, sys, r);
   }
 
+  // The go-ahead, and what the init will need (init/control.h). Without the byte, EOF
+  // tells the child to give up. Our end stays open until the program runs.
   if (!o.failed) {
-    ssize_t w;
-    do w = write(sync[1], "1", 1);
-    while (w < 0 && errno == EINTR);
+    std::string go("1");
+    if (q.uses_init) {
+      go.append((const char*)&q.msg, sizeof q.msg);
+      if (!q.ready) go.append((const char*)q.plan.data(), q.plan.size());
+    }
+    write_all_fd(ctl[1], go.data(), go.size());
   }
-  close(sync[1]);  // without the byte, EOF tells the child to give up
 
-  // First record, or EOF: EOF means the child exec'd the program (or exited).
+  bool check = !(q.msg.unsafe & NSB_UNSAFE_REPORT_TOKEN);
   nsb_report rec;
-  ssize_t n = read_full(rep[0], &rec, sizeof rec);
-  restore_dumpable(dumpable);
-  bool keep_report = false;
+  int got = 0;
+  bool ready = false;
   if (!o.failed) {
-    if (n == (ssize_t)sizeof rec && rec.kind == NSB_REPORT_ERROR) {
-      o.failed = true;
-      o.report = rec;
-    } else if (n == (ssize_t)sizeof rec && rec.kind == NSB_REPORT_STARTED) {
-      keep_report = true;  // the init reports the program's end later
-      o.report = rec;
-    } else if (n != 0) {
-      fail_parent(o, NSB_STEP_INIT, NSB_SYS_READ, -EPROTO);
-    } else if (q.job.init_fd >= 0) {
-      fail_parent(o, NSB_STEP_INIT, NSB_SYS_READ, -ECHILD);  // the init died silently
+    got = next_record(rep[0], &rec, q.msg.token, check);
+    if (q.ready && got == 1 && rec.kind == NSB_REPORT_READY) {
+      ready = true;
+      // The init runs in its own memory now: the setup window is over, and only now may
+      // it join a cgroup with limits. Then it gets its plan.
+      close_window();
+      stack_put(stack);
+      stack = nullptr;
+      if ((r = join_cgroup(q, pid)) < 0) {
+        fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
+      } else {
+        write_all_fd(ctl[1], q.plan.data(), q.plan.size());
+        got = next_record(rep[0], &rec, q.msg.token, check);
+      }
     }
   }
+  bool keep_report = false;
+  if (!o.failed) {
+    if (got == 1 && rec.kind == NSB_REPORT_ERROR) {
+      o.failed = true;
+      o.report = rec;
+    } else if (got == 1 && rec.kind == NSB_REPORT_STARTED) {
+      keep_report = true;  // the init reports the program's end later
+      o.report = rec;
+    } else if (got != 0) {
+      fail_parent(o, NSB_STEP_INIT, NSB_SYS_READ, -EPROTO);
+    } else if (q.exec_via_init || (q.ready && !ready)) {
+      // EOF, where a record was due: the init, or the child before it, died without a word.
+      // (After the plan went out, an init that execs the program directly closes the pipe
+      // in that exec: EOF then means the program runs.)
+      explain_silent_end(o, pidfd);
+    }
+  }
+  close(ctl[1]);
   if (o.failed) {
     // Drain to EOF: after EOF the child no longer runs on our stack (its exit released
     // our memory before its descriptors), then reap it so nothing is left behind.
@@ -368,20 +465,22 @@ static void do_spawn(Request& q, Outcome& o) {
     while (read(rep[0], sink, sizeof sink) > 0 || errno == EINTR) {
     }
     close(rep[0]);
+    close_window();
     kill_and_reap(o.pidfd);
     o.pidfd = -1;
     veth_done(&q.veth, true);
-    stack_put(stack);
+    if (stack) stack_put(stack);
     return;
   }
+  // EOF (or the init's record) means the child has exec'd: our memory is ours again.
+  close_window();
   veth_done(&q.veth, false);
   if (!keep_report) {
     close(rep[0]);
   } else {
     o.report_fd = rep[0];
   }
-  // EOF (or the init's record) means the child has exec'd: our stack is free again.
-  stack_put(stack);
+  if (stack) stack_put(stack);
   read_namespaces(o.pid, o);
 }
 
@@ -492,9 +591,11 @@ Napi::Value Process::Unref(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void Process::Started(Napi::Env env, int pidfd, int report_fd) {
+void Process::Started(Napi::Env env, int pidfd, int report_fd, int32_t token, bool check_token) {
   pidfd_ = pidfd;
   report_fd_ = report_fd;
+  token_ = token;
+  check_token_ = check_token;
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   poll_ = (uv_poll_t*)malloc(sizeof(uv_poll_t));
@@ -530,9 +631,12 @@ void Process::OnReadable(uv_poll_t* h, int status, int events) {
   int program_status = -1;
   long maxrss_kb = ru.ru_maxrss;
   if (p->report_fd_ >= 0) {
+    // Records without the spawn's token are not the init's: ignored (plan.h). The init
+    // writes one EXIT record; should there ever be more, the first counts.
     nsb_report rec;
-    while (read_full(p->report_fd_, &rec, sizeof rec) == (ssize_t)sizeof rec) {
-      if (rec.kind == NSB_REPORT_EXIT) {
+    int got;
+    while ((got = read_record(p->report_fd_, &rec, p->token_, p->check_token_)) != 0 && got != -1) {
+      if (got == 1 && rec.kind == NSB_REPORT_EXIT && program_status < 0) {
         program_status = rec.status;
         maxrss_kb = rec.maxrss_kb;
       }
@@ -597,7 +701,7 @@ class SpawnTask : public LoopTask {
         res.Set("ns", env.Null());  // already gone: JS need not try again
       }
       if (q_->veth.peer_index > 0) res.Set("vethIndex", q_->veth.peer_index);
-      p_->Started(env, o_.pidfd, o_.report_fd);
+      p_->Started(env, o_.pidfd, o_.report_fd, q_->msg.token, !(q_->msg.unsafe & NSB_UNSAFE_REPORT_TOKEN));
     }
     call_js(env, self, "onspawn", res);
     napi_delete_reference(env, procref_);
@@ -652,10 +756,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     // each string through N-API cost ~100 us per spawn (bench/README.md).
     for (char** e = environ; e && *e; e++) q->envp.emplace_back(*e);
   }
-  q->init_argv = strings_of(req.Get("initArgv"));
   q->argv_p = pointers_to(q->argv);
   q->envp_p = pointers_to(q->envp);
-  q->init_argv_p = pointers_to(q->init_argv);
   if (req.Get("initPath").IsString()) q->init_path = req.Get("initPath").As<Napi::String>();
   q->clone_flags = (uint64_t)req.Get("cloneFlags").As<Napi::Number>().Int64Value();
   if (req.Get("cgroupFd").IsNumber()) q->cgroup_fd = req.Get("cgroupFd").As<Napi::Number>().Int32Value();
@@ -668,8 +770,44 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   q->newgidmap = strings_of(req.Get("newgidmap"));
   if (req.Get("pdeathsig").IsNumber()) q->pdeathsig = req.Get("pdeathsig").As<Napi::Number>().Int32Value();
   q->no_clone3 = req.Get("noClone3").ToBoolean();
-  q->no_vm = req.Get("noVm").ToBoolean();
   ParseVeth(req.Get("veth"), &q->veth);
+  // Where the init takes over, as lib/ decided, except: an init that is to supervise the
+  // program must at least run its exec; and no task that shares the Node process's
+  // memory may ever be in a cgroup with limits (SPEC 4: an OOM kill there would take
+  // Node with it), so a cgroup to join means the whole setup runs in the init.
+  uint32_t nops = hdr->nops;
+  bool in_cgroup = q->cgroup_fd >= 0 || !q->cgroup_procs.empty();
+  q->exec_via_init = nops > 0 && ops[nops - 1].kind == NSB_OP_EXEC && (ops[nops - 1].flags & NSB_EXEC_VIA_INIT);
+  q->init_from = req.Get("initFrom").IsNumber() ? std::min(req.Get("initFrom").As<Napi::Number>().Uint32Value(), nops) : nops;
+  if (q->exec_via_init) q->init_from = std::min(q->init_from, nops - 1);
+  if (in_cgroup) q->init_from = 0;
+  q->ready = in_cgroup;
+  q->uses_init = q->init_from < nops;
+  if (q->uses_init && q->init_path.empty()) {
+    delete q;
+    Napi::TypeError::New(env, "nsbind: a plan through the init needs initPath").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  nsb_init_msg& m = q->msg;
+  memset(&m, 0, sizeof m);
+  m.magic = NSB_INIT_MAGIC;
+  m.flags = in_cgroup ? NSB_INIT_READY | NSB_INIT_SUPERVISE : 0;
+  if (req.Get("unsafeTest").IsNumber()) m.unsafe = req.Get("unsafeTest").As<Napi::Number>().Uint32Value();
+  // The records' token: what the program cannot know, so cannot forge (plan.h).
+  if (getrandom(&m.token, sizeof m.token, 0) != (ssize_t)sizeof m.token) m.token = (int32_t)(uintptr_t)q ^ (int32_t)clock();
+  m.cgroup_kill = -1;
+  m.cgroup_procs = -1;
+  m.start_op = q->init_from;
+  m.plan_len = (uint32_t)q->plan.size();
+  if (q->uses_init) {
+    // Short, for ps and lsns: `nsbind-init NFDS ARGV...`. The init finds its pipes above
+    // the program's NFDS stdio slots and the rest (file, PATH, the plan) in its control pipe.
+    Napi::Value stdio_v = req.Get("stdio");
+    uint32_t nfds = stdio_v.IsArray() ? stdio_v.As<Napi::Array>().Length() : 0;
+    q->init_argv = {"nsbind-init", std::to_string(nfds)};
+    q->init_argv.insert(q->init_argv.end(), q->argv.begin(), q->argv.end());
+  }
+  q->init_argv_p = pointers_to(q->init_argv);
 
   nsb_child_job& j = q->job;
   memset(&j, 0, sizeof j);
@@ -681,6 +819,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   j.envp = q->envp_p.data();
   j.init_argv = q->init_argv_p.data();
   j.pdeathsig = q->pdeathsig;
+  j.token = m.token;
+  j.init_from = q->init_from;
+  j.keep_permitted = !(m.unsafe & NSB_UNSAFE_SETUP_CAPS);
   j.init_fd = -1;
   if (!q->init_path.empty()) {
     int fd = init_fd_for(q->init_path);
@@ -694,12 +835,14 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   Napi::Array extra = req.Get("extraFds").IsArray() ? req.Get("extraFds").As<Napi::Array>()
                                                      : Napi::Array::New(env);
-  j.nextra = (int)extra.Length();
-  for (int i = 0; i < j.nextra && i < NSB_MAX_FDS; i++) {
+  // Room for the cgroup's two descriptors the parent may add (do_spawn).
+  j.nextra = (int)std::min<uint32_t>(extra.Length(), NSB_MAX_FDS - 2);
+  for (int i = 0; i < j.nextra; i++) {
     int fd = fcntl(extra.Get(i).As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
     j.extra_fd[i] = fd;
     if (fd >= 0) q->close_after.push_back(fd);
   }
+  m.nextra = j.nextra;
 
   // stdio: [{ kind: 'in'|'out'|'duplex'|'fd'|'close', fd? }] -> child slot i.
   Napi::Array stdio = req.Get("stdio").As<Napi::Array>();

@@ -20,8 +20,9 @@ class Process : public Napi::ObjectWrap<Process> {
   explicit Process(const Napi::CallbackInfo& info);
   ~Process() override;
 
-  // Called on the JS thread once the program runs: start watching the pidfd.
-  void Started(Napi::Env env, int pidfd, int report_fd);
+  // Called on the JS thread once the program runs: start watching the pidfd. `token`:
+  // what the init's records carry (plan.h nsb_report).
+  void Started(Napi::Env env, int pidfd, int report_fd, int32_t token, bool check_token);
   // Kills and reaps the sandbox and releases the poll handle (environment teardown).
   void Abandon();
 
@@ -33,6 +34,8 @@ class Process : public Napi::ObjectWrap<Process> {
 
   int pidfd_ = -1;
   int report_fd_ = -1;
+  int32_t token_ = 0;
+  bool check_token_ = true;
   bool exited_ = false;
   bool refd_ = true;
   uv_poll_t* poll_ = nullptr;

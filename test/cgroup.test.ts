@@ -132,7 +132,7 @@ describe.skipIf(!hasV2)(hasV2 ? 'v2' : 'v2 (skipped: no writable cgroup2 mount h
     const [dir] = cg.dirs;
     expect(dir.startsWith(layout.v2!.ownDir.replace(/\/$/, '') + '/nsbind-')).toBe(true);
     expect(cg.procsFiles).toEqual([]);
-    // The fd for CLONE_INTO_CGROUP is the directory itself.
+    // The fd the addon places the sandbox's init with is the directory itself.
     expect(cg.cloneIntoFd).toBeGreaterThanOrEqual(0);
     expect(readlinkSync(`/proc/self/fd/${cg.cloneIntoFd}`)).toBe(dir);
 

@@ -118,7 +118,7 @@ describe('exit status', () => {
   it("is 125 for nsbind's own failures, with the message on stderr", () => {
     const r = nsbind(['run', '--wd', '/nonexistent-dir', '--', 'true']);
     expect(r.status).toBe(125);
-    expect(r.stderr).toMatch(/^nsbind: cwd \/nonexistent-dir: chdir: ENOENT/);
+    expect(r.stderr).toMatch(/^nsbind: cwd \/nonexistent-dir: openat2: ENOENT/);
   });
 });
 

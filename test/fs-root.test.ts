@@ -57,18 +57,21 @@ describe('a minimal root from /usr', () => {
 });
 
 describe('after .root() the old root is unreachable', () => {
-  it('by path, by .., by /proc/1/root, and in mountinfo', async () => {
+  // PID 1 is nsbind's init, which nothing in the sandbox may look into (SPEC 6): the
+  // program's own /proc/self/root is the way in, and /proc/1/root is refused outright.
+  it('by path, by .., by /proc/self/root and /proc/1/root, and in mountinfo', async () => {
     const sb = minimalRoot(sandbox().root()).proc().tmpfs('/tmp');
     const out = await sh(
       sb,
       [
-        `ls -A /proc/1/root/ | tr "\\n" " "; echo`,
+        `ls -A /proc/self/root/ | tr "\\n" " "; echo`,
         `cd /../../..; pwd; ls -A | tr "\\n" " "; echo`,
-        `cd -P /proc/1/root && cd -P ../.. && ls -A | tr "\\n" " "; echo`,
+        `cd -P /proc/self/root && cd -P ../.. && ls -A | tr "\\n" " "; echo`,
         `find / -xdev -name '${marker}' 2>/dev/null | wc -l`,
         `ls ${dir} 2>&1 | head -1`,
         // every mount in the namespace is one the sandbox made
-        `cut -d' ' -f5 /proc/self/mountinfo | sort | tr "\\n" " "`,
+        `cut -d' ' -f5 /proc/self/mountinfo | sort | tr "\\n" " "; echo`,
+        `ls /proc/1/root/ 2>&1 | head -1`,
       ].join('; '),
     );
     const lines = out.split('\n');
@@ -81,11 +84,12 @@ describe('after .root() the old root is unreachable', () => {
     expect(lines[5]).toMatch(/No such file or directory/);
     expect(lines[6].trim().split(' ')).toEqual(expect.arrayContaining(['/', '/proc', '/tmp', '/usr']));
     expect(lines[6]).not.toMatch(/(^| )\/(sys|dev|boot|home|run)( |$)/);
+    expect(lines[7]).toMatch(/Permission denied/);
   });
 
   it('.root(dir) pivots into a host directory', async () => {
     const sb = sandbox().root(join(dir, 'rootfs')).roBind('/usr').proc();
-    const out = await sh(sb, `ls -A / | tr "\\n" " "; echo; ls -A /proc/1/root/ | tr "\\n" " "; echo; cd /..; ls -A | tr "\\n" " "`);
+    const out = await sh(sb, `ls -A / | tr "\\n" " "; echo; ls -A /proc/self/root/ | tr "\\n" " "; echo; cd /..; ls -A | tr "\\n" " "`);
     const list = 'abs-link bin dev etc inside lib lib64 magic-link proc tmp up-link usr ';
     expect(out).toBe(`${list}\n${list}\n${list}`);
   });

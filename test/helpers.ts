@@ -37,16 +37,38 @@ export function children(): { pid: number; state: string }[] {
 
 /** Runs a CommonJS snippet with nsbind required as `nsbind`, as uid/gid 65534. */
 export function runAsNobody(script: string, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  return runNode(script, { nobody: true, timeoutMs });
+}
+
+/**
+ * Runs a CommonJS snippet with nsbind required as `nsbind` in a new Node process, as
+ * root (this process's user) or as uid/gid 65534, with `env` added to a minimal
+ * environment (nsbind reads some test switches once, when it loads).
+ */
+export function runNode(
+  script: string,
+  o: { nobody?: boolean; env?: Record<string, string>; timeoutMs?: number } = {},
+): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
   const code = `const nsbind = require(${JSON.stringify(join(root, 'dist', 'index.js'))});\n(async () => {\n${script}\n})().catch((e) => { console.error(e); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', code], {
-    uid: 65534,
-    gid: 65534,
+    ...(o.nobody ? { uid: 65534, gid: 65534 } : {}),
     cwd: '/',
     encoding: 'utf8',
-    timeout: timeoutMs,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+    timeout: o.timeoutMs ?? 60_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.nobody ? '/nonexistent' : (process.env.HOME ?? '/root'), ...(o.env ?? {}) },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Polls `fn` until it returns something other than undefined; throws after `ms`. */
+export async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export function hasCommand(cmd: string): boolean {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox, type SandboxProcess } from '../lib/index.js';
 import type { Hierarchy } from '../lib/cgroup/layout.js';
 import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
-import { children, isRoot, openFds, runAsNobody } from './helpers.js';
+import { children, isRoot, openFds, runAsNobody, until } from './helpers.js';
 
 const layout = currentLayout();
 /**
@@ -46,16 +46,6 @@ function started(p: SandboxProcess): Promise<unknown> {
     p.once('spawn', resolve);
     p.exited.then(resolve, resolve);
   });
-}
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -193,7 +183,7 @@ describe.skipIf(!offers('pids'))(`placement${offers('pids') ? '' : ' (skipped: n
 });
 
 describe.skipIf(!hybridV2)(`cgroup v2 on a hybrid host${hybridV2 ? '' : ' (skipped: not a hybrid host with a cgroup2 mount)'}`, () => {
-  it('placement (CLONE_INTO_CGROUP), kill and cleanup on the cgroup2 mount', async () => {
+  it('placement (by the cgroup directory\'s fd), kill and cleanup on the cgroup2 mount', async () => {
     // No controller is needed, so the cgroup2 mount is used even without controllers.
     const r = await sandbox().limits({}).run('cat', ['/proc/self/cgroup']);
     const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))!;
@@ -211,7 +201,7 @@ describe.skipIf(!hybridV2)(`cgroup v2 on a hybrid host${hybridV2 ? '' : ' (skipp
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('without clone3 (CLONE_INTO_CGROUP), the parent places the child before it runs; .cgroup() roots there', async () => {
+  it('without clone3, the parent places the setup before it runs; .cgroup() roots there', async () => {
     process.env.NSBIND_NO_CLONE3 = '1';
     try {
       const r = await sandbox().limits({}).run('cat', ['/proc/self/cgroup']);

@@ -160,7 +160,7 @@ describe('setup failures', () => {
 
   it('a failing step is reported by name: cwd that does not exist', async () => {
     const e = await sandbox().cwd('/does/not/exist').run('true').catch((x) => x);
-    expect(e).toMatchObject({ code: 'ENOENT', syscall: 'chdir', step: 'cwd /does/not/exist' });
+    expect(e).toMatchObject({ code: 'ENOENT', syscall: 'openat2', step: 'cwd /does/not/exist' });
   });
 
   it('spawn() emits error and rejects exited; no process is left', async () => {

@@ -1,6 +1,6 @@
 // One sandbox's cgroup, from creation to removal: pick the hierarchy, reclaim what dead
 // Node processes left, create the cgroup beneath our own with the limits written, hand
-// spawn what it needs to put the child inside before it runs (an fd for CLONE_INTO_CGROUP
+// spawn what it needs to put the sandbox's init inside before its setup runs (a directory fd
 // on v2, cgroup.procs paths on v1), read the counters after the exit, kill and remove.
 import { constants as fsConstants, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
@@ -28,9 +28,9 @@ export interface SandboxCgroup {
   readonly procCgroupLines: readonly string[];
   /** The cgroup path (as in /proc/PID/cgroup) a cgroup namespace made inside it is rooted at. */
   readonly nsRootPath: string;
-  /** v2: an O_RDONLY|O_DIRECTORY fd of the cgroup, for clone3's CLONE_INTO_CGROUP. */
+  /** v2: an O_RDONLY|O_DIRECTORY fd of the cgroup: the addon writes the sandbox's init into its cgroup.procs. */
   readonly cloneIntoFd?: number;
-  /** v1: the cgroup.procs files the parent writes the child's pid into while it waits. */
+  /** v1: the cgroup.procs files the addon writes the sandbox's init into. */
   readonly procsFiles: readonly string[];
   /** Closes {@link cloneIntoFd} once the child is placed (destroy() also does). */
   closeFd(): void;
@@ -55,7 +55,7 @@ export interface PrepareCgroupOptions {
    */
   layout?: CgroupLayout;
   /**
-   * Open an fd of the v2 cgroup for CLONE_INTO_CGROUP.
+   * Open an fd of the v2 cgroup (the addon writes the sandbox's init into its cgroup.procs).
    * @default true
    */
   cloneInto?: boolean;

@@ -1,8 +1,12 @@
-// `.limits()` at spawn time: create the sandbox's cgroup, let the addon put the child in it
-// before the child runs anything (CLONE_INTO_CGROUP on v2; on v1 the parent writes the pid
-// into each cgroup.procs while the child waits for its go-ahead), and once the sandbox is
-// gone read why it ended and remove the cgroup. A cgroup namespace (`.cgroup()`) is
-// unshared by the child after that go-ahead, so it is rooted at the sandbox's cgroup.
+// `.limits()` at spawn time: create the sandbox's cgroup, let the addon put the setup in it
+// before the setup runs anything, and once the sandbox is gone read why it ended and
+// remove the cgroup. The setup of such a sandbox runs in nsbind-init, in memory of its
+// own (lib/plan.ts): the addon moves the init into the cgroup (its cgroup.procs: one on
+// v2, one per hierarchy on v1) only once it has exec'd, because an OOM kill of a task that
+// still shared the Node process's memory would kill Node. CLONE_INTO_CGROUP is therefore
+// not used. The init then runs the plan: a cgroup namespace (`.cgroup()`) is unshared
+// after the move, so it is rooted at the sandbox's cgroup.
+import { systemError, type NsbindError } from '../errors.js';
 import type { ExitResult } from '../process.js';
 import type { PreparedSpawn, SpawnPreparer } from '../sandbox.js';
 import { normalizeLimits } from './limits.js';
@@ -20,10 +24,21 @@ export function withCgroupUsage(r: ExitResult, u: CgroupUsage): ExitResult {
   return { ...r, ...(oom ? { reason: 'oom' as const } : {}), usage };
 }
 
+/**
+ * A setup that failed inside the sandbox's cgroup after the OOM killer struck there: the
+ * memory limit is too small for the sandbox to start. Said so, naming the option, instead
+ * of the bare signal or ENOMEM of whichever step it hit.
+ */
+export function outOfMemoryError(e: NsbindError, memory: number | undefined): NsbindError {
+  const hint = `the sandbox ran out of memory before its program started: its memory limit (${memory} bytes) is smaller than its setup needs (nsbind's init needs a few hundred KiB, the program more); raise limits.memory`;
+  return systemError(12 /* ENOMEM */, { step: e.step ?? 'setup', ...(e.syscall ? { syscall: e.syscall } : {}), option: 'limits.memory', hint });
+}
+
 /** The spawn preparer for sandboxes with `limits`. */
 export const cgroupPreparer: SpawnPreparer = (options, request): PreparedSpawn | void => {
   if (options.limits === undefined) return;
-  const cg = createSandboxCgroup(normalizeLimits(options.limits));
+  const limits = normalizeLimits(options.limits);
+  const cg = createSandboxCgroup(limits);
   if (cg.cloneIntoFd !== undefined) request.cgroupFd = cg.cloneIntoFd;
   if (cg.procsFiles.length > 0) request.cgroupProcs = [...cg.procsFiles];
   return {
@@ -39,5 +54,10 @@ export const cgroupPreparer: SpawnPreparer = (options, request): PreparedSpawn |
     },
     // The setup error is what the caller hears about; a failed removal is reclaimed later.
     abandon: () => cg.destroy().catch(() => {}),
+    async refineError(e) {
+      if (limits.memory === undefined) return e;
+      const usage = await cg.finish().catch(() => undefined);
+      return usage?.oom || e.code === 'ENOMEM' ? outOfMemoryError(e, limits.memory) : e;
+    },
   };
 };

@@ -7,19 +7,18 @@
 // A joined pid namespace takes effect for children only, so the program is started
 // through one more fork (nsbind's init, which is then not PID 1), as nsenter does. A
 // time namespace can only be joined by a process with memory of its own: a sandbox
-// that joins one is forked rather than cloned with CLONE_VM.
+// that joins one runs its setup in nsbind-init (lib/plan.ts, `setupInInit`).
 import { release } from 'node:os';
 import { native } from '../binding.js';
 import { invalid, systemError } from '../errors.js';
 import type { JoinTarget, NamespaceType } from '../options.js';
 import { Op } from '../plan/layout.js';
+import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
 import type { PlanContext } from '../plan.js';
 import { of } from './of.js';
 import { openNamespaceFile, resolveTarget, targetPath, type NamespaceTarget, type ResolvedTarget } from './target.js';
 import { cloneFlag } from './types.js';
 
-const PR_SET_PDEATHSIG = 1;
-const SIGKILL = 9;
 const ENOSYS = 38;
 const EINVAL = 22;
 
@@ -104,8 +103,10 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
     if (index < 0) index = request.extraFds.push(fd) - 1;
     w.op(Op.SETNS, describeTarget(target, type), { n: [index, cloneFlag(type)] });
     // setns() into a time namespace refuses (EUSERS) a process that shares its memory
-    // with another, as a CLONE_VM child shares the Node process's: fork this one.
-    if (type === 'time') request.noVm = true;
+    // with another, as the setup child shares the Node process's: nsbind-init joins it.
+    // So does a user namespace for a Node process without privileges (plan/takeover.ts).
+    if (type === 'time') request.initFrom = 0;
+    if (type === 'user' && !ctx.privileged && !(unsafeTestBits & UNSAFE.USER_JOIN_IN_INIT)) request.initFrom = 0;
     if (type === 'user') joinedUser = true;
     if (type === 'pid') joinedPid = true;
   }
@@ -123,7 +124,7 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
     const flags = later.reduce((f, t) => f | cloneFlag(t), 0);
     if (flags) w.op(Op.UNSHARE, `new ${later.join(', ')} namespaces`, { n: [flags] });
     // A credential change clears the parent-death signal: arm it again.
-    if (ctx.options.dieWithParent !== false) w.op(Op.PRCTL, 'die with parent', { n: [PR_SET_PDEATHSIG, SIGKILL, 0] });
+    if (ctx.options.dieWithParent !== false) w.op(Op.DIE_WITH_PARENT, 'die with parent');
   }
   return { viaInit: joinedPid };
 }

@@ -36,6 +36,7 @@ export const Op = {
   FS_SYMLINK: 25,
   FS_FILE: 26,
   FS_ENTER: 27,
+  DIE_WITH_PARENT: 28,
   RLIMIT: 40,
   CAPS: 41,
   SECCOMP: 42,
@@ -88,6 +89,7 @@ export const syscallNames: Record<number, string> = {
   26: 'newuidmap',
   27: 'newgidmap',
   28: 'waitid',
+  29: 'mmap',
   30: 'open_tree',
   31: 'move_mount',
   32: 'fsopen',
@@ -123,6 +125,9 @@ export const Step = {
   START: -2,
   INIT: -3,
   EXEC: -4,
+  SETUP_EXEC: -5,
+  KILLED: -6,
+  PLAN: -7,
   CLONE: -10,
   SETGROUPS: -11,
   UID_MAP: -12,
@@ -135,4 +140,4 @@ export const Step = {
   VETH_SANDBOX: -52,
 } as const;
 
-export const Report = { ERROR: 1, STARTED: 2, EXIT: 3 } as const;
+export const Report = { ERROR: 1, STARTED: 2, EXIT: 3, READY: 4 } as const;

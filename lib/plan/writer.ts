@@ -50,6 +50,15 @@ export class PlanWriter {
     return this.ops.length;
   }
 
+  /** The index of the first op of this kind from `from` on (and with this n0, if given), or -1. */
+  indexOf(kind: number, n0?: number, from = 0): number {
+    for (let i = from; i < this.ops.length; i++) {
+      const o = this.ops[i];
+      if (o.kind === kind && (n0 === undefined || BigInt(o.n[0] ?? 0) === BigInt(n0))) return i;
+    }
+    return -1;
+  }
+
   finish(): Buffer {
     // A trailing NUL lets the native side check that no string runs off the end.
     this.push(Buffer.alloc(1), 1);

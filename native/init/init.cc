@@ -1,27 +1,32 @@
-// nsbind-init: PID 1 of a sandbox's pid namespace.
+// nsbind-init: the sandbox's own process for its setup, and its PID 1.
 //
-// A freestanding static program (no libc): a few KiB, so each sandbox's init costs
-// almost no memory, and it runs inside any root the sandbox has, even an empty one
-// (it is exec'd by fd). The sandbox child execs it as its last step; it then
-//   - forks and execs the program (PATH search inside the sandbox) and tells the
-//     parent, on the report pipe, that the program runs or why its exec failed;
-//   - forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the program;
-//   - reaps every orphan;
-//   - when the program ends, kills what is left in the namespace, reports the
-//     program's own wait status (so the parent sees "killed by SIGSEGV", not an exit
-//     code of 139) and exits with the program's code, or 128+N for signal N.
+// A freestanding static program (no libc): a few pages, so each sandbox's init costs
+// almost no memory, and it runs inside any root the sandbox has, even an empty one (it is
+// exec'd by fd). The setup child execs it to run the rest of the plan with the same
+// interpreter (interp.h), in memory of its own; init/control.h says from where:
+//   - from the start, when the setup must not share the Node process's memory (limits:
+//     it first reports READY and waits in the Node process's cgroup until the parent has
+//     moved it into the sandbox's; joining a time namespace; for a Node process without
+//     privileges, joining a user namespace);
+//   - from the first credential change (a Node process without privileges), or from the
+//     capability drop, to be PID 1 of a new pid namespace or to fork the program into a
+//     joined one.
+// The last op either execs the program, or (NSB_EXEC_VIA_INIT) hands over to
+// supervise.cc: fork and exec the program, forward signals, reap, report the end.
 //
-// argv: nsbind-init REPORT_FD PATH FILE ARGV0 ARGS...  (PATH may be empty)
-// Signals arrive blocked (the sandbox child never unblocked them) and stay blocked:
-// the init takes them with sigtimedwait, so no handler can race with anything.
+// argv: nsbind-init NFDS ARGV0 ARGS...   (the program's argv; envp is the program's)
+// At entry: 0..NFDS-1 the program's stdio, NFDS the report pipe, NFDS+1 the control
+// pipe, NFDS+3+i the extra descriptors. Signals arrive blocked (the setup child never
+// unblocked them) and stay blocked: the init takes them with sigtimedwait.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 
-#include "../exec.h"
-#include "../plan.h"
+#include "../interp.h"
 #include "../sys.h"
+#include "control.h"
+#include "supervise.h"
 
 extern "C" {
 // The compiler may emit calls to these for struct copies and zeroing.
@@ -46,98 +51,92 @@ int parse_int(const char* s) {
   return v;
 }
 
-void report(int fd, int32_t kind, int32_t op, int32_t sys, int32_t err, int32_t pid,
-            int32_t status, int32_t maxrss_kb = 0) {
-  nsb_report r = {kind, op, sys, err, pid, status, maxrss_kb, 0};
-  nsb_write_all(fd, &r, sizeof r);
+// Reads exactly len bytes; false on EOF or error.
+bool read_exact(int fd, void* buf, size_t len) {
+  char* p = (char*)buf;
+  while (len > 0) {
+    long r = nsb_sys(SYS_read, fd, NSB_P(p), (long)len);
+    if (r == -4 /* EINTR */) continue;
+    if (r <= 0) return false;
+    p += r;
+    len -= (size_t)r;
+  }
+  return true;
 }
 
-bool forwarded(int sig) {
-  return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT ||
-         sig == SIGUSR1 || sig == SIGUSR2;
+// The plan the parent sent, in memory of our own, checked as the addon checks it.
+void receive_plan(nsb_interp* it, uint32_t len) {
+  long m = nsb_sys6(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m < 0) nsb_fail(it, NSB_STEP_PLAN, NSB_SYS_MMAP, m);
+  char* buf = (char*)m;
+  if (!read_exact(it->control_fd, buf, len)) nsb_fail(it, NSB_STEP_PLAN, NSB_SYS_READ, -5 /* EIO */);
+  const nsb_plan_header* h = (const nsb_plan_header*)buf;
+  uint64_t need = sizeof *h;
+  if (len < need || h->magic != NSB_PLAN_MAGIC || h->version != NSB_PLAN_VERSION ||
+      len != need + (uint64_t)h->nops * sizeof(nsb_op) + h->arena_len || h->arena_len == 0 ||
+      buf[len - 1] != 0) {
+    nsb_fail(it, NSB_STEP_PLAN, NSB_SYS_READ, -71 /* EPROTO */);
+  }
+  static nsb_init_host host;
+  host.plan = buf;
+  host.plan_len = len;
+  it->host = &host;
+  it->ops = (const nsb_op*)(buf + need);
+  it->nops = h->nops;
+  it->arena = buf + need + h->nops * sizeof(nsb_op);
+  for (uint32_t i = 0; i < it->nops; i++)
+    for (uint32_t s : it->ops[i].s)
+      if (s >= h->arena_len) nsb_fail(it, NSB_STEP_PLAN, NSB_SYS_READ, -71);
 }
 
 }  // namespace
 
 extern "C" [[noreturn]] void nsb_init_main(long* sp) {
+  // First: nobody may attach to us or open /proc/<us>/fd/* or /proc/<us>/mem, not even a
+  // program with our credentials (the sandbox's own, a few steps from now). The mm is
+  // ours alone since the exec, and it is owned by the user namespace we were exec'd in.
+  nsb_sys(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+
   int argc = (int)sp[0];
   char** argv = (char**)(sp + 1);
   char** envp = argv + argc + 1;
-  if (argc < 5) nsb_exit(125);
-  int rep = parse_int(argv[1]);
-  const char* path = argv[2];
-  const char* file = argv[3];
-  char** pargv = argv + 4;
+  if (argc < 3) nsb_exit(125);
+  int nfds = parse_int(argv[1]);
 
-  int ep[2];
-  long r = nsb_sys(SYS_pipe2, NSB_P(ep), O_CLOEXEC);
-  if (r < 0) {
-    report(rep, NSB_REPORT_ERROR, NSB_STEP_EXEC, NSB_SYS_PIPE, (int32_t)-r, 0, 0);
-    nsb_exit(125);
+  static nsb_interp it;  // in .bss: the interpreter's state is a few KiB
+  it.report_fd = nfds;
+  it.control_fd = nfds + 1;
+  it.argv = argv + 2;
+  it.envp = envp;
+  it.exec_via_init = nsb_supervise;
+  it.keep_permitted = false;  // our memory is our own: we keep only what the program keeps
+  nsb_fs_init(&it.fs);
+  // Nothing of ours may reach the program: its fork gets only its stdio across the exec.
+  if (nsb_sys(SYS_close_range, nfds, ~0u, 4 /* CLOSE_RANGE_CLOEXEC, Linux 5.11 */) < 0) {
+    for (int fd = nfds; fd < nfds + 3 + NSB_MAX_FDS; fd++) nsb_sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
   }
-  long pid = nsb_sys(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-  if (pid == 0) {
-    nsb_sys(SYS_close, ep[0]);
-    nsb_sys(SYS_fcntl, rep, F_SETFD, FD_CLOEXEC);
-    uint64_t none = 0;
-    nsb_sys(SYS_rt_sigprocmask, SIG_SETMASK, NSB_P(&none), 0, 8);
-    int32_t err = nsb_execvpe(file, pargv, envp, path);
-    nsb_write_all(ep[1], &err, sizeof err);
-    nsb_exit(127);
-  }
-  nsb_sys(SYS_close, ep[1]);
-  if (pid < 0) {
-    report(rep, NSB_REPORT_ERROR, NSB_STEP_EXEC, NSB_SYS_FORK, (int32_t)-pid, 0, 0);
-    nsb_exit(125);
-  }
-  int32_t err = 0;
-  do r = nsb_sys(SYS_read, ep[0], NSB_P(&err), sizeof err);
-  while (r == -4);
-  nsb_sys(SYS_close, ep[0]);
-  if (r == (long)sizeof err) {
-    int st;
-    nsb_sys(SYS_wait4, pid, NSB_P(&st), 0, 0);
-    report(rep, NSB_REPORT_ERROR, NSB_STEP_EXEC, NSB_SYS_EXECVE, err, 0, 0);
-    nsb_exit(127);
-  }
-  report(rep, NSB_REPORT_STARTED, 0, 0, 0, (int32_t)pid, 0);
 
-  uint64_t all = ~0ull;
-  char info[128];
-  bool done = false;
-  int program_status = 0;
-  long program_maxrss = 0;
-  for (;;) {
-    long sig = nsb_sys(SYS_rt_sigtimedwait, NSB_P(&all), NSB_P(info), 0, 8);
-    if (sig < 0) continue;
-    if (forwarded((int)sig) && !done) nsb_sys(SYS_kill, pid, sig);
-    if (sig != SIGCHLD) continue;
-    for (;;) {
-      int st = 0;
-      struct rusage ru;
-      ru.ru_maxrss = 0;
-      long w = nsb_sys(SYS_wait4, -1, NSB_P(&st), WNOHANG, NSB_P(&ru));
-      if (w == pid) {
-        done = true;
-        program_status = st;
-        program_maxrss = ru.ru_maxrss;
-        // The program is gone: nothing else in the namespace may outlive it. Only as
-        // PID 1 is "everything" the sandbox: an init that forked the program into a
-        // joined pid namespace lives in the caller's, where kill(-1) would reach the host.
-        if (nsb_sys(SYS_getpid) == 1) nsb_sys(SYS_kill, -1, SIGKILL);
-        continue;
-      }
-      if (w > 0 || w == -4) continue;
-      if (w == -10 /* ECHILD */ && done) {
-        report(rep, NSB_REPORT_EXIT, 0, 0, 0, (int32_t)pid, program_status,
-               (int32_t)program_maxrss);
-        int code = WIFEXITED(program_status) ? WEXITSTATUS(program_status)
-                                             : 128 + WTERMSIG(program_status);
-        nsb_exit(code);
-      }
-      break;
-    }
+  nsb_init_msg msg;
+  if (!read_exact(it.control_fd, &msg, sizeof msg) || msg.magic != NSB_INIT_MAGIC) nsb_exit(125);
+  if (msg.unsafe & NSB_UNSAFE_INIT_DUMPABLE) nsb_sys(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
+  it.token = msg.token;
+  it.expected_ppid = msg.expected_ppid;
+  it.pdeathsig = msg.pdeathsig;
+  it.joined_pid = false;
+  it.nextra = msg.nextra < 0 ? 0 : (msg.nextra > NSB_MAX_FDS ? NSB_MAX_FDS : msg.nextra);
+  for (int i = 0; i < it.nextra; i++) it.extra[i] = nfds + 3 + i;
+
+  // An exec that changed our credentials would have cleared the parent-death signal,
+  // and the supervisor may want another one: arm it here, and leave if the parent is gone.
+  nsb_arm_parent_death(&it);
+  nsb_supervise_prepare(&it, &msg);
+
+  if (msg.flags & NSB_INIT_READY) {
+    nsb_report_record(&it, NSB_REPORT_READY, 0, 0, 0, 0, 0, 0);
   }
+  receive_plan(&it, msg.plan_len);
+  if (msg.start_op > it.nops) nsb_fail(&it, NSB_STEP_PLAN, NSB_SYS_READ, -71 /* EPROTO */);
+  nsb_run_plan(&it, msg.start_op);
 }
 
 #if defined(__x86_64__)

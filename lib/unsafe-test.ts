@@ -1,0 +1,35 @@
+// Protections the escape suite switches off, one at a time, to show that each is what
+// stops its attack (test/escape.test.ts). Read once, when nsbind loads. Never set
+// NSBIND_UNSAFE_TEST_DISABLE outside those tests: each name removes a protection.
+//
+//   setup-nondumpable  the Node process stays dumpable while a setup child shares its
+//                      memory (native/setup_window.h)
+//   init-nondumpable   nsbind-init makes itself dumpable again (native/init/init.cc)
+//   report-token       records on the report pipe are taken without the spawn's token
+//   setup-caps         the setup child drops its permitted capabilities before its exec
+//                      (native/security_ops.cc)
+//   user-join-in-init  a Node process without privileges joins user namespaces in the
+//                      setup child, which shares its memory (lib/plan/takeover.ts)
+export const UNSAFE = {
+  SETUP_NONDUMPABLE: 1,
+  INIT_NONDUMPABLE: 2,
+  REPORT_TOKEN: 4,
+  SETUP_CAPS: 8,
+  USER_JOIN_IN_INIT: 16,
+} as const;
+const BITS: Record<string, number> = {
+  'setup-nondumpable': UNSAFE.SETUP_NONDUMPABLE,
+  'init-nondumpable': UNSAFE.INIT_NONDUMPABLE,
+  'report-token': UNSAFE.REPORT_TOKEN,
+  'setup-caps': UNSAFE.SETUP_CAPS,
+  'user-join-in-init': UNSAFE.USER_JOIN_IN_INIT,
+};
+
+function parse(value: string | undefined): number {
+  let bits = 0;
+  for (const name of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) bits |= BITS[name] ?? 0;
+  return bits;
+}
+
+/** native/init/control.h NSB_UNSAFE_*: 0 unless a test switched protections off. */
+export const unsafeTestBits = parse(process.env.NSBIND_UNSAFE_TEST_DISABLE);
