@@ -15,7 +15,7 @@ import { hasCommand, isRoot, root } from './helpers.js';
 /** bench/same-work.mjs, which is plain JavaScript (the bench runs without a build step). */
 interface SameWorkModule {
   buildSameWork(bin: string): void;
-  sameWorkArgs(bpfFile: string): { args?: string[]; problem?: string };
+  sameWorkArgs(planFile: string): { args?: string[]; ops?: string[]; problem?: string };
 }
 
 const PROBE = [
@@ -55,7 +55,7 @@ describe.skipIf(!haveCxx || !isRoot)(
       const { buildSameWork, sameWorkArgs } = (await import(pathToFileURL(join(root, 'bench', 'same-work.mjs')).href)) as SameWorkModule;
       const bin = join(dir, 'same-work');
       buildSameWork(bin);
-      const same = sameWorkArgs(join(dir, 'filter.bpf'));
+      const same = sameWorkArgs(join(dir, 'plan'));
       expect(same.problem).toBeUndefined();
       const floorOut = execFileSync(bin, ['0', '1', ...same.args!], { encoding: 'utf8', env: { ...process.env, SAME_WORK_PROBE: PROBE } });
       const nsbindOut = await sandbox().all().run('/bin/sh', ['-c', PROBE], { stdio: 'pipe' });
