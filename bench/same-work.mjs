@@ -30,13 +30,15 @@ const FLOOR_OPS = [
 /**
  * The floor's arguments after COUNT and WIDTH, from nsbind's own request for the bench's
  * all-8 sandbox (built nsbind in dist/), its plan written to `planFile`; or `{ problem }`
- * when that request asks for something the floor does not do.
+ * when that request asks for something the floor does not do. `configure` changes that
+ * sandbox (the test uses it to run plans with more ops through the floor); the bench
+ * never passes one.
  */
-export function sameWorkArgs(planFile = join(outDir, 'same-work.plan')) {
+export function sameWorkArgs(planFile = join(outDir, 'same-work.plan'), configure = (sb) => sb) {
   const require = createRequire(join(root, 'dist', 'index.js'));
   const { sandbox } = require('./index.js'); // registers every concern's ops
   const { compile } = require('./plan.js');
-  const sb = sandboxFor(sandbox, TYPES);
+  const sb = configure(sandboxFor(sandbox, TYPES));
   const { Op, HEADER_SIZE, OP_SIZE, EXEC_VIA_INIT } = require('./plan/layout.js');
   const { request } = compile(sb.options, { file: '/bin/true', args: [], nfds: 3 });
   if (request.newuidmap || request.newgidmap) return { problem: 'nsbind maps ids with newuidmap here; the floor writes maps itself' };
