@@ -93,6 +93,15 @@ describe.skipIf(!haveCxx || !isRoot)(
       expect(lines).toEqual(expect.arrayContaining(['umask 0027 hostname floor', 'Groups: 0']));
     });
 
+    it('follows a multi-line id map to a subordinate range and a non-root identity', { timeout: 60_000 }, async () => {
+      // what root's default becomes when the identity is hardened: the floor writes the
+      // maps nsbind's request holds, then switches as the plan says
+      const map = [{ inside: 0, outside: 0, count: 1 }, { inside: 1, outside: 200000, count: 65536 }];
+      const { ops, lines } = await both((sb) => sb.user({ uidMap: map, gidMap: map }).as({ uid: 1000, gid: 1000, groups: [1000] }));
+      for (const op of ['SETGROUPS', 'SETRESGID', 'SETRESUID', 'DIE_WITH_PARENT']) expect(ops).toContain(op);
+      expect(lines).toEqual(expect.arrayContaining(['Uid: 1000 1000 1000 1000', 'Groups: 1000', 'CapEff: 0000000000000000']));
+    });
+
     it('refuses a plan it does not do, saying what', { timeout: 60_000 }, async () => {
       const { sameWorkArgs } = await floor();
       // the program as PID 1: no init to exec through
