@@ -62,6 +62,12 @@ export interface PlanContext {
   request: Omit<NativeSpawnRequest, 'stdio'>;
   created: Set<NamespaceType>;
   privileged: boolean;
+  /** Descriptors opened for the child: closed once the spawn has its copies. */
+  transientFds: number[];
+  /** The new user namespace's maps and ids (undefined: none created). */
+  maps?: IdMaps;
+  /** Whether identity() has switched to the namespace's ids. */
+  identityDone?: boolean;
 }
 
 type Phase = (ctx: PlanContext) => void;
@@ -224,10 +230,10 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     extraFds: input.extraFds ?? [],
   };
   if (input.env) request.envp = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
-  const ctx: PlanContext = { options, writer: w, request, created, privileged };
+  const maps = created.has('user') ? idMaps(options, privileged) : undefined;
+  const ctx: PlanContext = { options, writer: w, request, created, privileged, transientFds, maps };
 
   for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
-  const maps = created.has('user') ? idMaps(options, privileged) : undefined;
   if (maps) userMaps(options, maps, request, privileged);
   if (created.has('time')) {
     const t = ns.time ?? {};
@@ -260,7 +266,8 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
   if (options.umask !== undefined) w.op(Op.UMASK, 'umask', { n: [options.umask] });
   for (const phase of beforeCredentialsPhases) phase(ctx);
-  credentials(ctx, maps);
+  identity(ctx, maps);
+  credentials(ctx);
 
   const rootChanged = (options.fs ?? []).some((s) => s.op === 'root' || s.op === 'chroot');
   if (options.cwd !== undefined) {
@@ -292,21 +299,35 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
 }
 
 /**
- * The program's credentials: supplementary groups, then gid, then uid. `.as()` says them;
- * without it, in a new user namespace, the program runs as the namespace's `uid`/`gid`
- * (default 0), switched to whenever that is not already the caller's own host id: a map
- * without the caller's id (a root caller's default, a range through newuidmap) must not
- * leave the program with the caller's host credentials (which the kernel keeps, shown as
- * 65534, when they are not mapped). The unprivileged default (inside 0 = the caller) needs
- * no switch, so that spawn path has no extra step.
+ * The namespace's own ids (SPEC 2.1), taken as soon as the filesystem sources are captured
+ * (compileFilesystem calls this; without filesystem steps, plan.ts does before `.as()`):
+ * the setup child starts with the caller's host credentials, which the kernel keeps (shown
+ * as 65534) when the map does not contain them -- a root caller's default map, a range
+ * through newuidmap. The program must never run with them, and files the setup creates in
+ * filesystems it made must get a mapped owner (an unmapped one is EOVERFLOW). Switching to
+ * the namespace's root keeps every capability in it (the kernel raises the effective set
+ * when the new euid is the namespace's root), so the rest of the setup is unchanged; what
+ * `.as()` asks comes later, as for an unprivileged caller. Sources are captured before, with
+ * the caller's rights, as the caller sees them (SPEC 2.2). The unprivileged default
+ * (inside 0 = the caller) needs no switch: that spawn path has no extra step.
  */
-function credentials(ctx: PlanContext, maps: IdMaps | undefined): void {
+export function identity(ctx: PlanContext, maps: IdMaps | undefined): void {
+  if (!maps || ctx.identityDone) return;
+  ctx.identityDone = true;
+  const ids: { uid?: number; gid?: number } = {};
+  if (mapped(maps.uidMap, maps.uid) !== process.geteuid!()) ids.uid = maps.uid;
+  if (mapped(maps.gidMap, maps.gid) !== process.getegid!()) ids.gid = maps.gid;
+  switchIds(ctx, ids);
+}
+
+/** `.as()`, after everything that needs the setup's capabilities. */
+function credentials(ctx: PlanContext): void {
+  if (ctx.options.as) switchIds(ctx, ctx.options.as);
+}
+
+/** Supplementary groups, then gid, then uid, then the parent-death signal again. */
+function switchIds(ctx: PlanContext, as: { uid?: number; gid?: number; groups?: number[] }): void {
   const { options, writer: w, created, privileged } = ctx;
-  const as: { uid?: number; gid?: number; groups?: number[] } = { ...(options.as ?? {}) };
-  if (maps) {
-    if (as.uid === undefined && mapped(maps.uidMap, maps.uid) !== process.geteuid!()) as.uid = maps.uid;
-    if (as.gid === undefined && mapped(maps.gidMap, maps.gid) !== process.getegid!()) as.gid = maps.gid;
-  }
   if (as.uid === undefined && as.gid === undefined && as.groups === undefined) return;
   const setgroupsAllowed =
     !created.has('user') || (userOptions(options)?.setgroups ?? (privileged ? 'allow' : 'deny')) === 'allow';
