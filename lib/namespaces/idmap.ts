@@ -10,29 +10,18 @@
 // added as themselves (inside 1000 = host 1000), so `.as({ uid: 1000 })` runs as host uid
 // 1000, as it reads; 0 never is. An explicit uidMap/gidMap is taken as written.
 import { readFileSync } from 'node:fs';
+import { subidRanges, type IdRange } from '../doctor/ids.js';
 import type { IdMapEntry } from '../options.js';
 
 /** The unprivileged host id a root caller's inside-root gets without a subordinate range. */
 export const NOBODY = 65534;
-
-export interface IdRange {
-  start: number;
-  count: number;
-}
 
 /**
  * The first range of `root` (by name or as `0`) in a subuid/subgid file, as
  * `unshare --map-auto` and newuidmap read it; undefined without one.
  */
 export function parseSubordinate(text: string): IdRange | undefined {
-  for (const line of text.split('\n')) {
-    const [owner, start, count] = line.trim().split(':');
-    if (owner !== 'root' && owner !== '0') continue;
-    const s = Number(start);
-    const c = Number(count);
-    if (Number.isInteger(s) && Number.isInteger(c) && s > 0 && c > 0 && s + c <= 0xffffffff) return { start: s, count: c };
-  }
-  return undefined;
+  return subidRanges(text, 'root', 0).find((r) => r.start > 0 && r.start + r.count <= 0xffffffff);
 }
 
 // Read once per process: a spawn costs no file read for it (the files change rarely, and
