@@ -200,7 +200,10 @@ long idmap_trees(const std::vector<int>& fds, const std::string& proc) {
   } attr = {0x00100000 /* MOUNT_ATTR_IDMAP */, 0, 0, (uint64_t)userns};
   long r = 0;
   for (int fd : fds) {
-    if (syscall(442 /* SYS_mount_setattr */, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+    // EINVAL: a filesystem in the tree cannot be idmapped (devtmpfs, procfs, sysfs...): the
+    // bind stays a plain one, with the host's ids, as with { idmap: false }.
+    if (syscall(442 /* SYS_mount_setattr */, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0 &&
+        errno != EINVAL) {
       r = -errno;
       break;
     }

@@ -1,5 +1,5 @@
 // Binds, tmpfs, overlay, readonly, mask and created files, asserted from inside.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
@@ -70,6 +70,10 @@ describe('tmpfs', () => {
 
 describe('overlay', () => {
   it('writes land in the upper layer, the lower stays as it was', async () => {
+    // overlayfs writes the upper layer with the sandbox's credentials: a root caller's
+    // program is an unprivileged host id (SPEC 2.1), so the layer must be writable for it.
+    chmodSync(join(dir, 'upper'), 0o777);
+    chmodSync(join(dir, 'work'), 0o777);
     const sb = sandbox().overlay('/mnt', { lower: [join(dir, 'lower')], upper: join(dir, 'upper'), work: join(dir, 'work') });
     const out = await sh(sb, 'cat /mnt/base.txt; echo new > /mnt/new.txt; echo changed > /mnt/base.txt; cat /mnt/base.txt');
     expect(out).toBe('base\nchanged\n');
