@@ -20,7 +20,7 @@ import { delimiter, join } from 'node:path';
 import { initBinary, native, type NativeSpawnRequest } from './binding.js';
 import { invalid, nsbindError } from './errors.js';
 import { userOptions, type IdMapEntry, type NamespaceType, type SandboxOptions } from './options.js';
-import { mapped, rootDefaultMap, rootRange } from './namespaces/idmap.js';
+import { mapped, ownNamespaceHas, ownSetgroupsAllowed, rootBase, rootDefaultMap } from './namespaces/idmap.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
 import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
@@ -129,6 +129,15 @@ function findHelper(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * setgroups in a new user namespace: allowed for root, denied for an unprivileged caller
+ * (the kernel takes its gid map only so) -- and for root of a namespace that denies it
+ * itself (a rootless container: a child namespace cannot allow what its parent denies).
+ */
+function defaultSetgroups(privileged: boolean): 'allow' | 'deny' {
+  return privileged && ownSetgroupsAllowed() ? 'allow' : 'deny';
+}
+
 /** A new user namespace's maps, and the ids the program runs as inside (SPEC 2.1). */
 export interface IdMaps {
   uidMap: IdMapEntry[];
@@ -146,15 +155,19 @@ export function idMaps(options: SandboxOptions, privileged = isPrivileged()): Id
   const as = options.as ?? {};
   const euid = process.geteuid!();
   const egid = process.getegid!();
+  const ubase = privileged ? rootBase('uid') : undefined;
+  const gbase = privileged ? rootBase('gid') : undefined;
+  const same = (kind: 'uid' | 'gid', ids: (number | undefined)[]) =>
+    ids.filter((id): id is number => id !== undefined && ownNamespaceHas(kind, id, 1));
   const uidMap =
     u.uidMap ??
-    (privileged
-      ? rootDefaultMap(rootRange('/etc/subuid'), u.uid ?? 0, as.uid !== undefined ? [as.uid] : [])
+    (ubase
+      ? rootDefaultMap(ubase.range, u.uid ?? 0, same('uid', [as.uid]))
       : [{ inside: u.uid ?? 0, outside: euid, count: 1 }]);
   const gidMap =
     u.gidMap ??
-    (privileged
-      ? rootDefaultMap(rootRange('/etc/subgid'), u.gid ?? 0, [...(as.gid !== undefined ? [as.gid] : []), ...(as.groups ?? [])])
+    (gbase
+      ? rootDefaultMap(gbase.range, u.gid ?? 0, same('gid', [as.gid, ...(as.groups ?? [])]))
       : [{ inside: u.gid ?? 0, outside: egid, count: 1 }]);
   const runAs = (map: IdMapEntry[], given: number | undefined, option: string): number => {
     const id = given ?? (mapped(map, 0) !== undefined ? 0 : Math.min(...map.map((e) => e.inside)));
@@ -172,7 +185,7 @@ function userMaps(options: SandboxOptions, maps: IdMaps, request: Omit<NativeSpa
   const euid = process.geteuid!();
   const egid = process.getegid!();
   const { uidMap, gidMap } = maps;
-  const setgroups = u.setgroups ?? (privileged ? 'allow' : 'deny');
+  const setgroups = u.setgroups ?? defaultSetgroups(privileged);
   const ownOnly = (m: IdMapEntry[], own: number) => m.length === 1 && m[0].count === 1 && m[0].outside === own;
 
   if (privileged || ownOnly(uidMap, euid)) {
@@ -330,7 +343,7 @@ function switchIds(ctx: PlanContext, as: { uid?: number; gid?: number; groups?: 
   const { options, writer: w, created, privileged } = ctx;
   if (as.uid === undefined && as.gid === undefined && as.groups === undefined) return;
   const setgroupsAllowed =
-    !created.has('user') || (userOptions(options)?.setgroups ?? (privileged ? 'allow' : 'deny')) === 'allow';
+    !created.has('user') || (userOptions(options)?.setgroups ?? defaultSetgroups(privileged)) === 'allow';
   // Clearing the supplementary groups implicitly is only safe where we know setgroups is
   // allowed: not in a joined user namespace, whose /proc/PID/setgroups may say deny.
   const joinedUser = userOptions(options)?.join !== undefined;

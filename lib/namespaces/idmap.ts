@@ -44,6 +44,54 @@ export function rootRange(file: string): IdRange | undefined {
   return r ?? undefined;
 }
 
+const ownMaps = new Map<string, IdMapEntry[]>();
+let ownSetgroups: boolean | undefined;
+
+/** Whether this process's own user namespace allows setgroups (/proc/self/setgroups, read once). */
+export function ownSetgroupsAllowed(): boolean {
+  if (ownSetgroups === undefined) {
+    try {
+      ownSetgroups = readFileSync('/proc/self/setgroups', 'utf8').trim() !== 'deny';
+    } catch {
+      ownSetgroups = true;
+    }
+  }
+  return ownSetgroups;
+}
+
+/**
+ * Whether ids [start, start+count) exist in this process's own user namespace
+ * (/proc/self/uid_map or gid_map, read once): only those can be outside ids of a map. In
+ * the initial namespace every id does; "root" of a rootless container may have only itself.
+ */
+export function ownNamespaceHas(kind: 'uid' | 'gid', start: number, count: number): boolean {
+  let map = ownMaps.get(kind);
+  if (!map) {
+    map = [];
+    try {
+      for (const line of readFileSync(`/proc/self/${kind}_map`, 'utf8').split('\n')) {
+        const [inside, outside, n] = line.trim().split(/\s+/).map(Number);
+        if (n > 0) map.push({ inside, outside, count: n });
+      }
+    } catch {
+      map.push({ inside: 0, outside: 0, count: 0xffffffff });
+    }
+    ownMaps.set(kind, map);
+  }
+  return map.some((e) => start >= e.inside && start + count <= e.inside + e.count);
+}
+
+/**
+ * A root caller's default for one kind of id: its subordinate range, else 65534, where its
+ * own user namespace has them; undefined where it has neither (root of a rootless
+ * container, which can map only itself: it is then treated as any unprivileged caller).
+ */
+export function rootBase(kind: 'uid' | 'gid'): { range?: IdRange } | undefined {
+  const range = rootRange(kind === 'uid' ? '/etc/subuid' : '/etc/subgid');
+  if (range && ownNamespaceHas(kind, range.start, range.count)) return { range };
+  return ownNamespaceHas(kind, NOBODY, 1) ? {} : undefined;
+}
+
 /**
  * A root caller's default map: `base` (its range at inside 0, else inside `self` -> 65534)
  * with each id in `same` (from `.as()`) mapped to itself. The kernel refuses two lines that
