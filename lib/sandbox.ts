@@ -325,7 +325,9 @@ export class Sandbox {
   }
 
   /**
-   * Credentials inside, set after the namespaces are made.
+   * Credentials inside, set after the namespaces are made (without it the program runs as
+   * the user namespace's uid/gid, default 0). For a root caller these ids are also mapped to
+   * the same host ids: `.as({ uid: 1000 })` runs as host uid 1000.
    * @example sandbox().user({ uidMap: [...] }).as({ uid: 1000, gid: 1000, groups: [] })
    */
   as(creds: Credentials): Sandbox {
