@@ -45,6 +45,8 @@ export interface NativeSpawnRequest {
   cloneFlags: number;
   stdio: StdioSlot[];
   extraFds?: number[];
+  /** Indexes in extraFds of detached trees to idmap with the child's user namespace. */
+  idmap?: number[];
   cgroupFd?: number;
   cgroupProcs?: string[];
   setgroups?: string;
@@ -139,6 +141,8 @@ export interface NativeBinding extends NativeNetwork {
   probeClone(flags: number): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  /** open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE): a detached tree for an idmapped bind, or -errno. */
+  openTree(path: string): number;
   getDumpable(): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
   setCloexec(fd: number, on: boolean): number;

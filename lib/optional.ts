@@ -40,7 +40,11 @@ function allowed(flags: number): number {
 
 function withoutTypes(options: SandboxOptions, drop: Set<NamespaceType>): SandboxOptions {
   const namespaces = { ...(options.namespaces ?? {}) };
-  for (const t of drop) delete namespaces[t];
+  // Without its user namespace a sandbox says so (`.user(false)`): not saying would make one.
+  for (const t of drop) {
+    if (t === 'user') namespaces.user = false;
+    else delete namespaces[t];
+  }
   return { ...options, namespaces };
 }
 
@@ -53,7 +57,7 @@ function withoutTypes(options: SandboxOptions, drop: Set<NamespaceType>): Sandbo
  */
 export function resolveOptional(options: SandboxOptions, privileged = isPrivileged()): SandboxOptions {
   const ns = options.namespaces ?? {};
-  const optional = NAMESPACE_TYPES.filter((t) => ns[t]?.optional === true && ns[t]?.join === undefined);
+  const optional = NAMESPACE_TYPES.filter((t) => (ns[t] || undefined)?.optional === true && (ns[t] || undefined)?.join === undefined);
   if (optional.length === 0) return options;
   const dropped = new Set<NamespaceType>();
   const required = createdNamespaces(withoutTypes(options, new Set(optional)), privileged);

@@ -159,6 +159,11 @@ export interface NamespaceOptionsMap {
   time: TimeNamespaceOptions;
 }
 
+/** The options of the user namespace to create or join; undefined for none or `.user(false)`. */
+export function userOptions(options: SandboxOptions): UserNamespaceOptions | undefined {
+  return options.namespaces?.user || undefined;
+}
+
 /** Credentials inside, set after the namespaces. */
 export interface Credentials {
   uid?: number;
@@ -175,7 +180,11 @@ export interface FsStep {
 
 /** The whole configuration of a sandbox. */
 export interface SandboxOptions {
-  namespaces?: { [T in NamespaceType]?: NamespaceOptionsMap[T] };
+  /**
+   * Namespaces to create or join. `user: false` is `.user(false)`: no user namespace (the
+   * program keeps the caller's own ids; unsafe for untrusted code).
+   */
+  namespaces?: { [T in NamespaceType]?: NamespaceOptionsMap[T] | (T extends 'user' ? false : never) };
   /** Filesystem steps, applied in order. */
   fs?: FsStep[];
   /** Variables to set (a string) or unset (null). */

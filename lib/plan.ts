@@ -19,7 +19,8 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { initBinary, native, type NativeSpawnRequest } from './binding.js';
 import { invalid, nsbindError } from './errors.js';
-import type { IdMapEntry, NamespaceType, SandboxOptions } from './options.js';
+import { userOptions, type IdMapEntry, type NamespaceType, type SandboxOptions } from './options.js';
+import { mapped, ownNamespaceHas, ownSetgroupsAllowed, rootBase, rootDefaultMap } from './namespaces/idmap.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
 import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
@@ -61,6 +62,12 @@ export interface PlanContext {
   request: Omit<NativeSpawnRequest, 'stdio'>;
   created: Set<NamespaceType>;
   privileged: boolean;
+  /** Descriptors opened for the child: closed once the spawn has its copies. */
+  transientFds: number[];
+  /** The new user namespace's maps and ids (undefined: none created). */
+  maps?: IdMaps;
+  /** Whether identity() has switched to the namespace's ids. */
+  identityDone?: boolean;
 }
 
 type Phase = (ctx: PlanContext) => void;
@@ -87,8 +94,11 @@ export function isPrivileged(): boolean {
 
 /**
  * The namespace types this sandbox creates, after what other options imply: filesystem
- * steps need a mount namespace, `.proc()` a pid namespace, and an unprivileged caller a
- * user namespace for anything else (as bubblewrap does).
+ * steps need a mount namespace, `.proc()` a pid namespace, and every sandbox a user
+ * namespace (SPEC 2.1: root's and an unprivileged caller's bare `sandbox()` included), unless
+ * it says `.user(false)` or joins one. A sandbox that joins other namespaces and says
+ * nothing of users gets none: a new user namespace would own none of them, and joining
+ * needs capabilities over their owner.
  */
 export function createdNamespaces(options: SandboxOptions, privileged = isPrivileged()): Set<NamespaceType> {
   const out = new Set<NamespaceType>();
@@ -101,7 +111,9 @@ export function createdNamespaces(options: SandboxOptions, privileged = isPrivil
   if (fs.some((s) => s.op === 'proc') && ns.pid?.join === undefined) out.add('pid');
   // An mqueue mount shows the IPC namespace's queues: the sandbox's own, not the host's.
   if (fs.some((s) => s.op === 'mqueue') && ns.ipc?.join === undefined) out.add('ipc');
-  if (!privileged && out.size > 0 && ns.user?.join === undefined) out.add('user');
+  const user = ns.user;
+  const joinsOthers = Object.values(ns).some((o) => o && o.join !== undefined);
+  if (user !== false && user?.join === undefined && (user !== undefined || !joinsOthers)) out.add('user');
   return out;
 }
 
@@ -117,14 +129,63 @@ function findHelper(name: string): string | undefined {
   return undefined;
 }
 
-/** uid_map/gid_map for a new user namespace: written directly, or by newuidmap/newgidmap. */
-function userMaps(options: SandboxOptions, request: Omit<NativeSpawnRequest, 'stdio'>, privileged: boolean): void {
-  const u = options.namespaces?.user ?? {};
+/**
+ * setgroups in a new user namespace: allowed for root, denied for an unprivileged caller
+ * (the kernel takes its gid map only so) -- and for root of a namespace that denies it
+ * itself (a rootless container: a child namespace cannot allow what its parent denies).
+ */
+function defaultSetgroups(privileged: boolean): 'allow' | 'deny' {
+  return privileged && ownSetgroupsAllowed() ? 'allow' : 'deny';
+}
+
+/** A new user namespace's maps, and the ids the program runs as inside (SPEC 2.1). */
+export interface IdMaps {
+  uidMap: IdMapEntry[];
+  gidMap: IdMapEntry[];
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The maps (see namespaces/idmap.ts for a root caller's default) and the program's ids:
+ * `uid`/`gid` (default 0), or with a map of the user's, 0 when it maps 0, else its first id.
+ */
+export function idMaps(options: SandboxOptions, privileged = isPrivileged()): IdMaps {
+  const u = userOptions(options) ?? {};
+  const as = options.as ?? {};
   const euid = process.geteuid!();
   const egid = process.getegid!();
-  const uidMap = u.uidMap ?? [{ inside: u.uid ?? 0, outside: euid, count: 1 }];
-  const gidMap = u.gidMap ?? [{ inside: u.gid ?? 0, outside: egid, count: 1 }];
-  const setgroups = u.setgroups ?? (privileged ? 'allow' : 'deny');
+  const ubase = privileged ? rootBase('uid') : undefined;
+  const gbase = privileged ? rootBase('gid') : undefined;
+  const same = (kind: 'uid' | 'gid', ids: (number | undefined)[]) =>
+    ids.filter((id): id is number => id !== undefined && ownNamespaceHas(kind, id, 1));
+  const uidMap =
+    u.uidMap ??
+    (ubase
+      ? rootDefaultMap(ubase.range, u.uid ?? 0, same('uid', [as.uid]))
+      : [{ inside: u.uid ?? 0, outside: euid, count: 1 }]);
+  const gidMap =
+    u.gidMap ??
+    (gbase
+      ? rootDefaultMap(gbase.range, u.gid ?? 0, same('gid', [as.gid, ...(as.groups ?? [])]))
+      : [{ inside: u.gid ?? 0, outside: egid, count: 1 }]);
+  const runAs = (map: IdMapEntry[], given: number | undefined, option: string): number => {
+    const id = given ?? (mapped(map, 0) !== undefined ? 0 : Math.min(...map.map((e) => e.inside)));
+    if (mapped(map, id) === undefined) {
+      throw invalid(option, `${id} is not mapped in the user namespace`, 'give an id inside your subordinate range, or a uidMap/gidMap');
+    }
+    return id;
+  };
+  return { uidMap, gidMap, uid: runAs(uidMap, u.uid, 'user.uid'), gid: runAs(gidMap, u.gid, 'user.gid') };
+}
+
+/** uid_map/gid_map for a new user namespace: written directly, or by newuidmap/newgidmap. */
+function userMaps(options: SandboxOptions, maps: IdMaps, request: Omit<NativeSpawnRequest, 'stdio'>, privileged: boolean): void {
+  const u = userOptions(options) ?? {};
+  const euid = process.geteuid!();
+  const egid = process.getegid!();
+  const { uidMap, gidMap } = maps;
+  const setgroups = u.setgroups ?? defaultSetgroups(privileged);
   const ownOnly = (m: IdMapEntry[], own: number) => m.length === 1 && m[0].count === 1 && m[0].outside === own;
 
   if (privileged || ownOnly(uidMap, euid)) {
@@ -182,10 +243,11 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     extraFds: input.extraFds ?? [],
   };
   if (input.env) request.envp = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
-  const ctx: PlanContext = { options, writer: w, request, created, privileged };
+  const maps = created.has('user') ? idMaps(options, privileged) : undefined;
+  const ctx: PlanContext = { options, writer: w, request, created, privileged, transientFds, maps };
 
   for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
-  if (created.has('user')) userMaps(options, request, privileged);
+  if (maps) userMaps(options, maps, request, privileged);
   if (created.has('time')) {
     const t = ns.time ?? {};
     if (t.monotonic || t.boottime) {
@@ -217,6 +279,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
   if (options.umask !== undefined) w.op(Op.UMASK, 'umask', { n: [options.umask] });
   for (const phase of beforeCredentialsPhases) phase(ctx);
+  identity(ctx, maps);
   credentials(ctx);
 
   const rootChanged = (options.fs ?? []).some((s) => s.op === 'root' || s.op === 'chroot');
@@ -248,16 +311,42 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   return { request, steps: w.steps, execStep, isolation: [...created], transientFds };
 }
 
-/** `.as()`: supplementary groups, then gid, then uid (after which we hold no capability). */
+/**
+ * The namespace's own ids (SPEC 2.1), taken as soon as the filesystem sources are captured
+ * (compileFilesystem calls this; without filesystem steps, plan.ts does before `.as()`):
+ * the setup child starts with the caller's host credentials, which the kernel keeps (shown
+ * as 65534) when the map does not contain them -- a root caller's default map, a range
+ * through newuidmap. The program must never run with them, and files the setup creates in
+ * filesystems it made must get a mapped owner (an unmapped one is EOVERFLOW). Switching to
+ * the namespace's root keeps every capability in it (the kernel raises the effective set
+ * when the new euid is the namespace's root), so the rest of the setup is unchanged; what
+ * `.as()` asks comes later, as for an unprivileged caller. Sources are captured before, with
+ * the caller's rights, as the caller sees them (SPEC 2.2). The unprivileged default
+ * (inside 0 = the caller) needs no switch: that spawn path has no extra step.
+ */
+export function identity(ctx: PlanContext, maps: IdMaps | undefined): void {
+  if (!maps || ctx.identityDone) return;
+  ctx.identityDone = true;
+  const ids: { uid?: number; gid?: number } = {};
+  if (mapped(maps.uidMap, maps.uid) !== process.geteuid!()) ids.uid = maps.uid;
+  if (mapped(maps.gidMap, maps.gid) !== process.getegid!()) ids.gid = maps.gid;
+  switchIds(ctx, ids);
+}
+
+/** `.as()`, after everything that needs the setup's capabilities. */
 function credentials(ctx: PlanContext): void {
+  if (ctx.options.as) switchIds(ctx, ctx.options.as);
+}
+
+/** Supplementary groups, then gid, then uid, then the parent-death signal again. */
+function switchIds(ctx: PlanContext, as: { uid?: number; gid?: number; groups?: number[] }): void {
   const { options, writer: w, created, privileged } = ctx;
-  const as = options.as;
-  if (!as) return;
+  if (as.uid === undefined && as.gid === undefined && as.groups === undefined) return;
   const setgroupsAllowed =
-    !created.has('user') || (options.namespaces?.user?.setgroups ?? (privileged ? 'allow' : 'deny')) === 'allow';
+    !created.has('user') || (userOptions(options)?.setgroups ?? defaultSetgroups(privileged)) === 'allow';
   // Clearing the supplementary groups implicitly is only safe where we know setgroups is
   // allowed: not in a joined user namespace, whose /proc/PID/setgroups may say deny.
-  const joinedUser = options.namespaces?.user?.join !== undefined;
+  const joinedUser = userOptions(options)?.join !== undefined;
   const groups =
     as.groups ?? (setgroupsAllowed && !joinedUser && (as.uid !== undefined || as.gid !== undefined) ? [] : undefined);
   if (groups !== undefined) {

@@ -205,10 +205,16 @@ export class Sandbox {
   }
 
   /**
-   * A new user namespace. The caller's uid/gid appear as `uid`/`gid` inside (root by default).
+   * The user namespace. Every sandbox has one (`.user()` only shapes it): an unprivileged
+   * caller's uid/gid appear as `uid`/`gid` inside (root by default); a root caller's
+   * inside-root is an unprivileged host id (root's range in /etc/subuid, else 65534).
+   * `.user(false)`: no user namespace, the program keeps the caller's own ids -- unsafe for
+   * untrusted code (it can read and ptrace the Node process of the same uid, and a root
+   * caller's program is host root).
    * @example sandbox().user({ uid: 1000, gid: 1000 })
    */
-  user(o?: NamespaceOptionsMap['user']): Sandbox {
+  user(o?: NamespaceOptionsMap['user'] | false): Sandbox {
+    if (o === false) return this.with({ namespaces: { ...(this.options.namespaces ?? {}), user: false } });
     return this.ns('user', o);
   }
 
@@ -319,7 +325,9 @@ export class Sandbox {
   }
 
   /**
-   * Credentials inside, set after the namespaces are made.
+   * Credentials inside, set after the namespaces are made (without it the program runs as
+   * the user namespace's uid/gid, default 0). For a root caller these ids are also mapped to
+   * the same host ids: `.as({ uid: 1000 })` runs as host uid 1000.
    * @example sandbox().user({ uidMap: [...] }).as({ uid: 1000, gid: 1000, groups: [] })
    */
   as(creds: Credentials): Sandbox {

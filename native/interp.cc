@@ -165,6 +165,13 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
     case NSB_OP_DIE_WITH_PARENT:
       nsb_arm_parent_death(it);
       break;
+    case NSB_OP_FS_EXTRA_TREE:
+      // The descriptor moves from the extras to the filesystem's slots: closed with them.
+      if (op.n[1] < (uint64_t)it->nextra) {
+        it->fs.slot[op.n[0] % NSB_FS_SLOTS] = it->extra[op.n[1]];
+        it->extra[op.n[1]] = -1;
+      }
+      break;
     case NSB_OP_FS_OPEN_TREE ... NSB_OP_FS_ENTER:
       r = nsb_fs_op(&it->fs, it->arena, op, &sys);
       break;

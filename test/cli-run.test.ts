@@ -107,7 +107,9 @@ describe('exit status', () => {
     const nf = nsbind(['run', '--', '/nonexistent/program']);
     expect(nf.status).toBe(127);
     expect(nf.stderr).toMatch(/execve \/nonexistent\/program.*ENOENT/);
-    expect(nsbind(['run', '--pid', '--', 'no-such-command-anywhere']).status).toBe(127);
+    // (a PATH the program can search: a root caller's program is an unprivileged host id,
+    // and a directory it cannot search is EACCES, 126, as execvp says)
+    expect(nsbind(['run', '--pid', '--', 'no-such-command-anywhere'], { env: { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' } }).status).toBe(127);
     const file = join(tmp, 'not-executable');
     writeFileSync(file, '#!/bin/sh\necho hi\n', { mode: 0o644 });
     const ne = nsbind(['run', '--', file]);
@@ -187,7 +189,7 @@ describe('--json-status-fd', () => {
     const lines = String(r.output[3]).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(lines[0]['child-pid']).toBeGreaterThan(1);
-    expect(lines[0].isolation).toEqual(['uts']);
+    expect(new Set(lines[0].isolation)).toEqual(new Set(['uts', 'user']));
     expect(lines[0].namespaces.uts.inode).not.toBe(Number(/\d+/.exec(readlinkSync('/proc/self/ns/uts'))![0]));
     expect(lines[1]).toMatchObject({ 'exit-code': 5, code: 5, signal: null, reason: 'exit' });
     expect(lines[1].usage.maxRssBytes).toBeGreaterThan(0);

@@ -86,10 +86,17 @@ function neverWins(r: { spawns: number; verdict: string }) {
 
 const enterVictim = "(a) => nsbind.enter(a, ['user', 'net'])";
 
+// A root creator's program is never host root by default (SPEC 2.1): its own user namespace
+// maps inside-root to an unprivileged id, which alone stops these attacks. To show the
+// setup window's own protections at work, root's attackers are made as they were before
+// that: root inside mapped to host 0, or no user namespace at all.
+const HOST0 = "{ uidMap: [{ inside: 0, outside: 0, count: 1 }], gidMap: [{ inside: 0, outside: 0, count: 1 }] }";
+const rootUser = (c: { nobody?: boolean }) => (c.nobody || !isRoot ? '.user()' : `.user(${HOST0})`);
+
 describe.skipIf(!haveCc)(`the setup window${haveCc ? '' : ' (skipped: no C compiler cc to build the probe)'}`, () => {
   for (const c of creators) {
     it.skipIf(c.skip !== '')(`${c.name}: enter()'s setup children, beside a program that sees host pids, are never opened (100 spawns); without the protections they are${c.skip}`, () => {
-      const attacker = 'nsbind.sandbox().user().net()';
+      const attacker = `nsbind.sandbox()${rootUser(c)}.net()`;
       neverWins(race(c, attacker, enterVictim, 100));
       // The program has no capability; the setup child keeps its permitted set until its
       // exec, and a root Node keeps its memory non-dumpable; a Node without privileges
@@ -99,7 +106,7 @@ describe.skipIf(!haveCc)(`the setup window${haveCc ? '' : ' (skipped: no C compi
     });
 
     it.skipIf(c.skip !== '')(`${c.name}: a program holding CAP_SYS_PTRACE in the user namespace enter() joins cannot open them either${c.skip}`, () => {
-      const attacker = "nsbind.sandbox().user().net().capabilities(['CAP_SYS_PTRACE'])";
+      const attacker = `nsbind.sandbox()${rootUser(c)}.net().capabilities(['CAP_SYS_PTRACE'])`;
       neverWins(race(c, attacker, enterVictim, 100));
       const off = c.nobody || !isRoot ? 'user-join-in-init' : 'setup-nondumpable';
       expect(race(c, attacker, enterVictim, 300, off).verdict).toMatch(/^won \d+$/);
@@ -109,7 +116,7 @@ describe.skipIf(!haveCc)(`the setup window${haveCc ? '' : ' (skipped: no C compi
       // As root, such a program is the owner of every user namespace root's Node creates,
       // and an owner holds every capability in it: only the non-dumpable memory stops it.
       // (Unprivileged, the attacker gets a user namespace of its own and owns nothing.)
-      const attacker = 'nsbind.sandbox().net()';
+      const attacker = c.nobody || !isRoot ? 'nsbind.sandbox().net()' : 'nsbind.sandbox().user(false).net()';
       const victim = '() => nsbind.sandbox().user().net()';
       neverWins(race(c, attacker, victim, 100));
       if (!c.nobody && isRoot) expect(race(c, attacker, victim, 300, 'setup-nondumpable').verdict).toMatch(/^won \d+$/);
@@ -118,10 +125,13 @@ describe.skipIf(!haveCc)(`the setup window${haveCc ? '' : ' (skipped: no C compi
 
   it.skipIf(!isRoot)(`root: sandbox().net()'s setup children are never opened by another sandbox().net(), and are with both protections off${isRoot ? '' : ' (skipped: needs root)'}`, () => {
     const c = creators[0];
-    const attacker = 'nsbind.sandbox().net()';
     const victim = '() => nsbind.sandbox().net()';
+    neverWins(race(c, 'nsbind.sandbox().net()', victim, 100));
+    // The same attacker as root without a user namespace (as every sandbox was before SPEC
+    // 2.1's default): either protection alone holds (the capabilities and the non-dumpable
+    // memory), and without both it wins.
+    const attacker = 'nsbind.sandbox().user(false).net()';
     neverWins(race(c, attacker, victim, 100));
-    // Either protection alone holds (the capabilities and the non-dumpable memory).
     expect(race(c, attacker, victim, 100, 'setup-caps').verdict).toMatch(/^lost/);
     expect(race(c, attacker, victim, 100, 'setup-nondumpable').verdict).toMatch(/^lost/);
     expect(race(c, attacker, victim, 300, 'setup-caps,setup-nondumpable').verdict).toMatch(/^won \d+$/);
@@ -143,10 +153,12 @@ describe.skipIf(!haveCc)(`nsbind's init${haveCc ? '' : ' (skipped: no C compiler
       const sb = 'nsbind.sandbox().pid().proc()';
       // Non-dumpable: the init's descriptors cannot be reached at all.
       expect(forge(c, sb)).toEqual({ open: 'errno 13', code: 42, signal: null });
+      // (root: the program must be host root for the rest, see rootUser)
+      const weak = `nsbind.sandbox()${rootUser(c)}.pid().proc()`;
       // Reachable, the pipe takes the record, but it lacks the spawn's token: ignored.
-      expect(forge(c, sb, 'init-nondumpable')).toEqual({ open: 'ok', code: 42, signal: null });
+      expect(forge(c, weak, 'init-nondumpable')).toEqual({ open: 'ok', code: 42, signal: null });
       // Without both, the forgery works: exit 42 is reported as SIGSEGV.
-      expect(forge(c, sb, 'init-nondumpable,report-token')).toEqual({ open: 'ok', code: null, signal: 'SIGSEGV' });
+      expect(forge(c, weak, 'init-nondumpable,report-token')).toEqual({ open: 'ok', code: null, signal: 'SIGSEGV' });
     });
 
     it.skipIf(c.skip !== '')(`${c.name}: the init's executable cannot be opened for writing, nor its memory read${c.skip}`, () => {
@@ -167,7 +179,7 @@ describe.skipIf(!haveCc)(`nsbind's init${haveCc ? '' : ' (skipped: no C compiler
     const c = creators[0];
     const sb = 'nsbind.sandbox().limits({ pids: 16 })';
     expect(forge(c, sb)).toEqual({ open: 'errno 13', code: 42, signal: null });
-    expect(forge(c, sb, 'init-nondumpable,report-token')).toEqual({ open: 'ok', code: null, signal: 'SIGSEGV' });
+    expect(forge(c, `nsbind.sandbox().user(${HOST0}).limits({ pids: 16 })`, 'init-nondumpable,report-token')).toEqual({ open: 'ok', code: null, signal: 'SIGSEGV' });
   });
 
   it("is the sandbox's PID 1 with a short command line: no PATH, no environment", async () => {

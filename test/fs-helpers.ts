@@ -1,5 +1,5 @@
 // Helpers for the filesystem tests: run a shell script in a sandbox and read its view.
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -24,7 +24,11 @@ export async function setupError(sb: Sandbox): Promise<NsbindError> {
 
 /** A fresh directory for one test, on the host's /tmp (the test removes it). */
 export function scratch(prefix = 'nsbind-fs-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  // A root caller's program runs as an unprivileged host id (SPEC 2.1): it must be able to
+  // reach what the tests bind for it, as any other user's program would.
+  chmodSync(d, 0o755);
+  return d;
 }
 
 /**

@@ -24,7 +24,9 @@ const { sandbox } = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
 const { readFileSync } = require('node:fs');
 (async () => {
   const before = readFileSync('/proc/self/mountinfo', 'utf8');
-  const p = sandbox()
+  // The leaky case needs no user namespace: one made by root turns shared mounts into
+  // slaves (the kernel never propagates from a less privileged mount namespace).
+  const p = sandbox()${propagation === 'unchanged' ? '.user(false)' : ''}
     .mount({ propagation: '${propagation}' })
     .bind('${d}/src', '${d}/mp')
     .roBind('${d}/file', '${d}/mpfile')

@@ -1,5 +1,5 @@
 // Binds, tmpfs, overlay, readonly, mask and created files, asserted from inside.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
@@ -70,7 +70,22 @@ describe('tmpfs', () => {
 
 describe('overlay', () => {
   it('writes land in the upper layer, the lower stays as it was', async () => {
-    const sb = sandbox().overlay('/mnt', { lower: [join(dir, 'lower')], upper: join(dir, 'upper'), work: join(dir, 'work') });
+    // overlayfs writes the upper layer with the sandbox's credentials: a root caller's
+    // program is an unprivileged host id (SPEC 2.1), so the layer must be writable for it.
+    chmodSync(join(dir, 'upper'), 0o777);
+    chmodSync(join(dir, 'work'), 0o777);
+    const layers = { lower: [join(dir, 'lower')], upper: join(dir, 'upper'), work: join(dir, 'work') };
+    // A root caller's program is an unprivileged host id whose namespace does not map root:
+    // overlayfs cannot copy up a root-owned lower file (the copy keeps its unmapped owner),
+    // so changing base.txt is refused there; new files still land in the upper layer.
+    if (process.geteuid!() === 0) {
+      const refused = await sh(sandbox().overlay('/mnt', layers), 'echo new > /mnt/new.txt; echo changed > /mnt/base.txt 2>/dev/null || echo refused');
+      expect(refused).toBe('refused\n');
+      expect(readFileSync(join(dir, 'upper', 'new.txt'), 'utf8')).toBe('new\n');
+      rmSync(join(dir, 'upper', 'new.txt'));
+    }
+    // Without a user namespace (or unprivileged, owning the files) every write lands.
+    const sb = sandbox().user(process.geteuid!() === 0 ? false : undefined).overlay('/mnt', layers);
     const out = await sh(sb, 'cat /mnt/base.txt; echo new > /mnt/new.txt; echo changed > /mnt/base.txt; cat /mnt/base.txt');
     expect(out).toBe('base\nchanged\n');
     expect(readFileSync(join(dir, 'upper', 'new.txt'), 'utf8')).toBe('new\n');

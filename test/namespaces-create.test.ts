@@ -38,14 +38,14 @@ async function childView(sb: Sandbox) {
 
 describe('creating namespaces', () => {
   for (const type of TYPES) {
-    it(`${type} alone: only ${type} differs`, async () => {
+    it(`${type} alone: only ${type} (and user) differ`, async () => {
       const { links, proc } = await childView(METHOD[type](sandbox()));
-      // root creates exactly what it asked for (no implied user namespace)
+      // Every sandbox has a user namespace (SPEC 2.1), root's included; nothing else is implied.
       for (const t of TYPES) {
-        if (t === type) expect(links[t], t).not.toBe(ownNs(t));
+        if (t === type || t === 'user') expect(links[t], t).not.toBe(ownNs(t));
         else expect(links[t], t).toBe(ownNs(t));
       }
-      expect(proc.isolation).toEqual([type]);
+      expect(new Set(proc.isolation)).toEqual(new Set([type, 'user']));
       // The sandbox's top process is in the same namespaces the program reports.
       // (With a pid namespace the top process is nsbind's init, in the same namespaces.)
       expect(proc.namespaces?.[type].inode).toBe(inodeOf(links[type]));
@@ -66,8 +66,17 @@ describe('creating namespaces', () => {
     expect(links.uts).not.toBe(ownNs('uts'));
   });
 
-  it('no namespaces: everything is shared', async () => {
+  it('no namespace asked for: a user namespace only', async () => {
     const { links, proc } = await childView(sandbox());
+    for (const t of TYPES) {
+      if (t === 'user') expect(links[t]).not.toBe(ownNs(t));
+      else expect(links[t]).toBe(ownNs(t));
+    }
+    expect(proc.isolation).toEqual(['user']);
+  });
+
+  it('.user(false): everything is shared', async () => {
+    const { links, proc } = await childView(sandbox().user(false));
     for (const t of TYPES) expect(links[t]).toBe(ownNs(t));
     expect(proc.isolation).toEqual([]);
   });

@@ -25,7 +25,7 @@ describe('optional namespaces', () => {
     let out = '';
     p.stdout!.on('data', (c) => (out += c));
     await p.exited;
-    expect(p.isolation.sort()).toEqual(['net', 'uts']);
+    expect(p.isolation.sort()).toEqual(['net', 'user', 'uts']);
     const [net, host] = out.trim().split('\n');
     expect(net).not.toBe(ownNs('net'));
     expect(host).toBe('opt');
@@ -48,7 +48,7 @@ describe('optional namespaces', () => {
       try { await nsbind.sandbox().net().uts().run('true'); required = 'ran'; } catch (e) { required = e.code; }
       console.log(JSON.stringify({ isolation: p.isolation, text, mine: fs.readlinkSync('/proc/self/ns/net'), code: r.code, required }));`);
     const res = JSON.parse(out);
-    expect(res.isolation).toEqual(['uts']);
+    expect(res.isolation.sort()).toEqual(['user', 'uts']);
     expect(res.code).toBe(0);
     const [net, host] = res.text.trim().split('\n');
     expect(net).toBe(res.mine); // the program stayed in its parent's network namespace

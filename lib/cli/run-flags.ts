@@ -218,7 +218,7 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--map-groups': {
       const key = flag.name === '--map-users' ? 'uidMap' : 'gidMap';
       const single = key === 'uidMap' ? 'uid' : 'gid';
-      const existing = (sb.options.namespaces?.user?.[key] ?? []) as object[];
+      const existing = ((sb.options.namespaces?.user || undefined)?.[key] ?? []) as object[];
       st.sb = withNamespace(sb, CMD, g, 'user', { [key]: [...existing, idRange(flag, a)], [single]: undefined });
       return;
     }

@@ -69,8 +69,10 @@ export function subuidCheck(host: Host, user = currentUser()): SubidCheck {
     uids,
     gids,
     ...fail(
-      `${user.name} has no ranges in ${files}: only one id can be mapped into a user namespace` +
-        (user.uid === 0 ? ' through newuidmap (root needs none: it writes any map directly)' : ''),
+      user.uid === 0
+        ? `root has no range in ${files}: every sandbox's inside-root is host uid/gid 65534 alone ` +
+            '(shared by all of them and by "nobody"), and ids beyond it need .as() or an explicit map'
+        : `${user.name} has no ranges in ${files}: only one id can be mapped into a user namespace`,
       `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user.name}`,
     ),
   };

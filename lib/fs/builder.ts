@@ -142,13 +142,14 @@ function bindOptions(o: unknown, method: string, keys: string[]): BindOptions {
   if (opts.readonly !== undefined) out.readonly = v.bool(opts.readonly, `${method}.readonly`);
   if (opts.optional !== undefined) out.optional = v.bool(opts.optional, `${method}.optional`);
   if (opts.devices !== undefined) out.devices = v.bool(opts.devices, `${method}.devices`);
+  if (opts.idmap !== undefined) out.idmap = v.bool(opts.idmap, `${method}.idmap`);
   return out;
 }
 
 Sandbox.prototype.bind = function bind(this: Sandbox, src: string, dst?: string, o?: BindOptions): Sandbox {
   const s = source(src, 'bind.src');
   const d = destination(dst ?? s, 'bind.dst');
-  return add(this, { op: 'bind', src: s, dst: d, ...bindOptions(o, 'bind', ['readonly', 'optional', 'devices']) }, 'bind');
+  return add(this, { op: 'bind', src: s, dst: d, ...bindOptions(o, 'bind', ['readonly', 'optional', 'devices', 'idmap']) }, 'bind');
 };
 
 Sandbox.prototype.roBind = function roBind(this: Sandbox, src: string, dst?: string, o?: Omit<BindOptions, 'readonly'>): Sandbox {
@@ -260,7 +261,7 @@ Sandbox.prototype.chroot = function chroot(this: Sandbox, dir: string): Sandbox 
 export function replayFs(sb: Sandbox, step: Record<string, unknown>): Sandbox {
   const s = step as unknown as FilesystemStep & Record<string, unknown>;
   const known: Record<string, string[]> = {
-    bind: ['src', 'dst', 'readonly', 'optional', 'devices'],
+    bind: ['src', 'dst', 'readonly', 'optional', 'devices', 'idmap'],
     tmpfs: ['dst', 'size', 'mode'],
     proc: ['dst'], dev: ['dst'], mqueue: ['dst'],
     overlay: ['dst', 'lower', 'upper', 'work'],

@@ -3,8 +3,9 @@
 //   2. the new root, if any, stacked over "/" (so steps written before .root() land in it);
 //   3. the steps in the order written, then entering the root.
 import { constants as fsConstants } from 'node:fs';
+import { native } from '../binding.js';
 import { invalid } from '../errors.js';
-import type { PlanContext } from '../plan.js';
+import { identity, type PlanContext } from '../plan.js';
 import { FsFlag, Op } from '../plan/layout.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
@@ -29,6 +30,37 @@ function join(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
+/** At most this many idmapped binds per sandbox (each is a descriptor passed to the child). */
+const MAX_IDMAPPED = 32;
+
+/**
+ * Whether a bind is idmapped (BindOptions.idmap): writable, asked for (the default), and
+ * made by a root caller for a new user namespace -- the one case where the program's host
+ * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
+ */
+function idmapped(ctx: PlanContext, s: Extract<FilesystemStep, { op: 'bind' }>): boolean {
+  return ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false;
+}
+
+/**
+ * Opens the bind's source in the Node process: its index in extraFds, or undefined when it
+ * cannot be opened (the child's own capture then reports the error as for any bind).
+ */
+function idmapTree(ctx: PlanContext, s: Extract<FilesystemStep, { op: 'bind' }>): number | undefined {
+  const request = ctx.request;
+  request.idmap ??= [];
+  if (request.idmap.length >= MAX_IDMAPPED) {
+    throw invalid('bind.idmap', `at most ${MAX_IDMAPPED} writable binds are idmapped per sandbox`, 'give the others { idmap: false }');
+  }
+  const fd = native().openTree(s.src);
+  if (fd < 0) return undefined;
+  ctx.transientFds.push(fd);
+  request.extraFds ??= [];
+  request.extraFds.push(fd);
+  request.idmap.push(request.extraFds.length - 1);
+  return request.extraFds.length - 1;
+}
+
 export function compileFilesystem(ctx: PlanContext): void {
   const steps = (ctx.options.fs ?? []) as unknown as FilesystemStep[];
   if (steps.length === 0) return;
@@ -50,9 +82,19 @@ export function compileFilesystem(ctx: PlanContext): void {
   for (const s of steps) {
     const name = stepName(s);
     switch (s.op) {
-      case 'bind':
-        slots.set(s, [capture(Op.FS_OPEN_TREE, s.src, name, s.optional ? FsFlag.OPTIONAL : 0)]);
+      case 'bind': {
+        const extra = idmapped(ctx, s) ? idmapTree(ctx, s) : undefined;
+        if (extra === undefined) {
+          slots.set(s, [capture(Op.FS_OPEN_TREE, s.src, name, s.optional ? FsFlag.OPTIONAL : 0)]);
+        } else {
+          // A tree the parent opened and idmaps once the maps are written (native/spawn.cc
+          // idmap_trees).
+          const slot = nextSlot++;
+          w.op(Op.FS_EXTRA_TREE, name, { n: [slot, extra] });
+          slots.set(s, [slot]);
+        }
         break;
+      }
       case 'root': case 'chroot':
         if (s.dir !== undefined) slots.set(s, [capture(Op.FS_OPEN_TREE, s.dir, name)]);
         break;
@@ -69,6 +111,10 @@ export function compileFilesystem(ctx: PlanContext): void {
         break;
     }
   }
+
+  // The namespace's own ids from here on (plan.ts identity()): what the setup creates in
+  // the sandbox's filesystems belongs to a mapped owner.
+  identity(ctx, ctx.maps);
 
   // 2. The root.
   const root = steps.find((s) => s.op === 'root' || s.op === 'chroot') as

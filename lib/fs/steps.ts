@@ -18,6 +18,16 @@ export interface BindOptions {
    * @default false
    */
   devices?: boolean;
+  /**
+   * For a root caller, whose program runs as an unprivileged host id (SPEC 2.1): mount a
+   * writable bind idmapped through the sandbox's user namespace (Linux 5.12+, a filesystem
+   * that supports it), so an id N on disk is inside-id N -- root's files belong to the
+   * program's inside-root, and what it creates belongs to their owner on disk. `false`:
+   * plain bind, with the host ids (the program then writes only what its host id may).
+   * Unprivileged callers and read-only binds never need it.
+   * @default true
+   */
+  idmap?: boolean;
 }
 
 /** Options of `.tmpfs()`. */

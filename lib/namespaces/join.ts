@@ -57,7 +57,7 @@ function describeTarget(t: ResolvedTarget, type: NamespaceType): string {
  */
 export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boolean } {
   const ns = ctx.options.namespaces ?? {};
-  const wanted = joinOrder.filter((t) => ns[t]?.join !== undefined);
+  const wanted = joinOrder.filter((t) => (ns[t] || undefined)?.join !== undefined);
   if (wanted.length === 0) return { viaInit: false };
   const b = native();
   const { writer: w, request } = ctx;
@@ -70,7 +70,7 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
 
   for (const type of wanted) {
     const option = `${methodOf[type]}.join`;
-    const target = resolveTarget(ns[type]!.join as NamespaceTarget, type, option);
+    const target = resolveTarget((ns[type] || undefined)!.join as NamespaceTarget, type, option);
     const path = targetPath(target, type);
     const id = b.nsStat(path);
     if (typeof id === 'number') {
