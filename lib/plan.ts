@@ -48,8 +48,8 @@ export interface CompiledPlan {
   steps: string[];
   /** The step name of the program's exec. */
   execStep: string;
-  /** Namespace types created for the sandbox. */
-  isolation: NamespaceType[];
+  /** Namespace types created for the sandbox, and `landlock` when a ruleset is applied. */
+  isolation: Isolation;
   /** Descriptors the parent opened for the child (namespaces to join): closed after the spawn. */
   transientFds: number[];
 }
@@ -61,7 +61,12 @@ export interface PlanContext {
   request: Omit<NativeSpawnRequest, 'stdio'>;
   created: Set<NamespaceType>;
   privileged: boolean;
+  /** What else was applied, for `isolation` (e.g. `landlock`: the ABI). */
+  isolationExtra: { landlock?: number };
 }
+
+/** The namespaces created, and what else was applied (`landlock`: the ABI). */
+export type Isolation = NamespaceType[] & { landlock?: number };
 
 type Phase = (ctx: PlanContext) => void;
 const filesystemPhases: Phase[] = [];
@@ -182,7 +187,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     extraFds: input.extraFds ?? [],
   };
   if (input.env) request.envp = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
-  const ctx: PlanContext = { options, writer: w, request, created, privileged };
+  const ctx: PlanContext = { options, writer: w, request, created, privileged, isolationExtra: {} };
 
   for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
   if (created.has('user')) userMaps(options, request, privileged);
@@ -245,7 +250,9 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   request.initPath = initBinary();
 
   request.plan = w.finish();
-  return { request, steps: w.steps, execStep, isolation: [...created], transientFds };
+  const isolation: Isolation = [...created];
+  if (ctx.isolationExtra.landlock !== undefined) isolation.landlock = ctx.isolationExtra.landlock;
+  return { request, steps: w.steps, execStep, isolation, transientFds };
 }
 
 /** `.as()`: supplementary groups, then gid, then uid (after which we hold no capability). */

@@ -58,7 +58,7 @@ function namespacesFrom(flat: number[]): NamespaceIds {
 export interface SpawnContext {
   steps: string[];
   execStep: string;
-  isolation: NamespaceType[];
+  isolation: NamespaceType[] & { landlock?: number };
   /** Called once the sandbox is fully gone (cgroups etc.); may refine the result. */
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Called when setup failed, to undo what the parent prepared. */
@@ -91,7 +91,7 @@ export class SandboxProcess extends EventEmitter {
   /** The namespaces of the sandbox's top process, read once it runs. */
   namespaces: NamespaceIds | undefined;
   /** Namespace types really applied. */
-  isolation: NamespaceType[];
+  isolation: NamespaceType[] & { landlock?: number };
   /** Set once the sandbox has ended. */
   exitCode: number | null = null;
   signalCode: string | null = null;
