@@ -20,7 +20,7 @@
 // is a symlink to /etc allows /etc, which is what the caller named, and the resolved
 // policy shows it; a symlink *inside* an allowed tree that points out of it leads to a
 // read-only mount, and Landlock's rule is on the directory, not on names.
-import { lstatSync, readdirSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { invalid } from '../errors.js';
 import type { FsStep } from '../options.js';
@@ -148,6 +148,14 @@ function real(p: string): string {
   }
 }
 
+function isFile(p: string): boolean {
+  try {
+    return !statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** One list of the policy: each entry expanded (`~`, relative, globs) and made real. */
 function resolveList(value: unknown, option: string): string[] {
   if (value === undefined) return [];
@@ -187,6 +195,7 @@ export function resolvePolicy(policy: unknown): FilesStep {
   // Mandatory read-only paths inside each allowed one, unless allowed by name.
   const prot: string[] = [];
   for (const a of allow) {
+    if (isFile(a)) continue; // an allowed file has nothing inside
     for (const rel of PROTECTED) {
       const p = real(`${a}/${rel}`);
       if (!allow.includes(p) && !writeDeny.includes(p) && !prot.includes(p)) prot.push(p);

@@ -115,6 +115,13 @@ function filesRules(steps: readonly FilesystemStep[]): { handled: bigint; rules:
   if (files.length === 0) return undefined;
   const rules: Rule[] = [];
   for (const f of files) for (const p of f.write.allow) rules.push({ path: p, access: WRITE, optional: true });
+  // Writable filesystems mounted by steps after the (last) .files() are not the policy's
+  // business (SPEC 2.5: a policy over the view the sandbox already has).
+  const last = steps.lastIndexOf(files[files.length - 1]);
+  for (const s of steps.slice(last + 1)) {
+    if (s.op === 'tmpfs' || s.op === 'overlay' || (s.op === 'bind' && !s.readonly)) rules.push({ path: s.dst, access: WRITE, optional: true });
+    if (s.op === 'dev') rules.push({ path: `${s.dst}/shm`, access: WRITE, optional: true });
+  }
   // Devices are written without changing the filesystem (/dev/null, a terminal): a write
   // there is DAC's business, as on a read-only mount. /dev/shm is POSIX shm's tmpfs.
   rules.push({ path: '/dev', access: FS.WRITE_FILE | FS.TRUNCATE, optional: true });
