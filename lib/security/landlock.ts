@@ -122,10 +122,6 @@ function filesRules(steps: readonly FilesystemStep[]): { handled: bigint; rules:
     if (s.op === 'tmpfs' || s.op === 'overlay' || (s.op === 'bind' && !s.readonly)) rules.push({ path: s.dst, access: WRITE, optional: true });
     if (s.op === 'dev') rules.push({ path: `${s.dst}/shm`, access: WRITE, optional: true });
   }
-  // Devices are written without changing the filesystem (/dev/null, a terminal): a write
-  // there is DAC's business, as on a read-only mount. /dev/shm is POSIX shm's tmpfs.
-  rules.push({ path: '/dev', access: FS.WRITE_FILE | FS.TRUNCATE, optional: true });
-  rules.push({ path: '/dev/shm', access: WRITE, optional: true });
   return { handled: WRITE, rules };
 }
 
@@ -148,6 +144,12 @@ export function landlockRuleset(options: { landlock?: LandlockOptions; fs?: unkn
     if (ll.connectTcp) handledNet |= NET.CONNECT_TCP;
     for (const port of ll.bindTcp ?? []) rules.push({ port, access: NET.BIND_TCP, optional: false });
     for (const port of ll.connectTcp ?? []) rules.push({ port, access: NET.CONNECT_TCP, optional: false });
+  }
+  if (handledFs & FS.WRITE_FILE) {
+    // Devices are written without changing the filesystem (/dev/null, a terminal): a
+    // write there is DAC's business, as on a read-only mount. /dev/shm is POSIX shm.
+    rules.push({ path: '/dev', access: FS.WRITE_FILE | FS.TRUNCATE, optional: true });
+    rules.push({ path: '/dev/shm', access: WRITE, optional: true });
   }
   let scoped = 0n;
   if (ll?.scope?.signals ?? true) scoped |= SCOPE.SIGNAL;
