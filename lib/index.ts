@@ -17,3 +17,4 @@ import './net/veth-spawn.js';
 export { enter } from './enter.js';
 export { namespaces, namespaceTypes, type NamespaceEntry, type ListOptions, type NamespaceTarget, type Namespaces } from './namespaces/index.js';
 export { doctor, type Report, type Check, type CgroupCheck, type SubidCheck, type IdRange } from './doctor/index.js';
+export type { Violation, FsViolation } from './violations.js';

@@ -30,6 +30,8 @@ export interface Usage {
   pidsPeak?: number;
 }
 
+import type { Violation } from './violations.js';
+
 export type ExitReason = 'exit' | 'signal' | 'oom' | 'timeout' | 'aborted';
 
 /** How the program ended (not nsbind's init). */
@@ -40,6 +42,11 @@ export interface ExitResult {
   signal: string | null;
   reason: ExitReason;
   usage: Usage;
+  /**
+   * What the sandbox was refused, where the kernel reports it (the first
+   * MAX_VIOLATIONS; see lib/violations.ts). Absent when nothing was reported.
+   */
+  violations?: Violation[];
 }
 
 const signalNames = new Map<number, string>();
