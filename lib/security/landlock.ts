@@ -186,6 +186,8 @@ function compileLandlock(ctx: PlanContext): void {
     throw invalid('landlock', 'Landlock needs no_new_privs (noNewPrivileges: false was asked)');
   }
   const rs = landlockRuleset(o, abi)!;
+  // Nothing this kernel can enforce (a bare `.landlock({})` below ABI 6): no ruleset.
+  if (rs.handledFs === 0n && rs.handledNet === 0n && rs.scoped === 0n) return;
   const w = ctx.writer;
   const blob = Buffer.alloc(24 * rs.rules.length);
   rs.rules.forEach((r, i) => {
