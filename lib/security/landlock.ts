@@ -18,7 +18,8 @@ import { native } from '../binding.js';
 import type { PlanContext } from '../plan.js';
 import { Op } from '../plan/layout.js';
 import * as v from '../validate.js';
-import type { FilesystemStep } from '../fs/steps.js';
+import type { FilesStep, FilesystemStep } from '../fs/steps.js';
+import { degradedRules } from '../fs/degraded.js';
 
 /** LANDLOCK_ACCESS_FS_* (uapi/linux/landlock.h) with the ABI that introduced each. */
 export const FS = {
@@ -126,13 +127,21 @@ function filesRules(steps: readonly FilesystemStep[]): { handled: bigint; rules:
 }
 
 /** @internal The ruleset for these options, reduced to `abi`; undefined when none is asked. */
-export function landlockRuleset(options: { landlock?: LandlockOptions; fs?: unknown[] }, abi: number) {
+export function landlockRuleset(options: { landlock?: LandlockOptions; fs?: unknown[]; filesDegraded?: FilesStep[] }, abi: number) {
   const ll = options.landlock;
   const files = filesRules((options.fs ?? []) as unknown as FilesystemStep[]);
-  if (!ll && !files) return undefined;
+  const degraded = options.filesDegraded;
+  if (!ll && !files && !degraded) return undefined;
   let handledFs = files?.handled ?? 0n;
   let handledNet = 0n;
   const rules: Rule[] = [...(files?.rules ?? [])];
+  if (degraded) {
+    // No mounts: Landlock is the policy (lib/fs/degraded.ts).
+    handledFs |= WRITE;
+    if (degraded.some((f) => f.read.deny.length > 0)) handledFs |= READ;
+    const access = { read: READ, readDir: FS.READ_DIR, write: WRITE };
+    for (const r of degradedRules(degraded)) rules.push({ path: r.path, access: access[r.access], optional: true });
+  }
   if (ll) {
     if (ll.read) handledFs |= READ;
     if (ll.write) handledFs |= WRITE;
@@ -172,9 +181,12 @@ export function landlockRuleset(options: { landlock?: LandlockOptions; fs?: unkn
 }
 
 function compileLandlock(ctx: PlanContext): void {
-  const o = ctx.options as { landlock?: LandlockOptions; fs?: unknown[] };
-  if (!o.landlock && !(o.fs ?? []).some((s) => (s as { op: string }).op === 'files')) return;
+  const o = ctx.options as { landlock?: LandlockOptions; fs?: unknown[]; filesDegraded?: FilesStep[] };
+  if (!o.landlock && !o.filesDegraded && !(o.fs ?? []).some((s) => (s as { op: string }).op === 'files')) return;
   const abi = landlockAbi();
+  if (abi === 0 && o.filesDegraded) {
+    throw invalid('files', 'this host refuses user namespaces and has no Landlock: nothing could enforce the policy', 'run nsbind doctor');
+  }
   if (abi === 0) {
     // .files() is still enforced by its mounts; .landlock() asked for Landlock itself.
     if (o.landlock) {
