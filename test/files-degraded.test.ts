@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantExcept, type DegradedRule } from '../lib/fs/degraded.js';
 import { landlockAbi } from '../lib/security/landlock.js';
 import { scratch } from './fs-helpers.js';
-import { inCI, root, runAsNobody } from './helpers.js';
+import { inCI, isRoot, root, runAsNobody } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -41,7 +41,8 @@ describe('degraded mode: no user namespace', () => {
     .spawn('/bin/sh', ['-c', ${JSON.stringify(script)}], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = ''; p.stdout.on('data', (b) => (out += b));
   await p.exited;
-  console.log(JSON.stringify({ out, isolation: [...p.isolation], landlock: p.isolation.landlock }));
+  const mode = (await nsbind.doctor()).mode;
+  console.log(JSON.stringify({ out, isolation: [...p.isolation], landlock: p.isolation.landlock, mode }));
 })().catch((e) => { console.error(e); process.exit(1); });`);
     chmodSync(inner, 0o644);
     const r = runAsNobody(`const r = await nsbind.sandbox().run(process.execPath, [${JSON.stringify(inner)}]); process.stdout.write(r.stdout); process.stderr.write(r.stderr);`);
@@ -52,6 +53,14 @@ describe('degraded mode: no user namespace', () => {
       out: 'deny-read\nOTHER\nno-new-file-beside-protected\nsrc-rw\nhooks-ro\nro\ndevnull\n',
       isolation: [],
       landlock: landlockAbi(),
+      mode: 'degraded',
     });
+  });
+
+  it("doctor() says which mode this host gets, and Landlock's ABI", async () => {
+    const { doctor } = await import('../lib/index.js');
+    const report = await doctor();
+    expect(report.landlock).toMatchObject({ ok: landlockAbi() > 0, abi: landlockAbi() });
+    expect(report.mode).toBe(isRoot || report.userns.ok ? 'namespaces' : landlockAbi() > 0 ? 'degraded' : 'none');
   });
 });
