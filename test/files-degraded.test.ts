@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantExcept, type DegradedRule } from '../lib/fs/degraded.js';
 import { landlockAbi } from '../lib/security/landlock.js';
 import { scratch } from './fs-helpers.js';
-import { inCI, isRoot, root, runAsNobody } from './helpers.js';
+import { inCI, isRoot, root, runAsNobody, runNode } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -55,6 +55,18 @@ describe('degraded mode: no user namespace', () => {
       landlock: landlockAbi(),
       mode: 'degraded',
     });
+  });
+
+  it.skipIf((landlockAbi() === 0 || !isRoot) && !inCI)('as a user whose user.max_user_namespaces is 0 (inside a test user namespace): the same', () => {
+    const inner = join(dir, 'inner.js'); // written by the test above
+    const r = runNode(`const r = await nsbind.sandbox()
+        .user({ uidMap: [{ inside: 0, outside: 0, count: 65536 }], gidMap: [{ inside: 0, outside: 0, count: 65536 }] })
+        .capabilities('all').seccomp('none')
+        .run('/bin/sh', ['-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --reuid=65534 --regid=65534 --clear-groups ' + process.execPath + ' ' + ${JSON.stringify(inner)}]);
+      process.stdout.write(r.stdout); process.stderr.write(r.stderr);`);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ isolation: [], landlock: landlockAbi(), mode: 'degraded' });
+    expect(JSON.parse(r.stdout).out).toBe('deny-read\nOTHER\nno-new-file-beside-protected\nsrc-rw\nhooks-ro\nro\ndevnull\n');
   });
 
   it("doctor() says which mode this host gets, and Landlock's ABI", async () => {
