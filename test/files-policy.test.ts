@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, protectedPaths, type FilesStep } from '../lib/index.js';
 import { scratch, sh } from './fs-helpers.js';
-import { invalidOption } from './helpers.js';
+import { invalidOption, runAsNobody } from './helpers.js';
 
 let dir: string;
 let proj: string;
@@ -172,5 +172,23 @@ describe('.files(): inside the sandbox', () => {
   it('an allowed path that does not exist is skipped, not an error', async () => {
     const sb = sandbox().files({ write: { allow: [join(dir, 'missing')] } });
     expect(await sh(sb, 'echo ok')).toBe('ok\n');
+  });
+
+  it('unprivileged: read.deny, write.allow, write.deny and a mandatory path hold the same', () => {
+    const d = scratch('nsbind-files-nobody-');
+    try {
+      for (const p of ['w/.git/hooks', 'w/keep', 'sec']) mkdirSync(join(d, p), { recursive: true });
+      writeFileSync(join(d, 'sec', 'k'), 'K\n');
+      writeFileSync(join(d, 'o'), 'O\n');
+      for (const p of ['', 'w', 'w/.git', 'w/.git/hooks', 'w/keep', 'sec']) chmodSync(join(d, p), 0o777);
+      const script = `cat ${d}/sec/k; touch ${d}/w/x && echo rw; touch ${d}/w/keep/x 2>/dev/null || echo keep-ro;
+        touch ${d}/w/.git/hooks/h 2>/dev/null || echo hooks-ro; touch ${d}/y 2>/dev/null || echo ro`;
+      const r = runAsNobody(`const r = await nsbind.sandbox().files({ read: { deny: [${JSON.stringify(join(d, 'sec'))}] },
+          write: { allow: [${JSON.stringify(join(d, 'w'))}], deny: [${JSON.stringify(join(d, 'w', 'keep'))}] } })
+        .run('/bin/sh', ['-c', ${JSON.stringify(script)}]); process.stdout.write(r.stdout);`);
+      expect(r.stdout).toBe('rw\nkeep-ro\nhooks-ro\nro\n');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
