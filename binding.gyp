@@ -13,6 +13,7 @@
         "native/child.cc",
         "native/fs.cc",
         "native/security_ops.cc",
+        "native/landlock.cc",
         "native/clone.cc"
       ],
       "cflags!": ["-fno-omit-frame-pointer", "-pthread"],

@@ -155,7 +155,7 @@ export interface NativeBinding extends NativeNetwork {
   nsStat(fdOrPath: number | string): [number, number] | number;
   pidfdOpen(pid: number): number;
   // native/probe.cc: harmless invalid calls for doctor(); 0 or -errno each.
-  probes(): Record<'clone3' | 'pidfd_open' | 'pidfd_send_signal' | 'mount_setattr' | 'openat2' | 'seccomp' | 'seccompMode' | 'setns', number>;
+  probes(): Record<'clone3' | 'pidfd_open' | 'pidfd_send_signal' | 'mount_setattr' | 'openat2' | 'seccomp' | 'seccompMode' | 'setns' | 'landlock', number>;
   constants: Record<string, number>;
   layout: Record<string, number>;
   [more: string]: unknown;

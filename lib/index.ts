@@ -5,7 +5,8 @@ export { sandbox, Sandbox, type SpawnOptions, type RunOptions, type RunResult } 
 export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type NamespaceId, type NamespaceIds } from './process.js';
 export type * from './options.js';
 export type { StdioOption, StdioEntry } from './stdio.js';
-export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep } from './fs/index.js';
+export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep, FilesStep, FilesPolicy, LandlockOptions } from './fs/index.js';
+export { PROTECTED as protectedPaths } from './fs/index.js';
 export type { Limits } from './cgroup/limits.js';
 export type { ForkOptions, ForkedProcess, Serialization, IpcMethods, IpcControl, SendCallback } from './fork.js';
 export { netns } from './net/netns.js';
@@ -16,3 +17,4 @@ import './net/veth-spawn.js';
 export { enter } from './enter.js';
 export { namespaces, namespaceTypes, type NamespaceEntry, type ListOptions, type NamespaceTarget, type Namespaces } from './namespaces/index.js';
 export { doctor, type Report, type Check, type CgroupCheck, type SubidCheck, type IdRange } from './doctor/index.js';
+export type { Violation, FsViolation } from './violations.js';

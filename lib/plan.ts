@@ -49,8 +49,8 @@ export interface CompiledPlan {
   steps: string[];
   /** The step name of the program's exec. */
   execStep: string;
-  /** Namespace types created for the sandbox. */
-  isolation: NamespaceType[];
+  /** Namespace types created for the sandbox, and `landlock` when a ruleset is applied. */
+  isolation: Isolation;
   /** Descriptors the parent opened for the child (namespaces to join): closed after the spawn. */
   transientFds: number[];
 }
@@ -68,7 +68,12 @@ export interface PlanContext {
   maps?: IdMaps;
   /** Whether identity() has switched to the namespace's ids. */
   identityDone?: boolean;
+  /** What else was applied, for `isolation` (e.g. `landlock`: the ABI). */
+  isolationExtra: { landlock?: number };
 }
+
+/** The namespaces created, and what else was applied (`landlock`: the ABI). */
+export type Isolation = NamespaceType[] & { landlock?: number };
 
 type Phase = (ctx: PlanContext) => void;
 const filesystemPhases: Phase[] = [];
@@ -244,7 +249,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   };
   if (input.env) request.envp = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
   const maps = created.has('user') ? idMaps(options, privileged) : undefined;
-  const ctx: PlanContext = { options, writer: w, request, created, privileged, transientFds, maps };
+  const ctx: PlanContext = { options, writer: w, request, created, privileged, transientFds, maps, isolationExtra: {} };
 
   for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
   if (maps) userMaps(options, maps, request, privileged);
@@ -308,7 +313,9 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   request.initPath = initBinary();
 
   request.plan = w.finish();
-  return { request, steps: w.steps, execStep, isolation: [...created], transientFds };
+  const isolation: Isolation = [...created];
+  if (ctx.isolationExtra.landlock !== undefined) isolation.landlock = ctx.isolationExtra.landlock;
+  return { request, steps: w.steps, execStep, isolation, transientFds };
 }
 
 /**

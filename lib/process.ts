@@ -30,6 +30,8 @@ export interface Usage {
   pidsPeak?: number;
 }
 
+import type { Violation } from './violations.js';
+
 export type ExitReason = 'exit' | 'signal' | 'oom' | 'timeout' | 'aborted';
 
 /** How the program ended (not nsbind's init). */
@@ -40,6 +42,11 @@ export interface ExitResult {
   signal: string | null;
   reason: ExitReason;
   usage: Usage;
+  /**
+   * What the sandbox was refused, where the kernel reports it (the first
+   * MAX_VIOLATIONS; see lib/violations.ts). Absent when nothing was reported.
+   */
+  violations?: Violation[];
 }
 
 const signalNames = new Map<number, string>();
@@ -58,7 +65,7 @@ function namespacesFrom(flat: number[]): NamespaceIds {
 export interface SpawnContext {
   steps: string[];
   execStep: string;
-  isolation: NamespaceType[];
+  isolation: NamespaceType[] & { landlock?: number };
   /** Called once the sandbox is fully gone (cgroups etc.); may refine the result. */
   finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
   /** Called when setup failed, to undo what the parent prepared. */
@@ -91,7 +98,7 @@ export class SandboxProcess extends EventEmitter {
   /** The namespaces of the sandbox's top process, read once it runs. */
   namespaces: NamespaceIds | undefined;
   /** Namespace types really applied. */
-  isolation: NamespaceType[];
+  isolation: NamespaceType[] & { landlock?: number };
   /** Set once the sandbox has ended. */
   exitCode: number | null = null;
   signalCode: string | null = null;

@@ -15,6 +15,7 @@ import {
 import { cgroupPreparer } from './cgroup/spawn.js';
 import { normalizeLimits, type Limits } from './cgroup/limits.js';
 import { resolveOptional } from './optional.js';
+import { degradeFiles } from './fs/degraded.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { validateVeth } from './net/veth.js';
 import { compile } from './plan.js';
@@ -583,6 +584,8 @@ export function spawnSandbox(
   const b = native();
   // Optional namespaces the kernel refuses are left out here, so `isolation` tells the truth.
   options = resolveOptional(options);
+  // No user namespace allowed: .files() by Landlock alone (lib/fs/degraded.ts).
+  options = degradeFiles(options);
   const stdio = prepareStdio(o.stdio, 'spawn.stdio');
   const env = programEnv(options, extra.env);
   const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "exec.h"
+#include "landlock.h"
 #include "security_ops.h"
 #include "sys.h"
 
@@ -179,6 +180,9 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
     case NSB_OP_CAPS:
     case NSB_OP_SECCOMP:
       r = nsb_security_op(op, it->arena, &sys, it->keep_permitted);
+      break;
+    case NSB_OP_LANDLOCK:
+      r = nsb_landlock_op(op, it->arena, &sys);
       break;
     case NSB_OP_EXIT:
       nsb_exit((int)op.n[0]);

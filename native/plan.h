@@ -85,6 +85,8 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),
                               // n1 = cap_last_cap: bounding, e/p/i, ambient
   NSB_OP_SECCOMP = 42,        // seccomp(SET_MODE_FILTER, 0, {n0 insns, blob s0})
+  NSB_OP_LANDLOCK = 43,       // a Landlock ruleset (handled n0 fs, n1 net, n2 scoped; rules
+                              // blob s0, s[2] of them), then restrict_self(flags): landlock.h
   NSB_OP_UMOUNT = 55,         // umount2(s0, n0): namespaces.release() of a persisted ns
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
@@ -160,6 +162,9 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_CAPBSET_DROP = 53,   // prctl(PR_CAPBSET_DROP)
   NSB_SYS_CAP_AMBIENT = 54,    // prctl(PR_CAP_AMBIENT)
   NSB_SYS_SECCOMP = 55,
+  NSB_SYS_LANDLOCK_CREATE_RULESET = 56,
+  NSB_SYS_LANDLOCK_ADD_RULE = 57,
+  NSB_SYS_LANDLOCK_RESTRICT_SELF = 58,
   // Network (60-64): rtnetlink requests, named by message type.
   NSB_SYS_RTM_NEWLINK = 60,
   NSB_SYS_RTM_GETLINK = 61,

@@ -27,6 +27,9 @@
 #ifndef SYS_openat2
 #define SYS_openat2 437
 #endif
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#endif
 
 namespace nsb {
 namespace {
@@ -52,6 +55,9 @@ Napi::Value Probes(const Napi::CallbackInfo& info) {
   // 0: none, 1: strict, 2: filter (we already run under a filter).
   put("seccompMode", neg(prctl(PR_GET_SECCOMP, 0, 0, 0, 0)));
   put("setns", neg(syscall(SYS_setns, -1, 0)));
+  // LANDLOCK_CREATE_RULESET_VERSION (1): the highest ABI, or -EOPNOTSUPP when Landlock is
+  // built but not enabled at boot, -ENOSYS when absent. Creates nothing.
+  put("landlock", neg(syscall(SYS_landlock_create_ruleset, nullptr, 0, 1)));
   return o;
 }
 

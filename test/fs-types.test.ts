@@ -27,7 +27,7 @@ describe('filesystem types', () => {
     expectTypeOf<OverlayOptions['lower']>().toEqualTypeOf<string[]>();
     expectTypeOf<BindOptions['readonly']>().toEqualTypeOf<boolean | undefined>();
     expectTypeOf<FilesystemStep['op']>().toEqualTypeOf<
-      'bind' | 'tmpfs' | 'proc' | 'dev' | 'mqueue' | 'overlay' | 'dir' | 'symlink' | 'file' | 'readonly' | 'mask' | 'root' | 'chroot'
+      'bind' | 'tmpfs' | 'proc' | 'dev' | 'mqueue' | 'overlay' | 'dir' | 'symlink' | 'file' | 'readonly' | 'mask' | 'root' | 'chroot' | 'files'
     >();
   });
 });

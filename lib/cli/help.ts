@@ -69,6 +69,12 @@ Filesystem (bwrap's names; each implies --mount):
       --chroot DIR                 chroot into DIR (weaker than --root)
   -w, --wd DIR, --chdir DIR        working directory inside
 
+File policy (one .files() step; repeatable; ~, relative paths and * / ** globs):
+      --deny-read PATH             PATH reads empty; everything else stays readable
+      --allow-write PATH           PATH stays writable; everything else is read-only
+      --deny-write PATH            PATH stays read-only inside an allowed one
+      --landlock                   require Landlock (fail where the kernel has none)
+
 Process:
       --setenv VAR VALUE, --unsetenv VAR, --clearenv
       --cap-add CAP, --cap-drop CAP    capabilities kept (default none; ALL for every one)

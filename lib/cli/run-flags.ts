@@ -82,6 +82,10 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--pids'], arity: 1, metavar: ['N'] },
   { names: ['--cpus'], arity: 1, metavar: ['CORES'] },
   { names: ['--cpu-weight'], arity: 1, metavar: ['1-10000'] },
+  { names: ['--deny-read'], arity: 1, metavar: ['PATH'] },
+  { names: ['--allow-write'], arity: 1, metavar: ['PATH'] },
+  { names: ['--deny-write'], arity: 1, metavar: ['PATH'] },
+  { names: ['--landlock'], arity: 0 },
   { names: ['--config'], arity: 1, metavar: ['FILE.json'] },
   { names: ['--json-status-fd'], arity: 1, metavar: ['FD'] },
   { names: ['--help', '-h'], arity: 0 },
@@ -101,6 +105,25 @@ export interface RunState {
   nextPerms?: number;
   /** Variables set so far, so that `--clearenv` clears them too (bwrap applies env flags in order). */
   envKeys: Set<string>;
+  /** `--deny-read/--allow-write/--deny-write` so far: one `.files()` policy, as given. */
+  files?: { readDeny: string[]; writeAllow: string[]; writeDeny: string[] };
+}
+
+/**
+ * The policy flags add up to one `.files()` step, placed where the first of them was
+ * written (a step written after it is not under it, as in the library).
+ */
+function policyFlag(st: RunState, flag: ParsedFlag, key: 'readDeny' | 'writeAllow' | 'writeDeny'): Sandbox {
+  const fs = (st.sb.options.fs ?? []) as { op: string }[];
+  let base = st.sb;
+  if (st.files && fs.length > 0 && fs[fs.length - 1].op === 'files') {
+    base = sandbox({ ...(st.sb.options as object), fs: fs.slice(0, -1) } as SandboxOptions);
+  } else {
+    st.files = { readDeny: [], writeAllow: [], writeDeny: [] };
+  }
+  st.files![key].push(flag.values[0]);
+  const f = st.files!;
+  return call(base, CMD, flag.given, 'files', { read: { deny: f.readDeny }, write: { allow: f.writeAllow, deny: f.writeDeny } });
 }
 
 function bad(flag: ParsedFlag, problem: string): UsageError {
@@ -352,6 +375,22 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--json-status-fd':
       st.statusFd = integer(flag, a);
       return;
+    case '--deny-read':
+      st.sb = policyFlag(st, flag, 'readDeny');
+      return;
+    case '--allow-write':
+      st.sb = policyFlag(st, flag, 'writeAllow');
+      return;
+    case '--deny-write':
+      st.sb = policyFlag(st, flag, 'writeDeny');
+      return;
+    case '--landlock': {
+      // Landlock required: the run fails where the kernel has none instead of relying on
+      // the mounts alone.
+      const current = (sb.options as Record<string, unknown>).landlock as Record<string, unknown> | undefined;
+      st.sb = call(sb, CMD, g, 'landlock', current ?? {});
+      return;
+    }
     default:
       // --config and --help are handled by the command before the flags are applied.
       throw bad(flag, 'is not allowed here');

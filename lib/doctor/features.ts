@@ -9,7 +9,7 @@ const ENOSYS = 38;
 const EPERM = 1;
 
 /** Results of native probes(): 0 or -errno per call. */
-export type Probes = Record<'clone3' | 'pidfd_open' | 'pidfd_send_signal' | 'mount_setattr' | 'openat2' | 'seccomp' | 'seccompMode' | 'setns', number>;
+export type Probes = Record<'clone3' | 'pidfd_open' | 'pidfd_send_signal' | 'mount_setattr' | 'openat2' | 'seccomp' | 'seccompMode' | 'setns' | 'landlock', number>;
 
 const kernelConfig: Record<NamespaceType, string> = {
   user: 'CONFIG_USER_NS',

@@ -42,6 +42,15 @@ export interface Report {
   subuid: SubidCheck;
   /** Whether a fresh /proc can be mounted (it cannot when a container masks parts of it). */
   proc: Check & { masked: string[] };
+  /** Landlock (`.files()` on new files, renames and links; `.landlock()`): the highest ABI, 0 without. */
+  landlock: Check & { abi: number };
+  /**
+   * What sandboxes get here: `'namespaces'` (root, or user namespaces allowed);
+   * `'degraded'` (user namespaces refused: `.files()`/`.landlock()`, seccomp, rlimits,
+   * no_new_privs and limits only, no namespace; SPEC 2.5); `'none'` (refused and no
+   * Landlock: `.files()` cannot be enforced).
+   */
+  mode: 'namespaces' | 'degraded' | 'none';
   /** The container runtime (`'docker'`, `'podman'`, `'lxc'`, `'kubernetes'`, `'wsl'`...) when there is one. */
   container?: string;
 }
@@ -77,15 +86,28 @@ export async function doctor(options: DoctorOptions = {}): Promise<Report> {
   const kernel = options.root !== undefined ? (host.read('/proc/sys/kernel/osrelease')?.trim() ?? '') : release();
   const container = detectContainer(host);
   const tried = options.userns ?? (options.root === undefined && namespaces.user.ok ? await probeUserns() : undefined);
+  const userns = usernsCheck(host, host.exists('/proc/self/ns/user'), tried);
+  const abi = probes.landlock > 0 ? probes.landlock : 0;
+  const landlock = abi > 0
+    ? { ok: true, abi }
+    : {
+        ok: false,
+        abi: 0,
+        reason: probes.landlock === -95 ? 'Landlock is built but not enabled at boot' : 'the kernel has no Landlock (Linux 5.13+)',
+        fix: 'boot with landlock in the lsm= list (e.g. lsm=landlock,lockdown,yama,integrity,apparmor,bpf)',
+      };
+  const mode = uid === 0 || userns.ok ? 'namespaces' : abi > 0 ? 'degraded' : 'none';
   return {
     kernel,
     namespaces,
-    userns: usernsCheck(host, host.exists('/proc/self/ns/user'), tried),
+    userns,
     cgroup: cgroupCheck(host, uid),
     ...syscallChecks(probes, namespaces.time, host),
     newuidmap: newuidmapCheck(host),
     subuid: subuidCheck(host, options.user),
     proc: procCheck(host),
+    landlock,
+    mode,
     ...(container ? { container } : {}),
   };
 }

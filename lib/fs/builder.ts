@@ -114,6 +114,7 @@ function sourceCount(all: readonly FilesystemStep[]): number {
     if (s.op === 'bind' || (s.op === 'root' && s.dir !== undefined) || s.op === 'chroot') n++;
     else if (s.op === 'overlay') n += s.lower.length + (s.upper ? 2 : 0);
     else if (s.op === 'dev') n += 6;
+    else if (s.op === 'files') n += s.write.allow.length;
   }
   return n;
 }
@@ -267,6 +268,7 @@ export function replayFs(sb: Sandbox, step: Record<string, unknown>): Sandbox {
     overlay: ['dst', 'lower', 'upper', 'work'],
     dir: ['path', 'mode'], symlink: ['target', 'path'], file: ['path', 'content', 'encoding', 'mode'],
     readonly: ['path'], mask: ['path'], root: ['dir'], chroot: ['dir'],
+    files: ['read', 'write', 'protected'],
   };
   const keys = known[String(s.op)];
   if (!keys) throw invalid('fs.op', `unknown filesystem step ${v.describe(s.op)}`);
@@ -297,6 +299,9 @@ export function replayFs(sb: Sandbox, step: Record<string, unknown>): Sandbox {
     }
     case 'readonly': return sb.readonly(s.path);
     case 'mask': return sb.mask(s.path);
+    // The stored lists are resolved already; resolving again gives the same paths, and
+    // the mandatory list is derived again (it is not an input).
+    case 'files': return sb.files({ read: s.read, write: s.write });
     case 'root': return sb.root(s.dir);
     case 'chroot': return sb.chroot(s.dir);
   }

@@ -109,6 +109,11 @@ export function compileFilesystem(ctx: PlanContext): void {
       case 'proc': case 'mask':
         devNull(name);
         break;
+      case 'files':
+        // A missing allowed path is skipped: nothing to write there, nothing to create.
+        slots.set(s, s.write.allow.map((p) => capture(Op.FS_OPEN_TREE, p, `files: write.allow ${p}`, FsFlag.OPTIONAL)));
+        if (s.read.deny.length > 0) devNull(name);
+        break;
     }
   }
 
@@ -227,6 +232,19 @@ export function compileFilesystem(ctx: PlanContext): void {
       case 'mask':
         w.op(Op.FS_MASK, name, { s: [w.str(s.path)], n: [nullSlot] });
         break;
+      case 'files': {
+        // The order of lib/fs/policy.ts: everything read-only, the allowed paths writable
+        // again, the denied and mandatory ones read-only inside them, the secrets masked.
+        w.op(Op.FS_READONLY, 'files: readonly /', { s: [w.str('/')] });
+        const ids = slots.get(s)!;
+        s.write.allow.forEach((p, i) => {
+          w.op(Op.FS_BIND, `files: write.allow ${p}`, { s: [w.str(p)], n: [ids[i], NOSUID | NODEV] });
+        });
+        for (const p of s.write.deny) w.op(Op.FS_READONLY, `files: write.deny ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
+        for (const p of s.protected) w.op(Op.FS_READONLY, `files: protected ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
+        for (const p of s.read.deny) w.op(Op.FS_MASK, `files: read.deny ${p}`, { s: [w.str(p)], n: [nullSlot], flags: FsFlag.OPTIONAL });
+        break;
+      }
     }
     done.push(s);
   }

@@ -3,7 +3,11 @@
 import { addFilesystemPhase } from '../plan.js';
 import { compileFilesystem } from './compile.js';
 import './builder.js';
+import './policy.js';
+import '../security/landlock-builder.js';
 
 addFilesystemPhase(compileFilesystem);
 
-export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep } from './steps.js';
+export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep, FilesStep } from './steps.js';
+export { PROTECTED, type FilesPolicy } from './policy.js';
+export type { LandlockOptions } from '../security/landlock.js';

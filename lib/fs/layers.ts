@@ -30,6 +30,9 @@ export function layers(steps: readonly FilesystemStep[]): Layer[] {
       case 'readonly': case 'mask':
         out.push({ path: s.path, made: false });
         break;
+      case 'files':
+        out.push({ path: '/', made: false });
+        break;
     }
   }
   return out;

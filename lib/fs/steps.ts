@@ -113,6 +113,14 @@ export interface ChrootStep {
   op: 'chroot';
   dir: string;
 }
+/** `.files()`, resolved (lib/fs/policy.ts): real absolute paths, globs expanded. */
+export interface FilesStep {
+  op: 'files';
+  read: { deny: string[] };
+  write: { allow: string[]; deny: string[] };
+  /** The mandatory read-only paths inside the allowed ones (README, SPEC 2.5). */
+  protected: string[];
+}
 
 export type FilesystemStep =
   | BindStep
@@ -127,7 +135,8 @@ export type FilesystemStep =
   | ReadonlyStep
   | MaskStep
   | RootStep
-  | ChrootStep;
+  | ChrootStep
+  | FilesStep;
 
 /** The name a user reads in an error about this step, e.g. `bind /data -> /mnt`. */
 export function stepName(s: FilesystemStep): string {
@@ -145,6 +154,7 @@ export function stepName(s: FilesystemStep): string {
     case 'mask': return `mask ${s.path}`;
     case 'root': return s.dir === undefined ? 'root (empty tmpfs)' : `root ${s.dir}`;
     case 'chroot': return `chroot ${s.dir}`;
+    case 'files': return 'files';
   }
 }
 
@@ -155,6 +165,8 @@ export function destinationOf(s: FilesystemStep): string | undefined {
       return s.dst;
     case 'dir': case 'symlink': case 'file': case 'readonly': case 'mask':
       return s.path;
+    case 'files':
+      return '/'; // it makes "/" read-only
     default:
       return undefined;
   }

@@ -41,6 +41,7 @@ export const Op = {
   RLIMIT: 40,
   CAPS: 41,
   SECCOMP: 42,
+  LANDLOCK: 43,
   UMOUNT: 55,
   EXIT: 60,
 } as const;
@@ -113,6 +114,9 @@ export const syscallNames: Record<number, string> = {
   53: 'prctl(PR_CAPBSET_DROP)',
   54: 'prctl(PR_CAP_AMBIENT)',
   55: 'seccomp',
+  56: 'landlock_create_ruleset',
+  57: 'landlock_add_rule',
+  58: 'landlock_restrict_self',
   60: 'RTM_NEWLINK',
   61: 'RTM_GETLINK',
   62: 'RTM_SETLINK',

@@ -8,6 +8,8 @@
 //   cwd                         (lib/plan.ts)
 //   capabilities                bounding, e/p/i, ambient (native/security.cc says why in that order)
 //   PR_SET_NO_NEW_PRIVS
+//   landlock                    .files()/.landlock() (landlock.ts): after every setup step
+//                               that writes (it would be refused), before seccomp
 //   seccomp                     last: nothing nsbind does is filtered, only the program
 //   exec                        (through nsbind's init when there is one: it runs under all of this too)
 //
@@ -20,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { addBeforeCredentialsPhase, addBeforeExecPhase, type PlanContext } from '../plan.js';
 import { CAPS_ALL, Op } from '../plan/layout.js';
 import { capabilityMask, CAP_LAST_KNOWN, type Capabilities } from './capabilities.js';
+import { compileLandlock } from './landlock.js';
 import { effectiveRlimits, RLIMITS, rlimitValue, type RlimitName } from './rlimits.js';
 import { compileSeccomp, type Seccomp } from './seccomp.js';
 
@@ -78,6 +81,9 @@ addBeforeExecPhase((ctx) => {
   w.op(Op.CAPS, step, { n: [capabilityMask(caps), capLastCap()], flags: caps === 'all' ? CAPS_ALL : 0 });
   if (options.noNewPrivileges !== false) {
     w.op(Op.PRCTL, 'no_new_privs', { n: [PR_SET_NO_NEW_PRIVS, 1, 0] });
+    compileLandlock(ctx);
     seccompOp(ctx);
+  } else {
+    compileLandlock(ctx); // refuses: Landlock needs no_new_privs
   }
 });

@@ -1,0 +1,78 @@
+// Degraded mode (SPEC 2.5): where user namespaces are refused, .files() is enforced by
+// Landlock alone, with no namespace. The host's shape is made with nsbind itself: an
+// unprivileged Node runs inside a sandbox whose default seccomp profile refuses
+// CLONE_NEWUSER (as Docker's default profile does), and uses .files() there.
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantExcept, type DegradedRule } from '../lib/fs/degraded.js';
+import { landlockAbi } from '../lib/security/landlock.js';
+import { scratch } from './fs-helpers.js';
+import { inCI, isRoot, root, runAsNobody, runNode } from './helpers.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = scratch('nsbind-degraded-');
+  for (const d of ['w/.git/hooks', 'w/src', 'sec', 'other']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'sec', 'key'), 'KEY\n');
+  writeFileSync(join(dir, 'other', 'f'), 'OTHER\n');
+  writeFileSync(join(dir, 'outside'), 'O\n');
+  for (const p of ['', 'w', 'w/.git', 'w/.git/hooks', 'w/src', 'sec', 'other']) chmodSync(join(dir, p), 0o777);
+  for (const p of ['sec/key', 'other/f', 'outside']) chmodSync(join(dir, p), 0o666);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('degraded mode: no user namespace', () => {
+  it('grants around a denied path from the files there now', () => {
+    const out: DegradedRule[] = [];
+    grantExcept(dir, [join(dir, 'sec')], 'read', 'readDir', out);
+    expect(out).toContainEqual({ path: dir, access: 'readDir' });
+    expect(out).toContainEqual({ path: join(dir, 'other'), access: 'read' });
+    expect(out.some((r) => r.path === join(dir, 'sec') || r.path.startsWith(join(dir, 'sec') + '/'))).toBe(false);
+  });
+
+  it.skipIf(landlockAbi() === 0 && !inCI)('inside a seccomp profile that refuses CLONE_NEWUSER, unprivileged: .files() holds by Landlock, isolation lists no namespace', () => {
+    const inner = join(dir, 'inner.js');
+    const script = `cat ${dir}/sec/key 2>/dev/null || echo deny-read; cat ${dir}/other/f; echo x > ${dir}/w/x 2>/dev/null && echo rw || echo no-new-file-beside-protected; touch ${dir}/w/src/n && echo src-rw;
+      touch ${dir}/w/.git/hooks/h 2>/dev/null || echo hooks-ro; echo y > ${dir}/outside 2>/dev/null || echo ro; echo d > /dev/null && echo devnull`;
+    writeFileSync(inner, `const nsbind = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
+(async () => {
+  const p = nsbind.sandbox().files({ read: { deny: [${JSON.stringify(join(dir, 'sec'))}] }, write: { allow: [${JSON.stringify(join(dir, 'w'))}] } })
+    .spawn('/bin/sh', ['-c', ${JSON.stringify(script)}], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = ''; p.stdout.on('data', (b) => (out += b));
+  await p.exited;
+  const mode = (await nsbind.doctor()).mode;
+  console.log(JSON.stringify({ out, isolation: [...p.isolation], landlock: p.isolation.landlock, mode }));
+})().catch((e) => { console.error(e); process.exit(1); });`);
+    chmodSync(inner, 0o644);
+    const r = runAsNobody(`const r = await nsbind.sandbox().run(process.execPath, [${JSON.stringify(inner)}]); process.stdout.write(r.stdout); process.stderr.write(r.stderr);`);
+    expect(r.stderr).toBe('');
+    // w holds .git/hooks (mandatory): Landlock cannot deny beneath an allowed path, so
+    // new files directly in w (a directory leading to it) are refused (lib/fs/degraded.ts).
+    expect(JSON.parse(r.stdout)).toEqual({
+      out: 'deny-read\nOTHER\nno-new-file-beside-protected\nsrc-rw\nhooks-ro\nro\ndevnull\n',
+      isolation: [],
+      landlock: landlockAbi(),
+      mode: 'degraded',
+    });
+  });
+
+  it.skipIf((landlockAbi() === 0 || !isRoot) && !inCI)('as a user whose user.max_user_namespaces is 0 (inside a test user namespace): the same', () => {
+    const inner = join(dir, 'inner.js'); // written by the test above
+    const r = runNode(`const r = await nsbind.sandbox()
+        .user({ uidMap: [{ inside: 0, outside: 0, count: 65536 }], gidMap: [{ inside: 0, outside: 0, count: 65536 }] })
+        .capabilities('all').seccomp('none')
+        .run('/bin/sh', ['-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --reuid=65534 --regid=65534 --clear-groups ' + process.execPath + ' ' + ${JSON.stringify(inner)}]);
+      process.stdout.write(r.stdout); process.stderr.write(r.stderr);`);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ isolation: [], landlock: landlockAbi(), mode: 'degraded' });
+    expect(JSON.parse(r.stdout).out).toBe('deny-read\nOTHER\nno-new-file-beside-protected\nsrc-rw\nhooks-ro\nro\ndevnull\n');
+  });
+
+  it("doctor() says which mode this host gets, and Landlock's ABI", async () => {
+    const { doctor } = await import('../lib/index.js');
+    const report = await doctor();
+    expect(report.landlock).toMatchObject({ ok: landlockAbi() > 0, abi: landlockAbi() });
+    expect(report.mode).toBe(isRoot || report.userns.ok ? 'namespaces' : landlockAbi() > 0 ? 'degraded' : 'none');
+  });
+});

@@ -1,0 +1,194 @@
+// .files() (SPEC 2.5): the policy is resolved when the method is called, compiled to
+// readonly/bind/mask in order, and each rule kind and each mandatory deny holds inside
+// the sandbox — as root here, and unprivileged in files-policy-rootless.test.ts.
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandbox, protectedPaths, type FilesStep } from '../lib/index.js';
+import { scratch, sh } from './fs-helpers.js';
+import { invalidOption, runAsNobody } from './helpers.js';
+
+let dir: string;
+let proj: string;
+beforeAll(() => {
+  dir = scratch('nsbind-files-');
+  proj = join(dir, 'proj');
+  mkdirSync(join(proj, '.git', 'hooks'), { recursive: true });
+  mkdirSync(join(proj, 'src'));
+  mkdirSync(join(dir, 'secrets'));
+  writeFileSync(join(dir, 'secrets', 'key'), 'KEY\n');
+  writeFileSync(join(dir, 'secret.txt'), 'SECRET\n');
+  writeFileSync(join(dir, 'outside'), 'outside\n');
+  writeFileSync(join(dir, 'a.env'), 'A\n');
+  writeFileSync(join(dir, '.b.env'), 'B\n');
+  writeFileSync(join(proj, 'src', 'main.c'), 'int main;\n');
+  chmodSync(dir, 0o755);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function step(sb: ReturnType<typeof sandbox>): FilesStep {
+  return sb.options.fs!.at(-1) as unknown as FilesStep;
+}
+
+describe('.files(): resolving the policy when the method is called', () => {
+  it('takes ~ as the home directory and relative paths from the current directory, with .. resolved', () => {
+    const s = step(sandbox().files({ read: { deny: ['~/.nsbind-test-none'] }, write: { allow: [`${dir}/proj/../proj/./src`, relative(process.cwd(), dir)] } }));
+    expect(s.read.deny).toEqual([join(homedir(), '.nsbind-test-none')]);
+    expect(s.write.allow).toEqual([join(proj, 'src'), dir]);
+  });
+
+  it('expands * and ** in the last components, hidden files included', () => {
+    expect(step(sandbox().files({ read: { deny: [`${dir}/*.env`] } })).read.deny).toEqual([join(dir, '.b.env'), join(dir, 'a.env')]);
+    const all = step(sandbox().files({ read: { deny: [`${dir}/**/*.c`] } })).read.deny;
+    expect(all).toEqual([join(proj, 'src', 'main.c')]);
+    expect(step(sandbox().files({ read: { deny: [`${dir}/nothing*`] } })).read.deny).toEqual([]);
+  });
+
+  it('resolves a symlinked path to what it points to, so the policy shows what is enforced', () => {
+    const link = join(dir, 'link-to-proj');
+    symlinkSync(proj, link);
+    try {
+      expect(step(sandbox().files({ write: { allow: [link] } })).write.allow).toEqual([proj]);
+    } finally {
+      rmSync(link);
+    }
+  });
+
+  it('lists the mandatory read-only paths inside each allowed path, except those allowed by name', () => {
+    writeFileSync(join(proj, '.npmrc'), '');
+    const s = step(sandbox().files({ write: { allow: [proj, join(proj, '.npmrc')] } }));
+    rmSync(join(proj, '.npmrc'));
+    expect(s.protected).toEqual(protectedPaths.filter((p) => p !== '.npmrc').map((p) => join(proj, p)));
+    expect(protectedPaths).toEqual(['.git/hooks', '.git/config', '.bashrc', '.bash_profile', '.zshrc', '.profile', '.npmrc', '.ssh', '.gnupg', '.aws', '.config/gh']);
+  });
+
+  it('is in sb.options and survives sandbox(sb.options)', () => {
+    const sb = sandbox().files({ read: { deny: [join(dir, 'secret.txt')] }, write: { allow: [proj], deny: [join(proj, 'src')] } });
+    const again = sandbox(JSON.parse(JSON.stringify(sb.options)));
+    expect(again.options.fs).toEqual(sb.options.fs);
+  });
+
+  it('refuses bad input naming the option', () => {
+    expect(invalidOption(() => sandbox().files(undefined as never))).toBe('files.policy');
+    expect(invalidOption(() => sandbox().files({ read: { allow: [] } } as never))).toBe('files.read.allow');
+    expect(invalidOption(() => sandbox().files({ write: { allow: '/tmp' } } as never))).toBe('files.write.allow');
+    expect(invalidOption(() => sandbox().files({ write: { allow: [42] } } as never))).toBe('files.write.allow[0]');
+    expect(invalidOption(() => sandbox().files({ write: { allow: ['/'] } }))).toBe('files.write.allow');
+    expect(invalidOption(() => sandbox().files({ read: { deny: ['/tmp/*/x'] } }))).toBe('files.read.deny[0]');
+    expect(invalidOption(() => sandbox().files({ read: { deny: ['~other/x'] } }))).toBe('files.read.deny[0]');
+    expect(invalidOption(() => sandbox().files({ write: { deny: ['a\0b'] } }))).toBe('files.write.deny[0]');
+  });
+});
+
+describe('.files(): inside the sandbox', () => {
+  it('read.deny: a file reads empty, a directory is empty; the rest stays readable', async () => {
+    const sb = sandbox().files({ read: { deny: [join(dir, 'secret.txt'), join(dir, 'secrets')] } });
+    const out = await sh(sb, `cat ${dir}/secret.txt; ls -A ${dir}/secrets; cat ${dir}/outside`);
+    expect(out).toBe('outside\n');
+  });
+
+  it('read.deny with a glob hides every match', async () => {
+    const sb = sandbox().files({ read: { deny: [`${dir}/*.env`] } });
+    expect(await sh(sb, `cat ${dir}/a.env ${dir}/.b.env; echo end`)).toBe('end\n');
+  });
+
+  it('write.allow is writable, new files and directories included; everything else is read-only', async () => {
+    const sb = sandbox().files({ write: { allow: [proj] } });
+    const out = await sh(sb, `
+      echo new > ${proj}/created && mkdir ${proj}/newdir && echo deep > ${proj}/newdir/f && echo ok-allow
+      echo x > ${dir}/outside 2>/dev/null || echo ro-outside
+      touch ${dir}/new 2>/dev/null || echo ro-new
+      echo discard > /dev/null && echo devnull`);
+    expect(out).toBe('ok-allow\nro-outside\nro-new\ndevnull\n');
+    expect(readFileSync(join(proj, 'newdir', 'f'), 'utf8')).toBe('deep\n');
+    expect(readFileSync(join(dir, 'outside'), 'utf8')).toBe('outside\n');
+    rmSync(join(proj, 'newdir'), { recursive: true });
+    rmSync(join(proj, 'created'));
+  });
+
+  it('write.deny inside an allowed path stays read-only', async () => {
+    const sb = sandbox().files({ write: { allow: [proj], deny: [join(proj, 'src')] } });
+    expect(await sh(sb, `echo x >> ${proj}/src/main.c 2>/dev/null || echo ro; touch ${proj}/ok && echo rw`)).toBe('ro\nrw\n');
+    rmSync(join(proj, 'ok'));
+  });
+
+  it('each mandatory path inside an allowed path is read-only; one allowed by name is writable', async () => {
+    for (const p of protectedPaths) {
+      const full = join(proj, p);
+      mkdirSync(full, { recursive: true });
+    }
+    try {
+      const sb = sandbox().files({ write: { allow: [proj, join(proj, '.aws')] } });
+      const script = protectedPaths.map((p) => `touch ${proj}/${p}/x 2>/dev/null && echo ${p}:rw || echo ${p}:ro`).join('\n');
+      const out = await sh(sb, script);
+      expect(out.trim().split('\n')).toEqual(protectedPaths.map((p) => `${p}:${p === '.aws' ? 'rw' : 'ro'}`));
+    } finally {
+      for (const p of protectedPaths) if (!p.startsWith('.git')) rmSync(join(proj, p.split('/')[0]), { recursive: true, force: true });
+      rmSync(join(proj, '.git', 'config'), { recursive: true, force: true });
+    }
+  });
+
+  it('a mandatory file (.bashrc) is read-only inside the allowed path', async () => {
+    writeFileSync(join(proj, '.bashrc'), 'original\n');
+    try {
+      const sb = sandbox().files({ write: { allow: [proj] } });
+      expect(await sh(sb, `echo evil >> ${proj}/.bashrc 2>/dev/null || echo ro; rm -f ${proj}/.bashrc 2>/dev/null; cat ${proj}/.bashrc`)).toBe('ro\noriginal\n');
+    } finally {
+      rmSync(join(proj, '.bashrc'));
+    }
+  });
+
+  it('a symlink inside an allowed path that points out of it does not make the target writable', async () => {
+    symlinkSync(join(dir, 'outside'), join(proj, 'escape'));
+    symlinkSync(dir, join(proj, 'escape-dir'));
+    try {
+      const sb = sandbox().files({ write: { allow: [proj] } });
+      expect(await sh(sb, `echo x > ${proj}/escape 2>/dev/null || echo ro; touch ${proj}/escape-dir/new 2>/dev/null || echo ro`)).toBe('ro\nro\n');
+      expect(readFileSync(join(dir, 'outside'), 'utf8')).toBe('outside\n');
+    } finally {
+      rmSync(join(proj, 'escape'));
+      rmSync(join(proj, 'escape-dir'));
+    }
+  });
+
+  it('a symlinked allowed path allows its target (what sb.options shows), nothing beside it', async () => {
+    const link = join(dir, 'proj-link');
+    symlinkSync(proj, link);
+    try {
+      const sb = sandbox().files({ write: { allow: [link] } });
+      expect(await sh(sb, `touch ${link}/via-link && echo rw; touch ${dir}/beside 2>/dev/null || echo ro`)).toBe('rw\nro\n');
+    } finally {
+      rmSync(link);
+      rmSync(join(proj, 'via-link'), { force: true });
+    }
+  });
+
+  it('steps written after .files() are not affected by it (a tmpfs stays writable)', async () => {
+    const sb = sandbox().files({ write: { allow: [] } }).tmpfs('/mnt');
+    expect(await sh(sb, 'touch /mnt/x && echo rw')).toBe('rw\n');
+  });
+
+  it('an allowed path that does not exist is skipped, not an error', async () => {
+    const sb = sandbox().files({ write: { allow: [join(dir, 'missing')] } });
+    expect(await sh(sb, 'echo ok')).toBe('ok\n');
+  });
+
+  it('unprivileged: read.deny, write.allow, write.deny and a mandatory path hold the same', () => {
+    const d = scratch('nsbind-files-nobody-');
+    try {
+      for (const p of ['w/.git/hooks', 'w/keep', 'sec']) mkdirSync(join(d, p), { recursive: true });
+      writeFileSync(join(d, 'sec', 'k'), 'K\n');
+      writeFileSync(join(d, 'o'), 'O\n');
+      for (const p of ['', 'w', 'w/.git', 'w/.git/hooks', 'w/keep', 'sec']) chmodSync(join(d, p), 0o777);
+      const script = `cat ${d}/sec/k; touch ${d}/w/x && echo rw; touch ${d}/w/keep/x 2>/dev/null || echo keep-ro;
+        touch ${d}/w/.git/hooks/h 2>/dev/null || echo hooks-ro; touch ${d}/y 2>/dev/null || echo ro`;
+      const r = runAsNobody(`const r = await nsbind.sandbox().files({ read: { deny: [${JSON.stringify(join(d, 'sec'))}] },
+          write: { allow: [${JSON.stringify(join(d, 'w'))}], deny: [${JSON.stringify(join(d, 'w', 'keep'))}] } })
+        .run('/bin/sh', ['-c', ${JSON.stringify(script)}]); process.stdout.write(r.stdout);`);
+      expect(r.stdout).toBe('rw\nkeep-ro\nhooks-ro\nro\n');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
