@@ -13,6 +13,7 @@
         "native/child.cc",
         "native/fs.cc",
         "native/security_ops.cc",
+        "native/egress_child.cc",
         "native/clone.cc"
       ],
       "cflags!": ["-fno-omit-frame-pointer", "-pthread"],
@@ -55,6 +56,7 @@
         "native/netns.cc",
         "native/network.cc",
         "native/veth.cc",
+        "native/egress.cc",
         "native/nsfs.cc",
         "native/probe.cc",
         "native/optional.cc"

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
+#include "egress_child.h"
 #include "exec.h"
 #include "security_ops.h"
 #include "sys.h"
@@ -172,6 +173,9 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
     case NSB_OP_CAPS:
     case NSB_OP_SECCOMP:
       r = nsb_security_op(op, it->arena, &sys, it->keep_permitted);
+      break;
+    case NSB_OP_NET_LISTEN:
+      r = nsb_net_listen(it, op, &sys);
       break;
     case NSB_OP_EXIT:
       nsb_exit((int)op.n[0]);
