@@ -61,6 +61,8 @@ export interface PlanContext {
   request: Omit<NativeSpawnRequest, 'stdio'>;
   created: Set<NamespaceType>;
   privileged: boolean;
+  /** Descriptors opened for the child: closed once the addon has its copies. */
+  transientFds: number[];
 }
 
 type Phase = (ctx: PlanContext) => void;
@@ -182,7 +184,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     extraFds: input.extraFds ?? [],
   };
   if (input.env) request.envp = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
-  const ctx: PlanContext = { options, writer: w, request, created, privileged };
+  const ctx: PlanContext = { options, writer: w, request, created, privileged, transientFds };
 
   for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
   if (created.has('user')) userMaps(options, request, privileged);
