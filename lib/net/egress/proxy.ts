@@ -38,7 +38,7 @@ async function check(hooks: ProxyHooks, req: EgressRequest): Promise<Decision> {
 /** Connects to the checked address; resolves with the socket, or null on failure. */
 function open(address: string, port: number, hooks: ProxyHooks): Promise<Socket | null> {
   return new Promise((resolve) => {
-    const up = connect({ host: address, port, noDelay: true });
+    const up = connect({ host: address, port, noDelay: true, allowHalfOpen: true });
     hooks.track(up);
     up.once('connect', () => resolve(up));
     up.once('error', () => resolve(null));

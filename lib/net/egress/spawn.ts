@@ -92,14 +92,14 @@ addSpawnPreparer((options, request, spawn) => {
   let ready!: (fds: { user: number; net: number } | null) => void;
   const nsReady = new Promise<{ user: number; net: number } | null>((r) => (ready = r));
   (net.forward ?? []).forEach((f, i) => {
-    const server = createServer({ pauseOnConnect: true, noDelay: true }, (client) => {
+    const server = createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (client) => {
       track(client);
       client.on('error', () => {});
       void nsReady.then((ns) => {
         if (!ns || ended) return void client.destroy();
         const fd = native().egressSocketIn(ns.user, ns.net);
         if (typeof fd !== 'number') return void client.destroy();
-        const inside = new Socket({ fd, manualStart: true } as ConstructorParameters<typeof Socket>[0]);
+        const inside = new Socket({ fd, manualStart: true, allowHalfOpen: true } as ConstructorParameters<typeof Socket>[0]);
         track(inside);
         inside.on('error', () => client.destroy());
         inside.connect(f.sandbox, '127.0.0.1', () => pipeBoth(client, inside));
@@ -134,7 +134,9 @@ addSpawnPreparer((options, request, spawn) => {
           return fail(systemError(errno, { step: 'egress: take the listening sockets', syscall: syscallNames[71] }));
         }
         channel.listeners.forEach((l, i) => {
-          const server = createServer({ noDelay: true });
+          // Half-open connections stay open: a client that has sent all (shutdown(SHUT_WR))
+          // still reads the answer.
+          const server = createServer({ noDelay: true, allowHalfOpen: true });
           servers.push(server);
           server.listen({ fd: fds[i] });
           if (l.kind === 'proxy') {
@@ -145,7 +147,7 @@ addSpawnPreparer((options, request, spawn) => {
               track(inside);
               inside.pause();
               inside.on('error', () => {});
-              const host = new Socket();
+              const host = new Socket({ allowHalfOpen: true });
               track(host);
               host.on('error', () => inside.destroy());
               host.connect(l.host, '127.0.0.1', () => pipeBoth(inside, host));
