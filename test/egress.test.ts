@@ -106,3 +106,33 @@ describe('egress input', () => {
     bad(() => sandbox().net({ egress: { allow: ['*'] } }).spawn('true', [], { egress: 1 as never }), 'spawn.egress');
   });
 });
+
+describe('egress from the CLI', () => {
+  it('--allow-net / --deny-net go through the proxy; --forward checks its value', async () => {
+    const { createServer } = await import('node:http');
+    const { spawn } = await import('node:child_process');
+    const server = createServer((_q, r) => r.end('hi')).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as { port: number }).port;
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const c = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        c.on('close', (code) => resolve({ code, out, err }));
+      });
+    try {
+      const r = await cli(['--allow-net', `127.0.0.1:${port}`, '--deny-net', 'evil.example', '--', 'sh', '-c',
+        `curl -sS --noproxy "" -x "$HTTP_PROXY" http://127.0.0.1:${port}/; echo; curl -sS http://evil.example/; echo`]);
+      expect(r.out).toContain('hi');
+      expect(r.out).toMatch(/evil\.example:80 refused \(denied\)/);
+      const bad = await cli(['--forward', '80', '--', 'true']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.err).toMatch(/--forward/);
+    } finally {
+      server.close();
+    }
+  });
+});
