@@ -29,7 +29,7 @@ import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
-import { unsafeTestBits } from './unsafe-test.js';
+import { UNSAFE, unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
 export interface SpawnOptions {
@@ -602,13 +602,18 @@ export function spawnSandbox(
   const b = native();
   // Optional namespaces the kernel refuses are left out here, so `isolation` tells the truth.
   options = resolveOptional(options);
+  if (unsafeTestBits & UNSAFE.EGRESS_NETNS && options.namespaces?.net?.egress) {
+    // Test-only: the sandbox keeps the host's network, as with proxy variables alone.
+    const { net: _net, ...namespaces } = options.namespaces;
+    options = { ...options, namespaces };
+  }
   const stdio = prepareStdio(o.stdio, 'spawn.stdio');
   const proxyEnv = egressEnv(options);
   const env = programEnv(options, proxyEnv ? { ...(extra.env ?? {}), ...proxyEnv } : extra.env);
   const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });
   const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
   if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
-  if (unsafeTestBits) request.unsafeTest = unsafeTestBits;
+  if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
 
   const finishers: PreparedSpawn[] = [];
   const hookContext: SpawnHookContext = { spawnOptions: o };

@@ -136,3 +136,26 @@ describe('egress from the CLI', () => {
     }
   });
 });
+
+describe('fail-closed is the network namespace (protection off: NSBIND_UNSAFE_TEST_DISABLE=egress-netns)', () => {
+  const attack = `
+    const http = require('node:http');
+    const s = http.createServer((q, r) => r.end('reached the host')).listen(0, '127.0.0.1');
+    await new Promise((r) => s.once('listening', r));
+    const port = s.address().port;
+    const r = await nsbind.sandbox().net({ egress: { allow: ['registry.example'] } })
+      .run('sh', ['-c', 'curl -sS --max-time 5 --noproxy "*" http://127.0.0.1:' + port + '/ ; echo " [$?]"']);
+    s.close();
+    console.log(JSON.stringify(r.stdout.trim()));`;
+  it.each([
+    ['root', false],
+    ['an unprivileged creator', true],
+  ])('as %s: a program ignoring the proxy reaches the host only with the protection off', (_who, nobody) => {
+    const on = runNode(attack, { nobody });
+    const off = runNode(attack, { nobody, env: { NSBIND_UNSAFE_TEST_DISABLE: 'egress-netns' } });
+    expect(on.status, on.stderr).toBe(0);
+    expect(off.status, off.stderr).toBe(0);
+    expect(JSON.parse(on.stdout)).toMatch(/\[7\]$/);
+    expect(JSON.parse(off.stdout)).toBe('reached the host [0]');
+  });
+});
