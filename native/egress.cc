@@ -122,6 +122,132 @@ void RegisterEgress(Napi::Env env, Napi::Object exports) {
   exports.Set("egressSocketpair", Napi::Function::New(env, Socketpair));
   exports.Set("egressReceive", Napi::Function::New(env, Receive));
   exports.Set("egressSocketIn", Napi::Function::New(env, SocketIn));
+  void RegisterRelay(Napi::Env env, Napi::Object exports);
+  RegisterRelay(env, exports);
+}
+
+}  // namespace nsb
+
+// ---- Zero-copy relay: splice() between two TCP sockets through a pipe per direction,
+// on a thread of its own (a long-lived relay must not hold a libuv threadpool thread,
+// which fs calls share). The JS side stops reading on both sockets first and hands over
+// what it had already read (pending[0] goes to b, pending[1] to a).
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <thread>
+
+namespace nsb {
+namespace {
+
+struct Dir {
+  int from, to;
+  int pipe[2] = {-1, -1};
+  size_t inpipe = 0;
+  bool eof = false, done = false;
+  std::string pending;
+};
+
+bool write_pending(Dir& d) {
+  while (!d.pending.empty()) {
+    ssize_t w = send(d.to, d.pending.data(), d.pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) return errno == EAGAIN || errno == EINTR;
+    d.pending.erase(0, (size_t)w);
+  }
+  return true;
+}
+
+// One step of one direction; false on a fatal error.
+bool pump(Dir& d) {
+  if (!write_pending(d)) return false;
+  if (!d.pending.empty()) return true;
+  for (;;) {
+    if (d.inpipe > 0) {
+      ssize_t w = splice(d.pipe[0], nullptr, d.to, nullptr, d.inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (w < 0) return errno == EAGAIN || errno == EINTR;
+      d.inpipe -= (size_t)w;
+      if (d.inpipe > 0) return true;
+    }
+    if (d.eof) {
+      if (!d.done) shutdown(d.to, SHUT_WR);
+      d.done = true;
+      return true;
+    }
+    ssize_t r = splice(d.from, nullptr, d.pipe[1], nullptr, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (r == 0) d.eof = true;
+    else if (r < 0) return errno == EAGAIN || errno == EINTR;
+    else d.inpipe += (size_t)r;
+  }
+}
+
+void relay(int a, int b, int cancel, std::string to_b, std::string to_a) {
+  Dir d[2];
+  d[0].from = a; d[0].to = b; d[0].pending = std::move(to_b);
+  d[1].from = b; d[1].to = a; d[1].pending = std::move(to_a);
+  bool ok = pipe2(d[0].pipe, O_CLOEXEC | O_NONBLOCK) == 0 && pipe2(d[1].pipe, O_CLOEXEC | O_NONBLOCK) == 0;
+  if (ok) fcntl(d[0].pipe[1], F_SETPIPE_SZ, 1 << 20), fcntl(d[1].pipe[1], F_SETPIPE_SZ, 1 << 20);
+  while (ok && !(d[0].done && d[1].done)) {
+    for (Dir& x : d) if (!x.done && !pump(x)) ok = false;
+    if (!ok || (d[0].done && d[1].done)) break;
+    struct pollfd p[5];
+    int n = 0;
+    p[n++] = {cancel, POLLIN, 0};
+    for (Dir& x : d) {
+      if (x.done) continue;
+      bool out = x.inpipe > 0 || !x.pending.empty();
+      p[n++] = {out ? x.to : x.from, (short)(out ? POLLOUT : POLLIN), 0};
+    }
+    if (poll(p, n, -1) < 0 && errno != EINTR) break;
+    if (p[0].revents) break;
+  }
+  for (Dir& x : d) {
+    if (x.pipe[0] >= 0) close(x.pipe[0]);
+    if (x.pipe[1] >= 0) close(x.pipe[1]);
+  }
+  close(a);
+  close(b);
+}
+
+// egressRelay(a, b, pendingToB, pendingToA, done) -> cancel handle (an eventfd) | -errno
+Napi::Value Relay(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int a = fcntl(int_of(info[0], -1), F_DUPFD_CLOEXEC, 3);
+  int b = fcntl(int_of(info[1], -1), F_DUPFD_CLOEXEC, 3);
+  int cancel = eventfd(0, EFD_CLOEXEC);
+  if (a < 0 || b < 0 || cancel < 0) {
+    int e = errno;
+    if (a >= 0) close(a);
+    if (b >= 0) close(b);
+    if (cancel >= 0) close(cancel);
+    return Napi::Number::New(env, -e);
+  }
+  auto str = [](const Napi::Value& v) {
+    if (!v.IsBuffer()) return std::string();
+    auto buf = v.As<Napi::Buffer<char>>();
+    return std::string(buf.Data(), buf.Length());
+  };
+  std::string to_b = str(info[2]), to_a = str(info[3]);
+  auto tsfn = Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "nsbind:relay", 0, 1);
+  std::thread([=]() mutable {
+    // The eventfd stays open: JS closes it once told we are done, so a late cancel
+    // never writes to a descriptor number that was reused.
+    relay(a, b, cancel, std::move(to_b), std::move(to_a));
+    tsfn.BlockingCall();
+    tsfn.Release();
+  }).detach();
+  return Napi::Number::New(env, cancel);
+}
+
+Napi::Value RelayCancel(const Napi::CallbackInfo& info) {
+  uint64_t one = 1;
+  ssize_t r = write(int_of(info[0], -1), &one, sizeof one);
+  return Napi::Number::New(info.Env(), r < 0 ? -errno : 0);
+}
+
+}  // namespace
+
+void RegisterRelay(Napi::Env env, Napi::Object exports) {
+  exports.Set("egressRelay", Napi::Function::New(env, Relay));
+  exports.Set("egressRelayCancel", Napi::Function::New(env, RelayCancel));
 }
 
 }  // namespace nsb

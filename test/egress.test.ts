@@ -19,6 +19,7 @@ interface Outcome {
   exposed: string;
   forwardAfterExit: string;
   fdsLeaked: number;
+  fdsAfterForward: number;
 }
 
 function run(nobody: boolean, env: Record<string, string> = {}): Outcome {
@@ -73,6 +74,7 @@ describe.each([
     expect(o.forwardOk).toBe(50);
     expect(o.exposed).toBe('exposed plain /k');
     expect(o.forwardAfterExit).toMatch(/ECONNREFUSED/);
+    expect(o.fdsAfterForward).toBe(0);
   });
 
   it('leaves no descriptor behind after 100 sandboxes', () => {

@@ -7,6 +7,7 @@
 import { connect, type Server, type Socket } from 'node:net';
 import type { EgressViolation } from '../../violations.js';
 import { decide, type Decision, type EgressRequest, type Policy } from './policy.js';
+import { relay, type Relays } from './relay.js';
 
 const MAX_HEAD = 64 * 1024;
 
@@ -15,6 +16,7 @@ export interface ProxyHooks {
   violation: (v: EgressViolation) => void;
   /** Every socket of ours, to destroy when the sandbox ends. */
   track: (s: Socket) => void;
+  relays: Relays;
 }
 
 export function serveProxy(server: Server, hooks: ProxyHooks): void {
@@ -43,16 +45,6 @@ function open(address: string, port: number, hooks: ProxyHooks): Promise<Socket 
     up.once('connect', () => resolve(up));
     up.once('error', () => resolve(null));
   });
-}
-
-function relay(a: Socket, b: Socket, rest?: Buffer): void {
-  b.on('error', () => a.destroy());
-  a.on('error', () => b.destroy());
-  a.on('close', () => b.destroy());
-  b.on('close', () => a.destroy());
-  if (rest && rest.length) b.write(rest);
-  a.pipe(b);
-  b.pipe(a);
 }
 
 /** Reads until the blank line that ends an HTTP head. */
@@ -124,10 +116,9 @@ async function http(client: Socket, first: Buffer, hooks: ProxyHooks): Promise<v
   if (!d.ok) return void refuse(client, '403 Forbidden', `nsbind: egress to ${host}:${port} refused (${d.reason})`);
   const up = await open(d.address, port, hooks);
   if (!up) return void refuse(client, '502 Bad Gateway', `nsbind: cannot connect to ${host}:${port}`);
+  // The head goes ahead of what the client sent after it, through the relay.
   if (head === undefined) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  else up.write(head);
-  relay(client, up, got.rest);
-  client.resume();
+  relay(client, up, hooks.relays, head === undefined ? got.rest : Buffer.concat([Buffer.from(head, 'latin1'), got.rest]));
 }
 
 /** Reads exactly n more bytes (after what is buffered). */
@@ -189,6 +180,5 @@ async function socks(client: Socket, first: Buffer, hooks: ProxyHooks): Promise<
   const up = await open(d.address, port, hooks);
   if (!up) return void client.end(reply(5));
   client.write(reply(0));
-  relay(client, up, r.done());
-  client.resume();
+  relay(client, up, hooks.relays, r.done());
 }

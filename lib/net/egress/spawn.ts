@@ -19,6 +19,7 @@ import { MAX_VIOLATIONS, type Violation } from '../../violations.js';
 import { DEFAULT_PROXY_PORT } from './options.js';
 import { parsePattern } from './patterns.js';
 import { serveProxy } from './proxy.js';
+import { relay, Relays } from './relay.js';
 
 const BACKLOG = 511;
 
@@ -66,6 +67,7 @@ addSpawnPreparer((options, request, spawn) => {
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const nsFds: number[] = [];
+  const relays = new Relays();
   let ended = false;
   const track = (s: Socket) => {
     if (ended) return void s.destroy();
@@ -102,7 +104,7 @@ addSpawnPreparer((options, request, spawn) => {
         const inside = new Socket({ fd, manualStart: true, allowHalfOpen: true } as ConstructorParameters<typeof Socket>[0]);
         track(inside);
         inside.on('error', () => client.destroy());
-        inside.connect(f.sandbox, '127.0.0.1', () => pipeBoth(client, inside));
+        inside.connect(f.sandbox, '127.0.0.1', () => relay(client, inside, relays));
       });
     });
     server.on('error', (e) => fail(nsbindError('ERR_NSBIND_FORWARD', `net.forward[${i}]: cannot listen on 127.0.0.1:${f.host}: ${(e as Error).message}`, { option: `net.forward[${i}].host`, cause: e })));
@@ -118,6 +120,7 @@ addSpawnPreparer((options, request, spawn) => {
     if (channel) channel.parentFd = -1;
     for (const fd of nsFds) native().close(fd);
     nsFds.length = 0;
+    await relays.closeAll();
     for (const s of sockets) s.destroy();
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   };
@@ -141,7 +144,7 @@ addSpawnPreparer((options, request, spawn) => {
           server.listen({ fd: fds[i] });
           if (l.kind === 'proxy') {
             if (spawn.process) spawn.process.egress = { http: l.port, socks: l.port };
-            serveProxy(server, { policy: policy!, violation, track });
+            serveProxy(server, { policy: policy!, violation, track, relays });
           } else {
             server.on('connection', (inside) => {
               track(inside);
@@ -150,7 +153,7 @@ addSpawnPreparer((options, request, spawn) => {
               const host = new Socket({ allowHalfOpen: true });
               track(host);
               host.on('error', () => inside.destroy());
-              host.connect(l.host, '127.0.0.1', () => pipeBoth(inside, host));
+              host.connect(l.host, '127.0.0.1', () => relay(inside, host, relays));
             });
           }
         });
@@ -170,11 +173,3 @@ addSpawnPreparer((options, request, spawn) => {
     abandon: cleanup,
   };
 });
-
-function pipeBoth(a: Socket, b: Socket): void {
-  a.on('close', () => b.destroy());
-  b.on('close', () => a.destroy());
-  a.pipe(b);
-  b.pipe(a);
-  a.resume();
-}
