@@ -14,6 +14,7 @@
         "native/fs.cc",
         "native/security_ops.cc",
         "native/landlock.cc",
+        "native/egress_child.cc",
         "native/clone.cc"
       ],
       "cflags!": ["-fno-omit-frame-pointer", "-pthread"],
@@ -56,6 +57,7 @@
         "native/netns.cc",
         "native/network.cc",
         "native/veth.cc",
+        "native/egress.cc",
         "native/nsfs.cc",
         "native/probe.cc",
         "native/optional.cc"

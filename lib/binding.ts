@@ -137,6 +137,15 @@ export interface NativeBinding extends NativeNetwork {
   sethostname(name: string): number;
   setdomainname(name: string): number;
   openNamespace(pid: number, type: string): number;
+  /** native/egress.cc: the channel the setup sends its listening sockets on. */
+  egressSocketpair(): [number, number] | number;
+  /** The sockets the setup sent (non-blocking), or -errno. */
+  egressReceive(fd: number, max: number): number[] | number;
+  /** A TCP socket inside the netns `netFd` (joining `userFd` first, unless -1). */
+  egressSocketIn(userFd: number, netFd: number): number | NativeHelperFailure;
+  /** splice() relay a <-> b on a thread; returns its cancel eventfd, or -errno. */
+  egressRelay(a: number, b: number, toB: Buffer, toA: Buffer, done: () => void): number;
+  egressRelayCancel(efd: number): number;
   /** Creates and reaps a child with these CLONE_NEW* flags: 0, or -errno when refused. */
   probeClone(flags: number): number;
   open(path: string, flags?: number): number;

@@ -136,6 +136,32 @@ export interface NetNamespaceOptions extends CommonNamespaceOptions {
    * @example sandbox().net({ veth: { peer: 'veth-box1', address: '10.200.0.2/30', peerAddress: '10.200.0.1/30' } })
    */
   veth?: VethOptions;
+  /**
+   * Egress policy (SPEC 5.1): no route out except nsbind's HTTP/SOCKS5 proxy on
+   * 127.0.0.1:`port` inside, which connects only where `allow` matches and `deny` does not.
+   * @example sandbox().net({ egress: { allow: ['registry.npmjs.org', '*.github.com:443'] } })
+   */
+  egress?: EgressOptions;
+  /**
+   * Connections to the caller's 127.0.0.1:`host` reach the sandbox's 127.0.0.1:`sandbox`.
+   * @example sandbox().net({ forward: [{ host: 8080, sandbox: 80 }] })
+   */
+  forward?: { host: number; sandbox: number }[];
+  /**
+   * Connections inside to 127.0.0.1:`sandbox` reach the caller's 127.0.0.1:`host`.
+   * @example sandbox().net({ expose: [{ sandbox: 5432, host: 5432 }] })
+   */
+  expose?: { sandbox: number; host: number }[];
+}
+
+/** `.net({ egress })`. */
+export interface EgressOptions {
+  /** Patterns: `example.com`, `*.example.com`, `name:port`, an address or CIDR, `*`. */
+  allow: string[];
+  /** Patterns refused even when allowed. @default [] */
+  deny?: string[];
+  /** The proxy's port on 127.0.0.1 inside the sandbox. @default 3128 */
+  port?: number;
 }
 
 export type IpcNamespaceOptions = CommonNamespaceOptions;

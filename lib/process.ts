@@ -8,6 +8,7 @@ import { NsbindError, nsbindError, systemError } from './errors.js';
 import { NAMESPACE_TYPES, type NamespaceType } from './options.js';
 import { Step, syscallNames } from './plan/layout.js';
 import { signal as parseSignal } from './validate.js';
+import type { Violation } from './violations.js';
 
 /** One namespace, as `/proc/PID/ns/<type>` identifies it. */
 export interface NamespaceId {
@@ -30,7 +31,6 @@ export interface Usage {
   pidsPeak?: number;
 }
 
-import type { Violation } from './violations.js';
 
 export type ExitReason = 'exit' | 'signal' | 'oom' | 'timeout' | 'aborted';
 
@@ -43,8 +43,8 @@ export interface ExitResult {
   reason: ExitReason;
   usage: Usage;
   /**
-   * What the sandbox was refused, where the kernel reports it (the first
-   * MAX_VIOLATIONS; see lib/violations.ts). Absent when nothing was reported.
+   * What a policy refused (`.net({ egress })`; `.files()` where the kernel reports it):
+   * the first MAX_VIOLATIONS, in order (see lib/violations.ts).
    */
   violations?: Violation[];
 }
@@ -99,6 +99,8 @@ export class SandboxProcess extends EventEmitter {
   namespaces: NamespaceIds | undefined;
   /** Namespace types really applied. */
   isolation: NamespaceType[] & { landlock?: number };
+  /** With `.net({ egress })`: the proxy's ports on 127.0.0.1 inside the sandbox. */
+  egress: { http: number; socks: number } | undefined;
   /** Set once the sandbox has ended. */
   exitCode: number | null = null;
   signalCode: string | null = null;
@@ -306,6 +308,8 @@ function stepName(op: number): string {
     case Step.VETH_CREATE: return 'veth: create the pair';
     case Step.VETH_PEER: return 'veth: configure the peer end';
     case Step.VETH_SANDBOX: return 'veth: configure the sandbox end';
+    case Step.EGRESS_RECEIVE: return 'egress: take the listening sockets';
+    case Step.FORWARD_SOCKET: return 'forward: socket in the sandbox';
     default: return `step ${op}`;
   }
 }

@@ -8,6 +8,7 @@ import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import {
   NAMESPACE_TYPES,
   type Credentials,
+  type EgressOptions,
   type NamespaceOptionsMap,
   type NamespaceType,
   type SandboxOptions,
@@ -18,6 +19,9 @@ import { resolveOptional } from './optional.js';
 import { degradeFiles } from './fs/degraded.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { validateVeth } from './net/veth.js';
+import { checkSandboxPorts, validateEgress, validatePorts } from './net/egress/options.js';
+import { egressEnv } from './net/egress/env.js';
+import type { EgressCallback } from './net/egress/policy.js';
 import { compile } from './plan.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
 import './security/phases.js';
@@ -26,7 +30,7 @@ import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
-import { unsafeTestBits } from './unsafe-test.js';
+import { UNSAFE, unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
 export interface SpawnOptions {
@@ -44,6 +48,17 @@ export interface SpawnOptions {
   timeout?: number;
   /** @default 'SIGKILL' */
   killSignal?: NodeJS.Signals | number;
+  /**
+   * With `.net({ egress })`: decides the destinations no pattern covers (default: refuse).
+   * @example sb.spawn('npm', ['install'], { egress: ({ host }) => host.endsWith('.corp.example') })
+   */
+  egress?: EgressCallback;
+  /**
+   * With `.net({ egress })`: resolves a name for the policy (all its addresses), for
+   * split-horizon DNS or tests. The connection goes to the address it returns.
+   * @default the system resolver (dns.lookup, all addresses)
+   */
+  egressLookup?: (host: string) => Promise<string[]> | string[];
 }
 
 export interface RunOptions extends SpawnOptions {
@@ -72,9 +87,15 @@ export interface PreparedSpawn {
   /** Setup failed: may explain the error better (before abandon). */
   refineError?: (e: NsbindError) => Promise<NsbindError> | NsbindError;
 }
+/** The spawn a preparer works for: its options, and the process once it exists. */
+export interface SpawnHookContext {
+  spawnOptions: SpawnOptions;
+  process?: SandboxProcess;
+}
 export type SpawnPreparer = (
   options: SandboxOptions,
   request: Omit<NativeSpawnRequest, 'stdio'>,
+  spawn: SpawnHookContext,
 ) => PreparedSpawn | void;
 
 const preparers: SpawnPreparer[] = [];
@@ -90,7 +111,7 @@ const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
   mnt: ['optional', 'join', 'propagation'],
   uts: ['optional', 'join', 'hostname', 'domainname'],
   ipc: ['optional', 'join'],
-  net: ['optional', 'join', 'loopback', 'veth'],
+  net: ['optional', 'join', 'loopback', 'veth', 'egress', 'forward', 'expose'],
   cgroup: ['optional', 'join'],
   time: ['optional', 'join', 'monotonic', 'boottime'],
 };
@@ -157,6 +178,10 @@ function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): Name
         }
         out.veth = validateVeth(o.veth);
       }
+      if (o.egress !== undefined) out.egress = validateEgress(o.egress);
+      if (o.forward !== undefined) out.forward = validatePorts(o.forward, 'net.forward', ['host', 'sandbox']);
+      if (o.expose !== undefined) out.expose = validatePorts(o.expose, 'net.expose', ['sandbox', 'host']);
+      checkSandboxPorts(out.egress as EgressOptions | undefined, out.expose as { sandbox: number }[] | undefined);
       break;
     case 'time':
       if (o.monotonic !== undefined) out.monotonic = v.clockOffset(o.monotonic, 'time.monotonic');
@@ -570,6 +595,8 @@ function validateSpawn(file: unknown, args: readonly unknown[], o: SpawnOptions)
   if (o.timeout !== undefined) v.nonNegativeInteger(o.timeout, 'spawn.timeout');
   if (o.killSignal !== undefined) v.signal(o.killSignal, 'spawn.killSignal');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('spawn.signal', 'expected an AbortSignal');
+  if (o.egressLookup !== undefined && typeof o.egressLookup !== 'function') throw invalid('spawn.egressLookup', 'expected a function (host) => addresses');
+  if (o.egress !== undefined && typeof o.egress !== 'function') throw invalid('spawn.egress', 'expected a function (request) => boolean | Promise<boolean>');
 }
 
 /** @internal The spawn path shared by run, spawn and fork. */
@@ -586,17 +613,24 @@ export function spawnSandbox(
   options = resolveOptional(options);
   // No user namespace allowed: .files() by Landlock alone (lib/fs/degraded.ts).
   options = degradeFiles(options);
+  if (unsafeTestBits & UNSAFE.EGRESS_NETNS && options.namespaces?.net?.egress) {
+    // Test-only: the sandbox keeps the host's network, as with proxy variables alone.
+    const { net: _net, ...namespaces } = options.namespaces;
+    options = { ...options, namespaces };
+  }
   const stdio = prepareStdio(o.stdio, 'spawn.stdio');
-  const env = programEnv(options, extra.env);
+  const proxyEnv = egressEnv(options);
+  const env = programEnv(options, proxyEnv ? { ...(extra.env ?? {}), ...proxyEnv } : extra.env);
   const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });
   const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
   if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
-  if (unsafeTestBits) request.unsafeTest = unsafeTestBits;
+  if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
 
   const finishers: PreparedSpawn[] = [];
+  const hookContext: SpawnHookContext = { spawnOptions: o };
   try {
     for (const prep of preparers) {
-      const r = prep(options, request);
+      const r = prep(options, request, hookContext);
       if (r) finishers.push(r);
     }
   } catch (e) {
@@ -632,6 +666,7 @@ export function spawnSandbox(
       for (const f of finishers) f.spawned?.(r);
     },
   });
+  hookContext.process = proc;
   let res: ReturnType<typeof b.spawn>;
   try {
     res = b.spawn(request, nativeProc);

@@ -10,12 +10,16 @@
 //                      (native/security_ops.cc)
 //   user-join-in-init  a Node process without privileges joins user namespaces in the
 //                      setup child, which shares its memory (lib/plan/takeover.ts)
+//   egress-netns       `.net({ egress })` gives no network namespace (and so no proxy):
+//                      what a policy of proxy variables alone would be (lib/sandbox.ts)
 export const UNSAFE = {
   SETUP_NONDUMPABLE: 1,
   INIT_NONDUMPABLE: 2,
   REPORT_TOKEN: 4,
   SETUP_CAPS: 8,
   USER_JOIN_IN_INIT: 16,
+  /** TS only (never sent to the addon's meaning): see egress-netns above. */
+  EGRESS_NETNS: 1 << 12,
 } as const;
 const BITS: Record<string, number> = {
   'setup-nondumpable': UNSAFE.SETUP_NONDUMPABLE,
@@ -23,6 +27,7 @@ const BITS: Record<string, number> = {
   'report-token': UNSAFE.REPORT_TOKEN,
   'setup-caps': UNSAFE.SETUP_CAPS,
   'user-join-in-init': UNSAFE.USER_JOIN_IN_INIT,
+  'egress-netns': UNSAFE.EGRESS_NETNS,
 };
 
 function parse(value: string | undefined): number {

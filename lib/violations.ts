@@ -1,5 +1,5 @@
 // What a sandbox tried and was refused (SPEC 2.5, 5.1): the one shared type of the
-// `'violation'` event and `ExitResult.violations`. Each concern adds its kind here, in
+// `'violation'` event and `ExitResult.violations`. Each policy adds its kind here, in
 // one place, so the event and the result list the same things.
 
 /** A Landlock filesystem denial (read from the kernel's audit records, Linux 6.15+). */
@@ -11,8 +11,20 @@ export interface FsViolation {
   access: string;
 }
 
-/** Everything a sandbox can be refused. Other kinds (network, egress) join this union. */
-export type Violation = FsViolation;
+/** A connection the egress policy refused (SPEC 5.1). */
+export interface EgressViolation {
+  kind: 'egress';
+  /** The name or address the program asked for, as asked. */
+  host: string;
+  port: number;
+  /** How it asked: an HTTP proxy request (CONNECT or absolute URI) or SOCKS5. */
+  via: 'http' | 'socks';
+  /** Why it was refused. */
+  reason: 'denied' | 'not-allowed' | 'private-address' | 'callback' | 'unresolved';
+}
 
-/** `ExitResult.violations` keeps the first this many. */
+/** Everything a sandbox can be refused. */
+export type Violation = FsViolation | EgressViolation;
+
+/** `ExitResult.violations` keeps the first this many (the events carry all of them). */
 export const MAX_VIOLATIONS = 100;

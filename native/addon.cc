@@ -15,6 +15,9 @@
 #include "syscalls.h"
 
 void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
+namespace nsb {
+void RegisterEgress(Napi::Env env, Napi::Object exports);  // egress.cc
+}
 
 namespace {
 
@@ -76,6 +79,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterOptional(env, exports);
   RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);
+  nsb::RegisterEgress(env, exports);
   nsb::RegisterNsfs(env, exports);
   nsb::RegisterProbes(env, exports);
   exports.Set("constants", Constants(env));

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
+#include "egress_child.h"
 #include "exec.h"
 #include "landlock.h"
 #include "security_ops.h"
@@ -183,6 +184,9 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
       break;
     case NSB_OP_LANDLOCK:
       r = nsb_landlock_op(op, it->arena, &sys);
+      break;
+    case NSB_OP_NET_LISTEN:
+      r = nsb_net_listen(it, op, &sys);
       break;
     case NSB_OP_EXIT:
       nsb_exit((int)op.n[0]);

@@ -87,6 +87,10 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_SECCOMP = 42,        // seccomp(SET_MODE_FILTER, 0, {n0 insns, blob s0})
   NSB_OP_LANDLOCK = 43,       // a Landlock ruleset (handled n0 fs, n1 net, n2 scoped; rules
                               // blob s0, s[2] of them), then restrict_self(flags): landlock.h
+  // 50-54 network (native/egress_child.cc)
+  NSB_OP_NET_LISTEN = 50,     // a TCP socket listening on 127.0.0.1:n0 (backlog n2), sent
+                              // over the socketpair in job extra fd n1 (SCM_RIGHTS), then
+                              // closed here: the sandbox keeps no copy
   NSB_OP_UMOUNT = 55,         // umount2(s0, n0): namespaces.release() of a persisted ns
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
@@ -171,6 +175,11 @@ enum nsb_syscall_id : int32_t {
   NSB_SYS_RTM_SETLINK = 62,
   NSB_SYS_RTM_NEWADDR = 63,
   NSB_SYS_RTM_NEWROUTE = 64,
+  // 68-71 egress and port forwarding
+  NSB_SYS_BIND = 68,
+  NSB_SYS_LISTEN = 69,
+  NSB_SYS_SENDMSG = 70,
+  NSB_SYS_RECVMSG = 71,
   NSB_SYS_COUNT = 128      // an upper bound
 };
 
@@ -195,6 +204,9 @@ enum nsb_syscall_id : int32_t {
 #define NSB_STEP_VETH_CREATE (-50)   // creating the pair, the sandbox end in the child's netns
 #define NSB_STEP_VETH_PEER (-51)     // the other end: address, up
 #define NSB_STEP_VETH_SANDBOX (-52)  // the sandbox end: address, up, default route
+// Egress and forwarding (lib/net/egress/): steps the parent does, named in errors.
+#define NSB_STEP_EGRESS_RECEIVE (-53)  // taking the listening sockets the setup sent
+#define NSB_STEP_FORWARD_SOCKET (-54)  // a socket made inside the sandbox's netns
 
 // Records on the report pipe, child (or init) -> parent.
 enum nsb_report_kind : int32_t {

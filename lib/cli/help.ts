@@ -54,6 +54,10 @@ User namespace:
 
 Other namespace settings:
       --hostname NAME, --domainname NAME   (imply --uts)
+      --allow-net PATTERN, --deny-net PATTERN   egress through nsbind's proxy only
+            (implies --net; name, *.domain, name:port, address, CIDR, *; repeatable)
+      --forward HOST:SANDBOX   host 127.0.0.1:HOST reaches the sandbox's 127.0.0.1:SANDBOX
+      --expose SANDBOX:HOST    the sandbox's 127.0.0.1:SANDBOX reaches host 127.0.0.1:HOST
       --propagation slave|shared|private|unchanged   (implies --mount)
       --monotonic SECONDS, --boottime SECONDS        clock offsets (imply --time)
 

@@ -31,6 +31,10 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--all-try'], arity: 0 },
   { names: ['--unshare-all'], arity: 0 },
   { names: ['--share-net'], arity: 0 },
+  { names: ['--allow-net'], arity: 1, metavar: ['PATTERN'] },
+  { names: ['--deny-net'], arity: 1, metavar: ['PATTERN'] },
+  { names: ['--forward'], arity: 1, metavar: ['HOST:SANDBOX'] },
+  { names: ['--expose'], arity: 1, metavar: ['SANDBOX:HOST'] },
   { names: ['--fork', '-f'], arity: 0 },
   { names: ['--as-pid-1'], arity: 0 },
   { names: ['--map-root-user', '-r'], arity: 0 },
@@ -210,6 +214,25 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       // sandbox is rebuilt from its options without it.
       const { net: _net, ...rest } = sb.options.namespaces ?? {};
       st.sb = sandbox({ ...(sb.options as SandboxOptions), namespaces: rest });
+      return;
+    }
+    case '--allow-net':
+    case '--deny-net': {
+      // Egress policy (SPEC 5.1): implies --net; patterns accumulate in the order given.
+      const net = sb.options.namespaces?.net;
+      const egress = net?.egress ?? { allow: [] };
+      const key = flag.name === '--allow-net' ? 'allow' : 'deny';
+      st.sb = withNamespace(sb, CMD, g, 'net', { egress: { ...egress, [key]: [...(egress[key] ?? []), a] } });
+      return;
+    }
+    case '--forward':
+    case '--expose': {
+      const m = /^(\d+):(\d+)$/.exec(a);
+      if (!m) throw bad(flag, `expected ${flag.name === '--forward' ? 'HOST:SANDBOX' : 'SANDBOX:HOST'} ports, like 8080:80`);
+      const key = flag.name === '--forward' ? 'forward' : 'expose';
+      const entry = key === 'forward' ? { host: Number(m[1]), sandbox: Number(m[2]) } : { sandbox: Number(m[1]), host: Number(m[2]) };
+      const existing = (sb.options.namespaces?.net?.[key] ?? []) as object[];
+      st.sb = withNamespace(sb, CMD, g, 'net', { [key]: [...existing, entry] });
       return;
     }
     case '--fork':

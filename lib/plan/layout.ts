@@ -42,6 +42,7 @@ export const Op = {
   CAPS: 41,
   SECCOMP: 42,
   LANDLOCK: 43,
+  NET_LISTEN: 50,
   UMOUNT: 55,
   EXIT: 60,
 } as const;
@@ -122,6 +123,10 @@ export const syscallNames: Record<number, string> = {
   62: 'RTM_SETLINK',
   63: 'RTM_NEWADDR',
   64: 'RTM_NEWROUTE',
+  68: 'bind',
+  69: 'listen',
+  70: 'sendmsg',
+  71: 'recvmsg',
 };
 
 /** Steps that are not ops of the plan (negative `op` in a report). */
@@ -144,6 +149,8 @@ export const Step = {
   VETH_CREATE: -50,
   VETH_PEER: -51,
   VETH_SANDBOX: -52,
+  EGRESS_RECEIVE: -53,
+  FORWARD_SOCKET: -54,
 } as const;
 
 export const Report = { ERROR: 1, STARTED: 2, EXIT: 3, READY: 4 } as const;
