@@ -2,7 +2,7 @@
 // from ESM and CommonJS on a machine without a compiler, make or python.
 // Everything happens in temporary copies: the checkout's own build is never touched.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,4 +88,78 @@ describe('packaging', () => {
     expect(syscalls.trim()).toBe('function');
     expect(readdirSync(join(app, 'node_modules/nsbind/prebuilds'))).toContain('linux-x64');
   });
+
+  // vitest inlines a package it reaches through a symlink (a path install, `npm link`, a
+  // workspace) and transforms it itself; the ESM entry must survive that in every pool.
+  describe('a vitest test in the user project sees every export', () => {
+    const pools = ['threads', 'forks', 'vmThreads'];
+    const npmEnv = () => ({ ...cleanEnv(), npm_config_prefer_offline: 'true', npm_config_prefix: join(work, 'global') });
+    function project(name: string): string {
+      const app = join(work, name);
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, type: 'module' }));
+      return app;
+    }
+    function runVitest(app: string): Record<string, string> {
+      // vitest itself comes from the checkout: the user's own copy, not what is tested.
+      symlinkSync(join(root, 'node_modules', 'vitest'), join(app, 'node_modules', 'vitest'));
+      mkdirSync(join(app, 'test'));
+      writeFileSync(
+        join(app, 'test', 'iso.test.ts'),
+        [
+          "import { sandbox, NsbindError, doctor } from 'nsbind';",
+          "import * as sys from 'nsbind/syscalls';",
+          "import { expect, test } from 'vitest';",
+          "test('isolated', async () => {",
+          "  expect([typeof sandbox, typeof NsbindError, typeof doctor, typeof sys.unshare]).toEqual(['function', 'function', 'function', 'function']);",
+          "  const r = await sandbox().user().uts({ hostname: 'pool' }).run('/bin/sh', ['-c', 'cat /proc/sys/kernel/hostname']);",
+          "  expect(r.stdout).toBe('pool\\n');",
+          '});',
+          '',
+        ].join('\n'),
+      );
+      const out: Record<string, string> = {};
+      for (const pool of pools) {
+        const r = spawnSync(process.execPath, [join(app, 'node_modules', 'vitest', 'vitest.mjs'), 'run', `--pool=${pool}`], {
+          cwd: app,
+          env: cleanEnv(),
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+        out[pool] = r.status === 0 ? 'passed' : `status ${r.status}: ${r.stdout}${r.stderr}`;
+      }
+      return out;
+    }
+    const allPassed = Object.fromEntries(pools.map((p) => [p, 'passed']));
+
+    it('installed by path (a symlink into the package directory)', () => {
+      const app = project('by-path');
+      sh('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', join(work, 'src')], app, npmEnv());
+      expect(readlinkSync(join(app, 'node_modules', 'nsbind'))).toBeTruthy();
+      expect(runVitest(app)).toEqual(allPassed);
+    }, 300_000);
+
+    it('installed with npm link', () => {
+      const app = project('by-link');
+      sh('npm', ['link', '--no-audit', '--no-fund', '--ignore-scripts'], join(work, 'src'), npmEnv());
+      sh('npm', ['link', '--no-audit', '--no-fund', '--ignore-scripts', 'nsbind'], app, npmEnv());
+      expect(readlinkSync(join(app, 'node_modules', 'nsbind'))).toBeTruthy();
+      expect(runVitest(app)).toEqual(allPassed);
+    }, 300_000);
+
+    it('installed from the tarball', () => {
+      const app = project('by-tarball');
+      sh('npm', ['install', '--no-audit', '--no-fund', tarball], app, npmEnv());
+      expect(runVitest(app)).toEqual(allPassed);
+    }, 300_000);
+  });
 });
+
+/** This process's environment without vitest's own variables (a nested vitest would read them). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(VITEST|VITE_|TEST$|NODE_ENV$|NODE_OPTIONS$)/.test(k)) env[k] = v;
+  }
+  return env;
+}
