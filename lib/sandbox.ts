@@ -18,6 +18,7 @@ import { resolveOptional } from './optional.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { validateVeth } from './net/veth.js';
 import { compile } from './plan.js';
+import { missingInterpreterHint } from './exec-hint.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
 import './security/phases.js';
 import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
@@ -170,8 +171,12 @@ export function supportedNamespaces(): NamespaceType[] {
   return NAMESPACE_TYPES.filter((t) => existsSync(`/proc/self/ns/${t}`));
 }
 
-function splitArgs<O>(args: readonly string[] | O | undefined, opts: O | undefined): [string[], O | undefined] {
+function splitArgs<O>(args: readonly string[] | O | undefined, opts: O | undefined, option: string): [string[], O | undefined] {
   if (Array.isArray(args)) return [args as string[], opts];
+  // As child_process: run('echo', '-n') is a mistake to report, not an argument to drop.
+  if (args !== undefined && args !== null && (typeof args !== 'object' || opts !== undefined)) {
+    throw invalid(option, `expected an array of strings, got ${v.describe(args)}${typeof args === 'string' ? ` (write [${JSON.stringify(args)}])` : ''}`);
+  }
   return [[], (args as O | undefined) ?? opts];
 }
 
@@ -437,7 +442,7 @@ export class Sandbox {
    * p.kill(); await p.exited;
    */
   spawn(file: string, args?: readonly string[] | SpawnOptions, opts?: SpawnOptions): SandboxProcess {
-    const [argv, o] = splitArgs(args, opts);
+    const [argv, o] = splitArgs(args, opts, 'spawn.args');
     return spawnSandbox(this.options as SandboxOptions, file, argv, o ?? {});
   }
 
@@ -454,7 +459,7 @@ export class Sandbox {
    * child.send({ cmd: 'start' });
    */
   fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
-    const [argv, o] = splitArgs(args, opts);
+    const [argv, o] = splitArgs(args, opts, 'fork.args');
     return forkSandbox(this, modulePath, argv, o ?? {});
   }
 
@@ -468,7 +473,7 @@ export class Sandbox {
   async run(file: string, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
-    const [argv, o] = splitArgs(args, opts);
+    const [argv, o] = splitArgs(args, opts, 'spawn.args');
     return runSandbox(this, file, argv, o ?? {});
   }
 }
@@ -615,6 +620,10 @@ export function spawnSandbox(
     },
     refineError: async (e) => {
       for (const f of finishers) if (f.refineError) e = await f.refineError(e);
+      if (e.code === 'ENOENT' && e.syscall === 'execve' && e.errno !== undefined) {
+        const hint = missingInterpreterHint(options, file, env?.PATH ?? process.env.PATH);
+        if (hint) e = systemError(e.errno, { step: e.step, syscall: e.syscall, path: e.path, hint });
+      }
       return e;
     },
     spawned: (r) => {
