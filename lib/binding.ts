@@ -139,6 +139,10 @@ export interface NativeBinding extends NativeNetwork {
   probeClone(flags: number): number;
   open(path: string, flags?: number): number;
   close(fd: number): number;
+  /** [master, terminal] of a new pseudo-terminal of that size, or -errno. */
+  ptyOpen(cols: number, rows: number): [number, number] | number;
+  /** TIOCSWINSZ on the master: 0 or -errno. */
+  ptyResize(master: number, cols: number, rows: number): number;
   getDumpable(): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
   setCloexec(fd: number, on: boolean): number;

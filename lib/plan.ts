@@ -40,6 +40,8 @@ export interface SpawnInput {
   /** How many descriptors the program gets (stdio slots). */
   nfds: number;
   extraFds?: number[];
+  /** stdin is a pseudo-terminal to make the session's controlling terminal. */
+  pty?: boolean;
 }
 
 export interface CompiledPlan {
@@ -214,7 +216,10 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   if (created.has('net') && ns.net?.loopback !== false) w.op(Op.LOOPBACK_UP, 'bring lo up');
   for (const phase of filesystemPhases) phase(ctx);
 
-  if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
+  // A pty needs a session of its own to be its controlling terminal (spawn() refuses a
+  // pty with newSession(false)).
+  if (input.pty) w.op(Op.SETCTTY, 'controlling terminal', { n: [0] });
+  else if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
   if (options.umask !== undefined) w.op(Op.UMASK, 'umask', { n: [options.umask] });
   for (const phase of beforeCredentialsPhases) phase(ctx);
   credentials(ctx);

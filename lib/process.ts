@@ -1,5 +1,6 @@
 // SandboxProcess: a running sandbox, shaped like child_process's ChildProcess, and
 // ExitResult: how the program ended.
+import type { Pty } from './pty.js';
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
@@ -86,6 +87,8 @@ export class SandboxProcess extends EventEmitter {
   stdin: Socket | null = null;
   stdout: Socket | null = null;
   stderr: Socket | null = null;
+  /** With `spawn(..., { pty })`: the terminal's size and `resize()`; else undefined. */
+  pty: Pty | undefined;
   /** Every stdio slot's stream (null where not a pipe). */
   stdio: (Socket | null)[] = [];
   /** The namespaces of the sandbox's top process, read once it runs. */

@@ -483,7 +483,21 @@ long op_symlink(const Run& r, const nsb_op& op) {
   const char* name;
   long p = creatable_parent(r, r.arena + op.s[0], &name, NSB_SYS_SYMLINKAT);
   if (p < 0) return p;
-  long e = nsb_sys(SYS_symlinkat, NSB_P(r.arena + op.s[1]), p, NSB_P(name));
+  const char* target = r.arena + op.s[1];
+  long e = nsb_sys(SYS_symlinkat, NSB_P(target), p, NSB_P(name));
+  if (e == -EEXIST_) {
+    // The same link already there is fine, as bubblewrap (>= 0.9) has it: layered
+    // configurations repeat common links. A different link or a file stays EEXIST.
+    char buf[4096];
+    long n = nsb_sys(SYS_readlinkat, p, NSB_P(name), NSB_P(buf), (long)sizeof(buf));
+    size_t tlen = nsb_strlen(target);
+    if (n >= 0 && (size_t)n == tlen) {
+      bool same = true;
+      for (size_t i = 0; i < tlen; i++)
+        if (buf[i] != target[i]) same = false;
+      if (same) e = 0;
+    }
+  }
   close_fd(p);
   return e < 0 ? fail(r, NSB_SYS_SYMLINKAT, e) : 0;
 }

@@ -42,6 +42,7 @@ export const Op = {
   SECCOMP: 42,
   UMOUNT: 55,
   EXIT: 60,
+  SETCTTY: 62,
 } as const;
 
 export const EXEC_VIA_INIT = 1;
