@@ -57,7 +57,12 @@ export function masterStream(master: number): Socket {
   const destroy = s.destroy;
   s.destroy = function (this: Socket, err?: Error, ...rest: unknown[]) {
     if (err && (err as NodeJS.ErrnoException).code === 'EIO') {
+      // End of the output: let a reader take what is buffered first, then close.
       this.push(null);
+      if (this.readableFlowing && this.readableLength > 0) {
+        this.once('end', () => (destroy as (...a: unknown[]) => Socket).call(this));
+        return this;
+      }
       err = undefined;
     }
     return (destroy as (...a: unknown[]) => Socket).call(this, err, ...rest);
