@@ -77,6 +77,9 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--cap-drop'], arity: 1, metavar: ['CAP'] },
   { names: ['--die-with-parent'], arity: 0 },
   { names: ['--new-session'], arity: 0 },
+  { names: ['--no-new-session'], arity: 0 },
+  { names: ['--pty'], arity: 0 },
+  { names: ['--no-pty'], arity: 0 },
   { names: ['--memory'], arity: 1, metavar: ['SIZE'] },
   { names: ['--memory-swap'], arity: 1, metavar: ['SIZE'] },
   { names: ['--pids'], arity: 1, metavar: ['N'] },
@@ -101,6 +104,8 @@ export interface RunState {
   nextPerms?: number;
   /** Variables set so far, so that `--clearenv` clears them too (bwrap applies env flags in order). */
   envKeys: Set<string>;
+  /** `--pty` / `--no-pty`; unset: a pty when stdin is a terminal (and the session is new). */
+  pty?: boolean;
 }
 
 function bad(flag: ParsedFlag, problem: string): UsageError {
@@ -193,6 +198,14 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--die-with-parent':
     case '--new-session':
       // nsbind always forks, kills the sandbox with its parent and starts a new session by default.
+      return;
+    case '--no-new-session':
+      // As unshare: the program stays in the caller's session, on the caller's terminal.
+      st.sb = sb.newSession(false);
+      return;
+    case '--pty':
+    case '--no-pty':
+      st.pty = flag.name === '--pty';
       return;
     case '--as-pid-1':
       st.sb = withNamespace(sb, CMD, g, 'pid', { init: false });
