@@ -1,5 +1,5 @@
-// `nsbind run` on a terminal: a pty of its own for the program (automatic when stdin is
-// a terminal, --pty / --no-pty to choose), ^C reaching the program through it, and
+// `nsbind run` on a terminal: a pty of its own for the program (automatic when stdin and
+// stdout are terminals, --pty / --no-pty to choose), ^C reaching the program through it, and
 // --no-new-session keeping the caller's terminal as unshare does. The CLI's terminal is
 // a real pty too: nsbind's own, from a sandbox with { pty }.
 import { describe, expect, it } from 'vitest';

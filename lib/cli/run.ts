@@ -58,8 +58,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  // As under ssh or docker -t: a terminal user gets a terminal inside (job control,
-  // ^C to the program's foreground job), unless the program stays in this session.
-  const usePty = pty ?? (process.stdin.isTTY === true && sb.options.newSession !== false);
+  // A terminal user gets a terminal inside (job control, ^C to the program's foreground
+  // job), unless the program stays in this session. Only when stdout is the terminal
+  // too: output redirected to a file must not get a terminal's \r\n.
+  const usePty = pty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true && sb.options.newSession !== false);
   return supervise(sb, cmd, statusFd, { pty: usePty });
 }
