@@ -1,7 +1,7 @@
-// Small filesystem contracts users rely on: the same symlink twice is fine (as in
+// Small contracts users rely on: the same symlink twice is fine (as in
 // bubblewrap >= 0.9), a masked file cannot be written (EROFS, not a silent /dev/null),
 // and a root whose /proc or /dev is a symlink is refused. Plus the option names errors
-// carry and that the CLI prints a hint once.
+// carry, that the CLI prints a hint once, and setgroups 'allow' honoured or refused.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,5 +83,20 @@ describe('option names (SPEC 8)', () => {
   it('the CLI prints a hint once (the message already holds it)', () => {
     const r = nsbind(['run', '--', '/nonexistent/program']);
     expect(r.stderr.match(/hint:/g)).toHaveLength(1);
+  });
+});
+
+describe("user({ setgroups: 'allow' })", () => {
+  it('as root: honoured', async () => {
+    const r = await sandbox().user({ setgroups: 'allow' }).run('cat', ['/proc/self/setgroups']);
+    expect(r.stdout).toBe('allow\n');
+  });
+
+  it('unprivileged with only its own gid mapped: a typed error, never a sandbox that says deny', () => {
+    const r = runAsNobody(
+      "try { await nsbind.sandbox().user({ setgroups: 'allow' }).run('cat', ['/proc/self/setgroups']).then((x) => console.log('ran', x.stdout.trim())); }\ncatch (e) { console.log(e.code, e.option); }",
+    );
+    // Without newgidmap the error is the missing helper's; with it, setgroups' own.
+    expect(r.stdout.trim()).toMatch(/^(ERR_NSBIND_SETGROUPS|ERR_NSBIND_NO_IDMAP_HELPER) user\.setgroups$/);
   });
 });
