@@ -21,17 +21,21 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'nsbind-pack-'));
   const src = join(work, 'src');
   mkdirSync(src);
-  for (const f of ['package.json', 'binding.gyp', 'native', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'README.md']) {
+  for (const f of ['package.json', 'binding.gyp', 'native', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'docs', 'bench']) {
     cpSync(join(root, f), join(src, f), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(src, 'node_modules'));
-  sh('npm', ['run', 'build:ts'], src);
-  sh(process.execPath, ['scripts/prebuild.mjs'], src, { ...process.env, NSBIND_PREBUILD_ARCHS: hasCross ? 'x64,arm64' : 'x64' });
-  rmSync(join(src, 'build'), { recursive: true, force: true });
-  const dry = JSON.parse(sh('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], src));
-  packList = dry[0].files.map((f: { path: string }) => f.path);
-  const out = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], src));
-  tarball = join(work, out[0].filename);
+  if (hasCross) {
+    // As a release does it: `npm pack` runs prepack (dist afresh, both prebuilds).
+    const out = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', work], src).replace(/^[^[]*/, ''));
+    tarball = join(work, out[0].filename);
+  } else {
+    sh('npm', ['run', 'build:ts'], src);
+    sh(process.execPath, ['scripts/prebuild.mjs'], src, { ...process.env, NSBIND_PREBUILD_ARCHS: 'x64' });
+    const out = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], src));
+    tarball = join(work, out[0].filename);
+  }
+  packList = sh('tar', ['tzf', tarball], work).split('\n').filter(Boolean).map((p) => p.replace(/^package\//, ''));
 }, 300_000);
 
 afterAll(() => {
@@ -48,6 +52,25 @@ describe('packaging', () => {
     expect(packList).toContain('dist/index.d.mts');
     expect(packList).toContain('dist/syscalls.d.ts');
     expect(packList.filter((p) => /^(test|bench|build)\//.test(p) || /\.o$|\.tgz$/.test(p))).toEqual([]);
+  });
+
+  it('ships a LICENSE, no source maps, and every file the README links to', () => {
+    expect(packList).toContain('LICENSE');
+    expect(packList.filter((p) => p.endsWith('.map'))).toEqual([]);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((l) => !packList.includes(l.replace(/^\.\//, '')))).toEqual([]);
+  });
+
+  it('prebuild fails loudly when a wanted architecture cannot be built', () => {
+    const r = spawnSync(process.execPath, [join(root, 'scripts', 'prebuild.mjs')], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { PATH: '/nonexistent', NSBIND_PREBUILD_ARCHS: process.arch === 'arm64' ? 'x64' : 'arm64' },
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot build linux-(arm64|x64): no .*g\+\+ cross compiler/);
   });
 
   it.skipIf(!hasCross && !inCI)(`the arm64 addon is an aarch64 ELF exporting the N-API init symbol${hasCross ? '' : ' (skipped: no aarch64-linux-gnu-g++)'}`, () => {
