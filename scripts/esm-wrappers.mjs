@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
-for (const entry of ['index', 'syscalls']) {
+for (const entry of ['index', 'syscalls', 'vitest']) {
   const mod = require(`../dist/${entry}.js`);
   const names = Object.keys(mod).filter((n) => n !== 'default' && n !== '__esModule');
   const body = [

@@ -132,9 +132,10 @@ describe('packaging', () => {
         [
           "import { sandbox, NsbindError, doctor } from 'nsbind';",
           "import * as sys from 'nsbind/syscalls';",
+          "import { isolated, unavailable } from 'nsbind/vitest';",
           "import { expect, test } from 'vitest';",
           "test('isolated', async () => {",
-          "  expect([typeof sandbox, typeof NsbindError, typeof doctor, typeof sys.unshare]).toEqual(['function', 'function', 'function', 'function']);",
+          "  expect([typeof sandbox, typeof NsbindError, typeof doctor, typeof sys.unshare, typeof isolated, typeof unavailable]).toEqual(Array(6).fill('function'));",
           "  const r = await sandbox().user().uts({ hostname: 'pool' }).run('/bin/sh', ['-c', 'cat /proc/sys/kernel/hostname']);",
           "  expect(r.stdout).toBe('pool\\n');",
           '});',

@@ -1,0 +1,47 @@
+// npm run test:unprivileged: the test suite as an unprivileged user (uid/gid 65534), the
+// way most users run it. Needs root to switch users: the checkout is copied to a
+// directory of that user's (tests write beside themselves), node_modules is shared
+// read-only, and the copy is removed afterwards. Extra arguments go to vitest.
+import { spawnSync } from 'node:child_process';
+import { chownSync, cpSync, lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const UID = 65534;
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const args = ['run', ...process.argv.slice(2)];
+
+if (process.geteuid() !== 0) {
+  // Already unprivileged: nothing to switch, run in place.
+  process.exit(spawnSync(process.execPath, [vitest, ...args], { cwd: root, stdio: 'inherit' }).status ?? 1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'nsbind-unprivileged-'));
+let status = 1;
+try {
+  for (const f of readdirSync(root)) {
+    if (f === 'node_modules' || f === '.git' || f === 'prebuilds') continue;
+    cpSync(join(root, f), join(work, f), { recursive: true });
+  }
+  symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'));
+  chownTree(work);
+  const r = spawnSync(process.execPath, [vitest, ...args], {
+    cwd: work,
+    uid: UID,
+    gid: UID,
+    stdio: 'inherit',
+    // vitest's cache would go under the shared node_modules: keep it in the copy.
+    env: { ...process.env, HOME: work, NSBIND_TEST_CACHE_DIR: join(work, '.cache') },
+  });
+  status = r.status ?? 1;
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(status);
+
+function chownTree(p) {
+  chownSync(p, UID, UID);
+  if (lstatSync(p).isDirectory()) for (const f of readdirSync(p)) chownTree(join(p, f));
+}
