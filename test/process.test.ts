@@ -1,7 +1,7 @@
 // Spawning and ending: exit codes, signals, timeouts, aborts, big outputs, setup
 // failures, and that nothing is left behind.
 import { spawn as cpSpawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, closeSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,7 @@ describe('exit results', () => {
     await p.exited;
     await closed;
     expect(three).toBe('on-three\n');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('PATH search happens with the sandbox\'s PATH, and argv0 is honoured', async () => {
@@ -210,6 +211,7 @@ describe('nothing leaks', () => {
       sandbox().run('sh', ['-c', 'ls /proc/self/fd | sort -n | tr "\\\\n" " "; cat <&3']).then((r) => console.log(JSON.stringify(r)));
     `], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
     closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
     const res = JSON.parse(r.stdout);
     expect(res.stdout.trim()).toBe('0 1 2 3'); // 3 is ls's own directory fd
     expect(res.stderr).toMatch(/3/); // "Bad file descriptor"
