@@ -1,9 +1,9 @@
 // npm run test:unprivileged: the test suite as an unprivileged user (uid/gid 65534), the
 // way most users run it. Needs root to switch users: the checkout is copied to a
-// directory of that user's (tests write beside themselves), node_modules is shared
-// read-only, and the copy is removed afterwards. Extra arguments go to vitest.
+// directory of that user's (tests write beside themselves), the packages in node_modules
+// are shared read-only, and the copy is removed afterwards. Extra arguments go to vitest.
 import { spawnSync } from 'node:child_process';
-import { chownSync, cpSync, lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +25,14 @@ try {
     if (f === 'node_modules' || f === '.git' || f === 'prebuilds') continue;
     cpSync(join(root, f), join(work, f), { recursive: true });
   }
-  symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'));
   chownTree(work);
+  // node_modules: the user's own directory (vite writes its temporary config bundle
+  // there) of links to the shared packages, which stay root's and read-only.
+  mkdirSync(join(work, 'node_modules'));
+  for (const f of readdirSync(join(root, 'node_modules'))) {
+    if (!f.startsWith('.vite')) symlinkSync(join(root, 'node_modules', f), join(work, 'node_modules', f));
+  }
+  chownSync(join(work, 'node_modules'), UID, UID);
   const r = spawnSync(process.execPath, [vitest, ...args], {
     cwd: work,
     uid: UID,

@@ -36,7 +36,7 @@ beforeAll(() => {
     tarball = join(work, out[0].filename);
   }
   packList = sh('tar', ['tzf', tarball], work).split('\n').filter(Boolean).map((p) => p.replace(/^package\//, ''));
-}, 300_000);
+}, 900_000); // two native builds (x64, and arm64 cross-compiled) on a 2-core machine
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
