@@ -13,18 +13,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("an 'error' nobody listens to", () => {
   it('is thrown, as child_process does: spawn of a missing program is never silent', () => {
-    const r = runNode("nsbind.sandbox().spawn('no-such-program');");
+    const r = runNode("nsbind.sandbox().spawn('/nonexistent/no-such-program');");
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Emitted 'error' event/);
-    expect(r.stderr).toMatch(/execve no-such-program: execve: ENOENT/);
+    expect(r.stderr).toMatch(/execve \/nonexistent\/no-such-program: execve: ENOENT/);
   });
 
   it("is not thrown when an 'error' listener or a reader of exited handles it", () => {
-    const listened = runNode("const p = nsbind.sandbox().spawn('no-such-program'); p.on('error', (e) => console.log('error', e.code));");
+    const listened = runNode("const p = nsbind.sandbox().spawn('/nonexistent/no-such-program'); p.on('error', (e) => console.log('error', e.code));");
     expect(listened).toMatchObject({ status: 0, stdout: 'error ENOENT\n' });
-    const awaited = runNode("await nsbind.sandbox().spawn('no-such-program').exited.catch((e) => console.log('rejected', e.code));");
+    const awaited = runNode("await nsbind.sandbox().spawn('/nonexistent/no-such-program').exited.catch((e) => console.log('rejected', e.code));");
     expect(awaited).toMatchObject({ status: 0, stdout: 'rejected ENOENT\n' });
-    const ran = runNode("await nsbind.sandbox().run('no-such-program').catch((e) => console.log('rejected', e.code));");
+    const ran = runNode("await nsbind.sandbox().run('/nonexistent/no-such-program').catch((e) => console.log('rejected', e.code));");
     expect(ran).toMatchObject({ status: 0, stdout: 'rejected ENOENT\n' });
   });
 

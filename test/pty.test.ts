@@ -77,7 +77,7 @@ describe('pty', () => {
     expect(() => sandbox().newSession(false).spawn('true', { pty: true })).toThrow(expect.objectContaining({ option: 'spawn.pty' }));
     const before = readdirSync('/proc/self/fd').length;
     for (let i = 0; i < 10; i++) await sandbox().run('true', { pty: true });
-    await expect(sandbox().run('no-such-program', { pty: true })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(sandbox().run('/nonexistent/no-such-program', { pty: true })).rejects.toMatchObject({ code: 'ENOENT' });
     expect(readdirSync('/proc/self/fd').length).toBe(before);
   });
 });
