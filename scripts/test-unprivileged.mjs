@@ -3,7 +3,7 @@
 // directory of that user's (tests write beside themselves), the packages in node_modules
 // are shared read-only, and the copy is removed afterwards. Extra arguments go to vitest.
 import { spawnSync } from 'node:child_process';
-import { chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,13 +39,29 @@ try {
     gid: UID,
     stdio: 'inherit',
     // vitest's cache would go under the shared node_modules: keep it in the copy.
-    env: { ...process.env, HOME: work, NSBIND_TEST_CACHE_DIR: join(work, '.cache') },
+    env: { ...process.env, PATH: searchablePath(), HOME: work, NSBIND_TEST_CACHE_DIR: join(work, '.cache') },
   });
   status = r.status ?? 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 process.exit(status);
+
+// The PATH such a user would have: root's own directories (/root/...) left out, since
+// execvp reports EACCES for a PATH entry it may not search, as it should.
+function searchablePath() {
+  const searchable = (d) => {
+    for (let p = d; p !== '/'; p = dirname(p)) {
+      try {
+        if ((statSync(p).mode & 0o001) === 0) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+  return (process.env.PATH ?? '/usr/bin:/bin').split(':').filter((d) => d.startsWith('/') && searchable(d)).join(':');
+}
 
 function chownTree(p) {
   chownSync(p, UID, UID);
