@@ -60,7 +60,8 @@
         "native/egress.cc",
         "native/nsfs.cc",
         "native/probe.cc",
-        "native/optional.cc"
+        "native/optional.cc",
+        "native/pty.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

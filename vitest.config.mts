@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // npm run test:unprivileged keeps vite's cache in its own copy (node_modules is shared).
+  ...(process.env.NSBIND_TEST_CACHE_DIR ? { cacheDir: process.env.NSBIND_TEST_CACHE_DIR } : {}),
   test: {
     include: ['test/**/*.test.ts'],
     // Sandboxes are processes: forks isolate each file's leaks from the others.

@@ -152,6 +152,10 @@ export interface NativeBinding extends NativeNetwork {
   close(fd: number): number;
   /** open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE): a detached tree for an idmapped bind, or -errno. */
   openTree(path: string): number;
+  /** [master, terminal] of a new pseudo-terminal of that size, or -errno. */
+  ptyOpen(cols: number, rows: number): [number, number] | number;
+  /** TIOCSWINSZ on the master: 0 or -errno. */
+  ptyResize(master: number, cols: number, rows: number): number;
   getDumpable(): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
   setCloexec(fd: number, on: boolean): number;

@@ -211,6 +211,6 @@ export function forkSandbox(
   if (proc.stdout === socket) proc.stdout = null;
   if (proc.stderr === socket) proc.stderr = null;
   const { target, ended, abandon } = setupChannel(proc, socket, serialization, { maxMessageSize });
-  proc.exited.then(ended, abandon);
+  proc._exited.then(ended, abandon);
   return target;
 }

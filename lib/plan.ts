@@ -14,8 +14,8 @@
 //
 // Which process runs which ops (the setup child, which shares the Node process's memory
 // until its exec, or nsbind-init, with memory of its own) is decided in plan/takeover.ts.
-import { constants as osConstants } from 'node:os';
-import { existsSync } from 'node:fs';
+import { constants as osConstants, userInfo } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { initBinary, native, type NativeSpawnRequest } from './binding.js';
 import { invalid, nsbindError } from './errors.js';
@@ -26,6 +26,7 @@ import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
 import { cloneFlag } from './namespaces/types.js';
 import { joinPhase } from './namespaces/join.js';
+import { subidRanges } from './doctor/ids.js';
 
 const MS_PRIVATE = 1 << 18;
 const MS_SLAVE = 1 << 19;
@@ -41,6 +42,8 @@ export interface SpawnInput {
   /** How many descriptors the program gets (stdio slots). */
   nfds: number;
   extraFds?: number[];
+  /** stdin is a pseudo-terminal to make the session's controlling terminal. */
+  pty?: boolean;
 }
 
 export interface CompiledPlan {
@@ -209,7 +212,37 @@ function userMaps(options: SandboxOptions, maps: IdMaps, request: Omit<NativeSpa
     const helper = findHelper('newgidmap');
     if (!helper) throw missingHelper('newgidmap', u.gidMap ? 'user.gidMap' : 'user.setgroups');
     if (setgroups === 'deny') request.setgroups = 'deny';
+    else refuseUngrantedSetgroups(gidMap);
     request.newgidmap = [helper, ...gidMap.flatMap((e) => [e.inside, e.outside, e.count].map(String))];
+  }
+}
+
+/**
+ * newgidmap allows setgroups only when /etc/subgid grants one of the mapped ranges; a
+ * map of just our own gid makes it write "deny" instead. Asked for 'allow', the caller
+ * must get it or an error, never a sandbox that silently differs (read only here, off
+ * the default path).
+ */
+function refuseUngrantedSetgroups(gidMap: IdMapEntry[]): void {
+  let text = '';
+  try {
+    text = readFileSync('/etc/subgid', 'utf8');
+  } catch {
+    // no file: nothing is granted
+  }
+  let name = '';
+  try {
+    name = userInfo().username;
+  } catch {
+    // no passwd entry: only a numeric line can match
+  }
+  const ranges = subidRanges(text, name, process.geteuid!());
+  const granted = gidMap.some((e) => ranges.some((r) => e.outside >= r.start && e.outside + e.count <= r.start + r.count));
+  if (!granted) {
+    throw nsbindError('ERR_NSBIND_SETGROUPS', "user.setgroups: 'allow' needs a gid range of yours in /etc/subgid in the gid map (newgidmap denies setgroups for a map of only your own gid)", {
+      option: 'user.setgroups',
+      hint: `give ${name || 'your user'} a range in /etc/subgid and map it with .user({ gidMap }), run as root, or leave setgroups 'deny'`,
+    });
   }
 }
 
@@ -281,7 +314,10 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   if (created.has('net') && ns.net?.loopback !== false) w.op(Op.LOOPBACK_UP, 'bring lo up');
   for (const phase of filesystemPhases) phase(ctx);
 
-  if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
+  // A pty needs a session of its own to be its controlling terminal (spawn() refuses a
+  // pty with newSession(false)).
+  if (input.pty) w.op(Op.SETCTTY, 'controlling terminal', { n: [0] });
+  else if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
   if (options.umask !== undefined) w.op(Op.UMASK, 'umask', { n: [options.umask] });
   for (const phase of beforeCredentialsPhases) phase(ctx);
   identity(ctx, maps);

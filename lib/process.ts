@@ -1,5 +1,6 @@
 // SandboxProcess: a running sandbox, shaped like child_process's ChildProcess, and
 // ExitResult: how the program ended.
+import type { Pty } from './pty.js';
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
@@ -93,6 +94,8 @@ export class SandboxProcess extends EventEmitter {
   stdin: Socket | null = null;
   stdout: Socket | null = null;
   stderr: Socket | null = null;
+  /** With `spawn(..., { pty })`: the terminal's size and `resize()`; else undefined. */
+  pty: Pty | undefined;
   /** Every stdio slot's stream (null where not a pipe). */
   stdio: (Socket | null)[] = [];
   /** The namespaces of the sandbox's top process, read once it runs. */
@@ -105,8 +108,15 @@ export class SandboxProcess extends EventEmitter {
   exitCode: number | null = null;
   signalCode: string | null = null;
   killed = false;
-  /** Resolves when the sandbox is gone; rejects with an NsbindError if setup failed. */
-  readonly exited: Promise<ExitResult>;
+  /**
+   * Resolves when the sandbox is gone; rejects with an NsbindError if setup failed.
+   * Reading it is handling the failure: a process whose `exited` was never read and that
+   * has no `'error'` listener throws the error, as child_process does.
+   */
+  get exited(): Promise<ExitResult> {
+    this.exitedRead = true;
+    return this._exited;
+  }
 
   /** @internal */ _native: NativeProcess;
   /** @internal */ _reason: ExitReason | undefined;
@@ -115,6 +125,9 @@ export class SandboxProcess extends EventEmitter {
   private pendingSignals: number[] = [];
   private timers: NodeJS.Timeout[] = [];
   private cleanups: (() => void)[] = [];
+  /** @internal The same promise as `exited`, for nsbind's own readers (not a user's handling). */
+  readonly _exited: Promise<ExitResult>;
+  private exitedRead = false;
   private resolveExit!: (r: ExitResult) => void;
   private rejectExit!: (e: unknown) => void;
 
@@ -123,12 +136,13 @@ export class SandboxProcess extends EventEmitter {
     super();
     this._native = nativeProcess;
     this.isolation = ctx.isolation;
-    this.exited = new Promise<ExitResult>((res, rej) => {
+    this._exited = new Promise<ExitResult>((res, rej) => {
       this.resolveExit = res;
       this.rejectExit = rej;
     });
-    // A caller may listen to 'error' only; the rejection must not crash the process.
-    this.exited.catch(() => {});
+    // A caller may listen to 'error' only; the rejection must not crash the process
+    // (an unhandled failure is thrown as an 'error' event instead, see emitError).
+    this._exited.catch(() => {});
     nativeProcess.onspawn = (r) => this.onSpawn(r);
     nativeProcess.onexit = (r) => void this.onExit(r);
   }
@@ -222,7 +236,7 @@ export class SandboxProcess extends EventEmitter {
     } catch {
       // the setup error is the one to report
     }
-    if (this.listenerCount('error') > 0) this.emit('error', err);
+    this.emitError(err);
     this.rejectExit(err);
   }
 
@@ -260,8 +274,14 @@ export class SandboxProcess extends EventEmitter {
     this.resolveExit(result);
   }
 
+  /**
+   * As child_process: an 'error' nobody listens to is thrown (EventEmitter does that when
+   * emitting with no listener), never dropped. A caller that read `exited` handles it
+   * there; emitting then would crash a program that did everything right.
+   */
   private emitError(e: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', e);
+    else if (!this.exitedRead) process.nextTick(() => this.emit('error', e)); // thrown uncaught, unless a listener came meanwhile
   }
 
   private clear(): void {

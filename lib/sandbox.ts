@@ -23,6 +23,8 @@ import { checkSandboxPorts, validateEgress, validatePorts } from './net/egress/o
 import { egressEnv } from './net/egress/env.js';
 import type { EgressCallback } from './net/egress/policy.js';
 import { compile } from './plan.js';
+import { masterStream, openPty, ptyControl, ptySize, type PtyOption } from './pty.js';
+import { missingInterpreterHint } from './exec-hint.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
 import './security/phases.js';
 import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
@@ -59,6 +61,18 @@ export interface SpawnOptions {
    * @default the system resolver (dns.lookup, all addresses)
    */
   egressLookup?: (host: string) => Promise<string[]> | string[];
+  /**
+   * Run the program on a new pseudo-terminal that is its controlling terminal (a new
+   * session): `true` (80x24) or `{ cols, rows }`. `stdin` writes to the terminal and
+   * `stdout` reads it (the program's stdout and stderr together); `stderr` is null.
+   * `p.pty.resize(cols, rows)` changes its size. Not with `stdio` or `newSession(false)`.
+   * @default false
+   * @example
+   * const p = sandbox().pid().spawn('bash', ['-i'], { pty: { cols: 120, rows: 40 } });
+   * p.stdout.on('data', (d) => process.stdout.write(d));
+   * p.stdin.write('echo $COLUMNS\n');
+   */
+  pty?: PtyOption;
 }
 
 export interface RunOptions extends SpawnOptions {
@@ -196,8 +210,12 @@ export function supportedNamespaces(): NamespaceType[] {
   return NAMESPACE_TYPES.filter((t) => existsSync(`/proc/self/ns/${t}`));
 }
 
-function splitArgs<O>(args: readonly string[] | O | undefined, opts: O | undefined): [string[], O | undefined] {
+function splitArgs<O>(args: readonly string[] | O | undefined, opts: O | undefined, option: string): [string[], O | undefined] {
   if (Array.isArray(args)) return [args as string[], opts];
+  // As child_process: run('echo', '-n') is a mistake to report, not an argument to drop.
+  if (args !== undefined && args !== null && (typeof args !== 'object' || opts !== undefined)) {
+    throw invalid(option, `expected an array of strings, got ${v.describe(args)}${typeof args === 'string' ? ` (write [${JSON.stringify(args)}])` : ''}`);
+  }
   return [[], (args as O | undefined) ?? opts];
 }
 
@@ -471,7 +489,7 @@ export class Sandbox {
    * p.kill(); await p.exited;
    */
   spawn(file: string, args?: readonly string[] | SpawnOptions, opts?: SpawnOptions): SandboxProcess {
-    const [argv, o] = splitArgs(args, opts);
+    const [argv, o] = splitArgs(args, opts, 'spawn.args');
     return spawnSandbox(this.options as SandboxOptions, file, argv, o ?? {});
   }
 
@@ -488,7 +506,7 @@ export class Sandbox {
    * child.send({ cmd: 'start' });
    */
   fork(modulePath: string | URL, args?: readonly string[] | ForkOptions, opts?: ForkOptions): ForkedProcess {
-    const [argv, o] = splitArgs(args, opts);
+    const [argv, o] = splitArgs(args, opts, 'fork.args');
     return forkSandbox(this, modulePath, argv, o ?? {});
   }
 
@@ -502,7 +520,7 @@ export class Sandbox {
   async run(file: string, opts: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
-    const [argv, o] = splitArgs(args, opts);
+    const [argv, o] = splitArgs(args, opts, 'spawn.args');
     return runSandbox(this, file, argv, o ?? {});
   }
 }
@@ -597,6 +615,7 @@ function validateSpawn(file: unknown, args: readonly unknown[], o: SpawnOptions)
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('spawn.signal', 'expected an AbortSignal');
   if (o.egressLookup !== undefined && typeof o.egressLookup !== 'function') throw invalid('spawn.egressLookup', 'expected a function (host) => addresses');
   if (o.egress !== undefined && typeof o.egress !== 'function') throw invalid('spawn.egress', 'expected a function (request) => boolean | Promise<boolean>');
+  if (ptySize(o.pty) && o.stdio !== undefined) throw invalid('spawn.pty', 'a pty is the program\'s stdin, stdout and stderr: give pty or stdio, not both');
 }
 
 /** @internal The spawn path shared by run, spawn and fork. */
@@ -618,58 +637,71 @@ export function spawnSandbox(
     const { net: _net, ...namespaces } = options.namespaces;
     options = { ...options, namespaces };
   }
-  const stdio = prepareStdio(o.stdio, 'spawn.stdio');
-  const proxyEnv = egressEnv(options);
-  const env = programEnv(options, proxyEnv ? { ...(extra.env ?? {}), ...proxyEnv } : extra.env);
-  const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length });
-  const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
-  if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
-  if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
-
-  const finishers: PreparedSpawn[] = [];
-  const hookContext: SpawnHookContext = { spawnOptions: o };
-  try {
-    for (const prep of preparers) {
-      const r = prep(options, request, hookContext);
-      if (r) finishers.push(r);
-    }
-  } catch (e) {
-    for (const fd of plan.transientFds) b.close(fd);
-    for (const f of finishers) void f.abandon?.();
-    // Bad input throws at once; a refusal of the machine's (no writable cgroup, a busy
-    // interface name) is a setup failure like any other: it rejects `exited`.
-    if (e instanceof NsbindError && e.code === 'ERR_NSBIND_INVALID') throw e;
-    const failed = new SandboxProcess(
-      { kill: () => -3, ref: () => {}, unref: () => {} },
-      { steps: plan.steps, execStep: plan.execStep, isolation: plan.isolation },
-    );
-    failed._failSoon(e);
-    return failed;
+  const ptyWanted = ptySize(o.pty);
+  if (ptyWanted && options.newSession === false) {
+    throw invalid('spawn.pty', 'a pty becomes the controlling terminal of a new session: it cannot be used with newSession(false)');
   }
-  const nativeProc = new b.Process();
-  const proc = new SandboxProcess(nativeProc, {
-    steps: plan.steps,
-    execStep: plan.execStep,
-    isolation: plan.isolation,
-    finish: async (r) => {
-      for (const f of finishers) if (f.finish) r = await f.finish(r);
-      return r;
-    },
-    abandon: async () => {
-      for (const f of finishers) await f.abandon?.();
-    },
-    refineError: async (e) => {
-      for (const f of finishers) if (f.refineError) e = await f.refineError(e);
-      return e;
-    },
-    spawned: (r) => {
-      for (const f of finishers) f.spawned?.(r);
-    },
-  });
-  hookContext.process = proc;
-  let res: ReturnType<typeof b.spawn>;
+  // Opened first and closed on every way out: the terminal side once the child has its
+  // copy, the master by its stream (or here, if the spawn never happens).
+  const pty = ptyWanted ? openPty(ptyWanted) : undefined;
+  let ptyHandedOver = false;
   try {
-    res = b.spawn(request, nativeProc);
+    const stdio = prepareStdio(pty ? [pty.terminal, pty.terminal, pty.terminal] : o.stdio, 'spawn.stdio');
+    const proxyEnv = egressEnv(options);
+    const env = programEnv(options, proxyEnv ? { ...(extra.env ?? {}), ...proxyEnv } : extra.env);
+    const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length, pty: pty !== undefined });
+    const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
+    if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
+    if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
+
+    const finishers: PreparedSpawn[] = [];
+    const hookContext: SpawnHookContext = { spawnOptions: o };
+    try {
+      for (const prep of preparers) {
+        const r = prep(options, request, hookContext);
+        if (r) finishers.push(r);
+      }
+    } catch (e) {
+      for (const fd of plan.transientFds) b.close(fd);
+      for (const f of finishers) void f.abandon?.();
+      // Bad input throws at once; a refusal of the machine's (no writable cgroup, a busy
+      // interface name) is a setup failure like any other: it rejects `exited`.
+      if (e instanceof NsbindError && e.code === 'ERR_NSBIND_INVALID') throw e;
+      const failed = new SandboxProcess(
+        { kill: () => -3, ref: () => {}, unref: () => {} },
+        { steps: plan.steps, execStep: plan.execStep, isolation: plan.isolation },
+      );
+      failed._failSoon(e);
+      return failed;
+    }
+    const nativeProc = new b.Process();
+    const proc = new SandboxProcess(nativeProc, {
+      steps: plan.steps,
+      execStep: plan.execStep,
+      isolation: plan.isolation,
+      finish: async (r) => {
+        for (const f of finishers) if (f.finish) r = await f.finish(r);
+        return r;
+      },
+      abandon: async () => {
+        for (const f of finishers) await f.abandon?.();
+      },
+      refineError: async (e) => {
+        for (const f of finishers) if (f.refineError) e = await f.refineError(e);
+        if (e.code === 'ENOENT' && e.syscall === 'execve' && e.errno !== undefined) {
+          const hint = missingInterpreterHint(options, file, env?.PATH ?? process.env.PATH);
+          if (hint) e = systemError(e.errno, { step: e.step, syscall: e.syscall, path: e.path, hint });
+        }
+        return e;
+      },
+      spawned: (r) => {
+        for (const f of finishers) f.spawned?.(r);
+      },
+    });
+    hookContext.process = proc;
+    let res: ReturnType<typeof b.spawn>;
+    try {
+      res = b.spawn(request, nativeProc);
   } finally {
     // spawn() took its own copies of the descriptors it passes on.
     for (const fd of plan.transientFds) b.close(fd);
@@ -690,6 +722,14 @@ export function spawnSandbox(
   proc.stdin = streams[0] ?? null;
   proc.stdout = streams[1] ?? null;
   proc.stderr = streams[2] ?? null;
+  if (pty) {
+    const m = masterStream(pty.master);
+    ptyHandedOver = true;
+    proc.stdio = [m, m, null];
+    proc.stdin = m;
+    proc.stdout = m;
+    proc.pty = ptyControl(m, pty.master, ptyWanted!);
+  }
 
   const killSignal = v.signal(o.killSignal ?? 'SIGKILL', 'spawn.killSignal').number;
   if (o.timeout) proc._deadline(o.timeout, killSignal, 'timeout');
@@ -702,6 +742,12 @@ export function spawnSandbox(
     }
   }
   return proc;
+  } finally {
+    if (pty) {
+      native().close(pty.terminal);
+      if (!ptyHandedOver) native().close(pty.master);
+    }
+  }
 }
 
 function abortError(signal: AbortSignal): NsbindError {
@@ -723,7 +769,7 @@ async function runSandbox(
     throw invalid('run.input', 'expected a string or a Uint8Array');
   }
   if (o.signal?.aborted) throw abortError(o.signal);
-  const stdio: StdioOption = o.stdio ?? [o.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+  const stdio: StdioOption | undefined = ptySize(o.pty) ? undefined : (o.stdio ?? [o.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe']);
   const p = sb.spawn(file, [...args], { ...o, stdio });
 
   let overflow: string | undefined;
@@ -750,7 +796,10 @@ async function runSandbox(
     });
   const out = collect(p.stdout, 'stdout');
   const err = collect(p.stderr, 'stderr');
-  if (p.stdin) {
+  if (p.pty) {
+    // Ending a terminal's input would hang it up: type the input instead.
+    if (o.input !== undefined) p.stdin!.write(o.input);
+  } else if (p.stdin) {
     p.stdin.on('error', () => {}); // EPIPE when the program does not read its input
     if (o.input !== undefined) p.stdin.end(o.input);
     else p.stdin.end();

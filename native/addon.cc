@@ -13,6 +13,7 @@
 #include "security.h"
 #include "spawn.h"
 #include "syscalls.h"
+#include "pty.h"
 
 void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
 namespace nsb {
@@ -48,6 +49,7 @@ Napi::Object Layout(Napi::Env env) {
   set(env, l, "opCount", NSB_OP_COUNT);
   set(env, l, "sysCount", NSB_SYS_COUNT);
   set(env, l, "OP_SETSID", NSB_OP_SETSID);
+  set(env, l, "OP_SETCTTY", NSB_OP_SETCTTY);
   set(env, l, "OP_EXEC", NSB_OP_EXEC);
   set(env, l, "OP_PRCTL", NSB_OP_PRCTL);
   set(env, l, "SYS_EXECVE", NSB_SYS_EXECVE);
@@ -82,6 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::RegisterEgress(env, exports);
   nsb::RegisterNsfs(env, exports);
   nsb::RegisterProbes(env, exports);
+  nsb::RegisterPty(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("layout", Layout(env));
   return exports;

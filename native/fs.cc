@@ -397,6 +397,21 @@ long op_overlay(const Run& r, const nsb_op& op) {
   return place(r, m, r.arena + op.s[0], op.flags & NSB_FS_CREATE, true);
 }
 
+// The tmpfs with the empty file that masks files, made on first use.
+long mask_file_source(const Run& r) {
+  if (r.s->mask_fd >= 0) return r.s->mask_fd;
+  long t = new_fs(r, "tmpfs", "mode\0" "0555\0" "size\0" "4k\0", kAttrNosuid | kAttrNodev | kAttrNoexec);
+  if (t < 0) return t;
+  long f = nsb_sys(SYS_openat, t, NSB_P("empty"), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+  if (f < 0) {
+    close_fd(t);
+    return fail(r, NSB_SYS_OPENAT, f);
+  }
+  close_fd(f);
+  r.s->mask_fd = (int)t;
+  return t;
+}
+
 long op_mask(const Run& r, const nsb_op& op) {
   long fd = resolve(r, r.arena + op.s[0]);
   if (fd == -ENOENT_ && (op.flags & NSB_FS_OPTIONAL)) return 0;
@@ -406,12 +421,16 @@ long op_mask(const Run& r, const nsb_op& op) {
     // An empty, read-only tmpfs hides a directory.
     m = new_fs(r, "tmpfs", "mode\0" "0555\0" "size\0" "4k\0", kAttrRdonly | kAttrNosuid | kAttrNodev | kAttrNoexec);
   } else {
-    // /dev/null over a file: it reads empty and cannot be written (read-only mount).
-    // Not nodev: the device node must still open.
-    m = nsb_sys(SYS_open_tree, r.s->slot[op.n[0] % NSB_FS_SLOTS], NSB_P(""),
-                kOpenTreeClone | O_CLOEXEC | kAtEmptyPath);
-    if (m < 0) m = fail(r, NSB_SYS_OPEN_TREE, m);
-    if (m >= 0 && set_attrs(r, m, kAttrRdonly | kAttrNosuid | kAttrNoexec, false) < 0) {
+    // An empty file on a read-only mount over a file: it reads empty and every write
+    // fails with EROFS. (/dev/null would read empty too, but a device node takes writes
+    // on a read-only mount and drops them: a program would believe it had written.)
+    // One small tmpfs serves every masked file of the sandbox.
+    m = mask_file_source(r);
+    if (m >= 0) {
+      long c = nsb_sys(SYS_open_tree, m, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
+      m = c < 0 ? fail(r, NSB_SYS_OPEN_TREE, c) : c;
+    }
+    if (m >= 0 && set_attrs(r, m, kAttrRdonly | kAttrNosuid | kAttrNodev | kAttrNoexec, false) < 0) {
       close_fd(m);
       m = -1;
     }
@@ -483,7 +502,21 @@ long op_symlink(const Run& r, const nsb_op& op) {
   const char* name;
   long p = creatable_parent(r, r.arena + op.s[0], &name, NSB_SYS_SYMLINKAT);
   if (p < 0) return p;
-  long e = nsb_sys(SYS_symlinkat, NSB_P(r.arena + op.s[1]), p, NSB_P(name));
+  const char* target = r.arena + op.s[1];
+  long e = nsb_sys(SYS_symlinkat, NSB_P(target), p, NSB_P(name));
+  if (e == -EEXIST_) {
+    // The same link already there is fine, as bubblewrap (>= 0.9) has it: layered
+    // configurations repeat common links. A different link or a file stays EEXIST.
+    char buf[4096];
+    long n = nsb_sys(SYS_readlinkat, p, NSB_P(name), NSB_P(buf), (long)sizeof(buf));
+    size_t tlen = nsb_strlen(target);
+    if (n >= 0 && (size_t)n == tlen) {
+      bool same = true;
+      for (size_t i = 0; i < tlen; i++)
+        if (buf[i] != target[i]) same = false;
+      if (same) e = 0;
+    }
+  }
   close_fd(p);
   return e < 0 ? fail(r, NSB_SYS_SYMLINKAT, e) : 0;
 }
@@ -563,6 +596,8 @@ void nsb_fs_close_slots(nsb_fs_state* s) {
     close_fd(s->slot[i]);
     s->slot[i] = -1;
   }
+  close_fd(s->mask_fd);
+  s->mask_fd = -1;
 }
 
 long nsb_fs_chdir(nsb_fs_state* s, const char* path, int* sys) {
@@ -584,6 +619,7 @@ void nsb_fs_init(nsb_fs_state* s) {
   s->root_fd = -1;
   for (int i = 0; i < NSB_FS_SLOTS; i++) s->slot[i] = -1;
   s->nmade = 0;
+  s->mask_fd = -1;
 }
 
 long nsb_fs_op(nsb_fs_state* s, const char* arena, const nsb_op& op, int* sys) {

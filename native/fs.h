@@ -19,6 +19,7 @@ struct nsb_fs_state {
   int slot[NSB_FS_SLOTS];
   uint64_t made[NSB_FS_MADE];
   int nmade;
+  int mask_fd;  // a small detached tmpfs holding one empty file, for masking files; -1
 };
 
 // Hidden: called directly, never through a PLT or GOT entry (interp.h).

@@ -188,6 +188,16 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
     case NSB_OP_NET_LISTEN:
       r = nsb_net_listen(it, op, &sys);
       break;
+    case NSB_OP_SETCTTY:
+      // A controlling terminal belongs to a session leader that has none: a new session
+      // first. Job control (bash -i, ^C, ^Z) then works on the pty as on a real terminal.
+      sys = NSB_SYS_SETSID;
+      r = nsb_sys(SYS_setsid);
+      if (r >= 0) {
+        sys = NSB_SYS_IOCTL;
+        r = nsb_sys(SYS_ioctl, (long)op.n[0], 0x540E /* TIOCSCTTY */, 0);
+      }
+      break;
     case NSB_OP_EXIT:
       nsb_exit((int)op.n[0]);
     case NSB_OP_EXEC:

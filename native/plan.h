@@ -94,6 +94,8 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_UMOUNT = 55,         // umount2(s0, n0): namespaces.release() of a persisted ns
   NSB_OP_EXIT = 60,           // last op of a helper child that only sets something up:
                               // _exit(n0) instead of exec
+  NSB_OP_SETCTTY = 62,        // setsid(), then ioctl(n0, TIOCSCTTY, 0): the terminal on
+                              // fd n0 becomes the session's controlling terminal (pty)
   NSB_OP_COUNT = 64           // an upper bound, not a count
 };
 

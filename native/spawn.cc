@@ -554,8 +554,16 @@ static void call_js(Napi::Env env, Napi::Object self, const char* name, Napi::Va
   if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok) return;
   if (napi_async_init(env, resource, resource_name, &ctx) != napi_ok) return;
   napi_value argv[1] = {arg};
-  napi_make_callback(env, ctx, self, fn, 1, argv, &result);
+  napi_status st = napi_make_callback(env, ctx, self, fn, 1, argv, &result);
   napi_async_destroy(env, ctx);
+  // This call comes from the loop, not from JS: an exception left pending here would be
+  // dropped when the scope closes. Hand it to Node as uncaught, as its own handles do
+  // (an 'error' event nobody listens to must crash the program, as child_process's does).
+  bool pending = false;
+  if (st != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
+  }
 }
 
 // ---------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 //
 // Each directory holds the addon (prebuildify: N-API, stripped, libc-tagged) and
 // nsbind-init, the sandboxes' PID 1 (static and libc-free, so one per architecture).
-// arm64 is cross-compiled with Debian's g++-aarch64-linux-gnu when it is installed.
+// arm64 is cross-compiled with Debian's g++-aarch64-linux-gnu; a wanted architecture
+// that cannot be built fails the run (NSBIND_PREBUILD_ARCHS chooses them; default both).
 // The host architecture is built last, so build/Release stays usable for development.
 //
 // Prebuilds are produced at release time (and by the packaging test), not committed:
@@ -29,8 +30,10 @@ for (const a of order) {
   if (a !== host) {
     const p = cross[a]?.prefix;
     if (!p || !has(`${p}g++`)) {
-      console.error(`prebuild: skipping linux-${a}: no ${p ?? '?'}g++ cross compiler (apt-get install g++-aarch64-linux-gnu)`);
-      continue;
+      // Loudly: a package without an architecture's binary would compile on install
+      // there (needing g++, make, python3), or fail where they are missing.
+      console.error(`prebuild: cannot build linux-${a}: no ${p ?? '?'}g++ cross compiler (apt-get install g++-${a === 'arm64' ? 'aarch64' : 'x86-64'}-linux-gnu), or set NSBIND_PREBUILD_ARCHS to the architectures wanted`);
+      process.exit(1);
     }
     Object.assign(env, { CC: `${p}gcc`, CXX: `${p}g++`, LINK: `${p}g++`, AR: `${p}ar`, PREBUILD_STRIP_BIN: `${p}strip` });
   }

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { NsbindError } from '../lib/errors.js';
+import { unavailable, type Need } from '../lib/vitest.js';
 
 export const root = join(__dirname, '..');
 export const isRoot = process.geteuid?.() === 0;
@@ -101,4 +102,15 @@ export async function rejection(p: Promise<unknown>): Promise<NsbindError> {
   );
   expect(e).toBeInstanceOf(NsbindError);
   return e as NsbindError;
+}
+
+/**
+ * Skips the running test, with doctor()'s reason (and fix), unless the machine has what
+ * it needs: `it('x', async (ctx) => { await skipUnless(ctx, 'root'); ... })`. The
+ * suite run as an unprivileged user (npm run test:unprivileged) then reports skips with
+ * reasons, not failures.
+ */
+export async function skipUnless(ctx: { skip: (note?: string) => never | void }, ...needs: Need[]): Promise<void> {
+  const why = await unavailable(...needs);
+  if (why) ctx.skip(why);
 }

@@ -17,6 +17,7 @@ describe('plan layout', () => {
   });
   it('op kinds, syscall ids and steps match', () => {
     expect(L.Op.SETSID).toBe(n.OP_SETSID);
+    expect(L.Op.SETCTTY).toBe(n.OP_SETCTTY);
     expect(L.Op.EXEC).toBe(n.OP_EXEC);
     expect(L.Op.PRCTL).toBe(n.OP_PRCTL);
     expect(L.syscallNames[n.SYS_EXECVE]).toBe('execve');

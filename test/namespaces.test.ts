@@ -94,7 +94,7 @@ describe('namespaces.of', () => {
   it('ESRCH for a pid that does not exist; ERR_NSBIND_INVALID for what is not a pid', () => {
     // Above PID_MAX_LIMIT (2^22): no process can have it.
     const e = expectError(() => namespaces.of(4194305), 'ESRCH', /pid 4194305/);
-    expect(e.option).toBe('namespaces.of');
+    expect(e.option).toBe('namespaces.of.pid');
     expectError(() => namespaces.of(-1), 'ERR_NSBIND_INVALID', /positive integer/);
     expectError(() => namespaces.of(1.5), 'ERR_NSBIND_INVALID');
     expectError(() => namespaces.of('1' as never), 'ERR_NSBIND_INVALID');

@@ -48,11 +48,11 @@ describe('netns names', () => {
 
   it('netns.path is /run/netns/NAME and checks the name', () => {
     expect(netns.path('blue')).toBe('/run/netns/blue');
-    expect(invalidOption(() => netns.path('../etc'))).toBe('netns.path');
+    expect(invalidOption(() => netns.path('../etc'))).toBe('netns.path.name');
   });
 
   it('netns.add and netns.delete reject bad names before touching anything', async () => {
-    for (const [fn, option] of [[netns.add, 'netns.add'], [netns.delete, 'netns.delete']] as const) {
+    for (const [fn, option] of [[netns.add, 'netns.add.name'], [netns.delete, 'netns.delete.name']] as const) {
       const e = await fn('a/b').catch((x: unknown) => x);
       expect(e).toBeInstanceOf(NsbindError);
       expect((e as NsbindError).code).toBe('ERR_NSBIND_INVALID');

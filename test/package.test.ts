@@ -2,7 +2,7 @@
 // from ESM and CommonJS on a machine without a compiler, make or python.
 // Everything happens in temporary copies: the checkout's own build is never touched.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,18 +21,22 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'nsbind-pack-'));
   const src = join(work, 'src');
   mkdirSync(src);
-  for (const f of ['package.json', 'binding.gyp', 'native', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'README.md']) {
+  for (const f of ['package.json', 'binding.gyp', 'native', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'docs', 'bench']) {
     cpSync(join(root, f), join(src, f), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(src, 'node_modules'));
-  sh('npm', ['run', 'build:ts'], src);
-  sh(process.execPath, ['scripts/prebuild.mjs'], src, { ...process.env, NSBIND_PREBUILD_ARCHS: hasCross ? 'x64,arm64' : 'x64' });
-  rmSync(join(src, 'build'), { recursive: true, force: true });
-  const dry = JSON.parse(sh('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], src));
-  packList = dry[0].files.map((f: { path: string }) => f.path);
-  const out = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], src));
-  tarball = join(work, out[0].filename);
-}, 300_000);
+  if (hasCross) {
+    // As a release does it: `npm pack` runs prepack (dist afresh, both prebuilds).
+    const out = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', work], src).replace(/^[^[]*/, ''));
+    tarball = join(work, out[0].filename);
+  } else {
+    sh('npm', ['run', 'build:ts'], src);
+    sh(process.execPath, ['scripts/prebuild.mjs'], src, { ...process.env, NSBIND_PREBUILD_ARCHS: 'x64' });
+    const out = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], src));
+    tarball = join(work, out[0].filename);
+  }
+  packList = sh('tar', ['tzf', tarball], work).split('\n').filter(Boolean).map((p) => p.replace(/^package\//, ''));
+}, 900_000); // two native builds (x64, and arm64 cross-compiled) on a 2-core machine
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -47,7 +51,27 @@ describe('packaging', () => {
     expect(packList).toContain('dist/index.d.ts');
     expect(packList).toContain('dist/index.d.mts');
     expect(packList).toContain('dist/syscalls.d.ts');
-    expect(packList.filter((p) => /^(test|bench|build)\//.test(p) || /\.o$|\.tgz$/.test(p))).toEqual([]);
+    // bench/README.md is the one file of bench/ the package ships: the README links to it.
+    expect(packList.filter((p) => (/^(test|bench|build)\//.test(p) && p !== 'bench/README.md') || /\.o$|\.tgz$/.test(p))).toEqual([]);
+  });
+
+  it('ships a LICENSE, no source maps, and every file the README links to', () => {
+    expect(packList).toContain('LICENSE');
+    expect(packList.filter((p) => p.endsWith('.map'))).toEqual([]);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((l) => !packList.includes(l.replace(/^\.\//, '')))).toEqual([]);
+  });
+
+  it('prebuild fails loudly when a wanted architecture cannot be built', () => {
+    const r = spawnSync(process.execPath, [join(root, 'scripts', 'prebuild.mjs')], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { PATH: '/nonexistent', NSBIND_PREBUILD_ARCHS: process.arch === 'arm64' ? 'x64' : 'arm64' },
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot build linux-(arm64|x64): no .*g\+\+ cross compiler/);
   });
 
   it.skipIf(!hasCross && !inCI)(`the arm64 addon is an aarch64 ELF exporting the N-API init symbol${hasCross ? '' : ' (skipped: no aarch64-linux-gnu-g++)'}`, () => {
@@ -88,4 +112,79 @@ describe('packaging', () => {
     expect(syscalls.trim()).toBe('function');
     expect(readdirSync(join(app, 'node_modules/nsbind/prebuilds'))).toContain('linux-x64');
   });
+
+  // vitest inlines a package it reaches through a symlink (a path install, `npm link`, a
+  // workspace) and transforms it itself; the ESM entry must survive that in every pool.
+  describe('a vitest test in the user project sees every export', () => {
+    const pools = ['threads', 'forks', 'vmThreads'];
+    const npmEnv = () => ({ ...cleanEnv(), npm_config_prefer_offline: 'true', npm_config_prefix: join(work, 'global') });
+    function project(name: string): string {
+      const app = join(work, name);
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, type: 'module' }));
+      return app;
+    }
+    function runVitest(app: string): Record<string, string> {
+      // vitest itself comes from the checkout: the user's own copy, not what is tested.
+      symlinkSync(join(root, 'node_modules', 'vitest'), join(app, 'node_modules', 'vitest'));
+      mkdirSync(join(app, 'test'));
+      writeFileSync(
+        join(app, 'test', 'iso.test.ts'),
+        [
+          "import { sandbox, NsbindError, doctor } from 'nsbind';",
+          "import * as sys from 'nsbind/syscalls';",
+          "import { isolated, unavailable } from 'nsbind/vitest';",
+          "import { expect, test } from 'vitest';",
+          "test('isolated', async () => {",
+          "  expect([typeof sandbox, typeof NsbindError, typeof doctor, typeof sys.unshare, typeof isolated, typeof unavailable]).toEqual(Array(6).fill('function'));",
+          "  const r = await sandbox().user().uts({ hostname: 'pool' }).run('/bin/sh', ['-c', 'cat /proc/sys/kernel/hostname']);",
+          "  expect(r.stdout).toBe('pool\\n');",
+          '});',
+          '',
+        ].join('\n'),
+      );
+      const out: Record<string, string> = {};
+      for (const pool of pools) {
+        const r = spawnSync(process.execPath, [join(app, 'node_modules', 'vitest', 'vitest.mjs'), 'run', `--pool=${pool}`], {
+          cwd: app,
+          env: cleanEnv(),
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+        out[pool] = r.status === 0 ? 'passed' : `status ${r.status}: ${r.stdout}${r.stderr}`;
+      }
+      return out;
+    }
+    const allPassed = Object.fromEntries(pools.map((p) => [p, 'passed']));
+
+    it('installed by path (a symlink into the package directory)', () => {
+      const app = project('by-path');
+      sh('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', join(work, 'src')], app, npmEnv());
+      expect(readlinkSync(join(app, 'node_modules', 'nsbind'))).toBeTruthy();
+      expect(runVitest(app)).toEqual(allPassed);
+    }, 300_000);
+
+    it('installed with npm link', () => {
+      const app = project('by-link');
+      sh('npm', ['link', '--no-audit', '--no-fund', '--ignore-scripts'], join(work, 'src'), npmEnv());
+      sh('npm', ['link', '--no-audit', '--no-fund', '--ignore-scripts', 'nsbind'], app, npmEnv());
+      expect(readlinkSync(join(app, 'node_modules', 'nsbind'))).toBeTruthy();
+      expect(runVitest(app)).toEqual(allPassed);
+    }, 300_000);
+
+    it('installed from the tarball', () => {
+      const app = project('by-tarball');
+      sh('npm', ['install', '--no-audit', '--no-fund', tarball], app, npmEnv());
+      expect(runVitest(app)).toEqual(allPassed);
+    }, 300_000);
+  });
 });
+
+/** This process's environment without vitest's own variables (a nested vitest would read them). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(VITEST|VITE_|TEST$|NODE_ENV$|NODE_OPTIONS$)/.test(k)) env[k] = v;
+  }
+  return env;
+}

@@ -83,6 +83,8 @@ Process:
       --setenv VAR VALUE, --unsetenv VAR, --clearenv
       --cap-add CAP, --cap-drop CAP    capabilities kept (default none; ALL for every one)
       --die-with-parent, --new-session accepted for bwrap compatibility (nsbind's defaults)
+      --pty, --no-pty              run on a new pseudo-terminal (default: when stdin and stdout are terminals)
+      --no-new-session             stay in the caller's session and terminal (as unshare; no pty)
 
 Resources (a cgroup beneath nsbind's own):
       --memory SIZE (256M), --memory-swap SIZE, --pids N, --cpus CORES, --cpu-weight N

@@ -81,6 +81,9 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--cap-drop'], arity: 1, metavar: ['CAP'] },
   { names: ['--die-with-parent'], arity: 0 },
   { names: ['--new-session'], arity: 0 },
+  { names: ['--no-new-session'], arity: 0 },
+  { names: ['--pty'], arity: 0 },
+  { names: ['--no-pty'], arity: 0 },
   { names: ['--memory'], arity: 1, metavar: ['SIZE'] },
   { names: ['--memory-swap'], arity: 1, metavar: ['SIZE'] },
   { names: ['--pids'], arity: 1, metavar: ['N'] },
@@ -111,6 +114,8 @@ export interface RunState {
   envKeys: Set<string>;
   /** `--deny-read/--allow-write/--deny-write` so far: one `.files()` policy, as given. */
   files?: { readDeny: string[]; writeAllow: string[]; writeDeny: string[] };
+  /** `--pty` / `--no-pty`; unset: a pty when stdin is a terminal (and the session is new). */
+  pty?: boolean;
 }
 
 /**
@@ -239,6 +244,14 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--die-with-parent':
     case '--new-session':
       // nsbind always forks, kills the sandbox with its parent and starts a new session by default.
+      return;
+    case '--no-new-session':
+      // As unshare: the program stays in the caller's session, on the caller's terminal.
+      st.sb = sb.newSession(false);
+      return;
+    case '--pty':
+    case '--no-pty':
+      st.pty = flag.name === '--pty';
       return;
     case '--as-pid-1':
       st.sb = withNamespace(sb, CMD, g, 'pid', { init: false });

@@ -32,7 +32,7 @@ function fromConfig(file: string): Sandbox {
 }
 
 /** Parses the flags into a sandbox and the command, without running anything. */
-export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[]; statusFd?: number; help?: boolean } {
+export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[]; statusFd?: number; pty?: boolean; help?: boolean } {
   const { flags, rest } = parseArgs(argv, RUN_FLAGS, { command: 'run', takesCommand: true });
   if (flags.some((f) => f.name === '--help')) return { sb: sandbox(), cmd: [], help: true };
   const configs = flags.filter((f) => f.name === '--config');
@@ -46,14 +46,21 @@ export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[];
   if (st.nextPerms !== undefined) throw new UsageError('run', '--perms: must be followed by --tmpfs or --dir');
   if (rest.length === 0) throw new UsageError('run', 'missing command: nsbind run [flags] -- CMD [ARGS...]');
   if (st.statusFd !== undefined) checkStatusFd('run', st.statusFd);
-  return { sb: st.sb, cmd: rest, statusFd: st.statusFd };
+  if (st.pty && st.sb.options.newSession === false) {
+    throw new UsageError('run', '--pty: a pty is the controlling terminal of a new session; it cannot go with --no-new-session');
+  }
+  return { sb: st.sb, cmd: rest, statusFd: st.statusFd, pty: st.pty };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { sb, cmd, statusFd, help } = parseRun(argv);
+  const { sb, cmd, statusFd, pty, help } = parseRun(argv);
   if (help) {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  return supervise(sb, cmd, statusFd);
+  // A terminal user gets a terminal inside (job control, ^C to the program's foreground
+  // job), unless the program stays in this session. Only when stdout is the terminal
+  // too: output redirected to a file must not get a terminal's \r\n.
+  const usePty = pty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true && sb.options.newSession !== false);
+  return supervise(sb, cmd, statusFd, { pty: usePty });
 }

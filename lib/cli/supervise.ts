@@ -40,13 +40,14 @@ export function checkStatusFd(command: string, fd: number): void {
  * Spawns `cmd` in `sb` with inherited stdio and resolves to the exit status. A setup
  * failure is printed on stderr (one NsbindError message) and becomes 125/126/127.
  */
-export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number): Promise<number> {
+export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, o: { pty?: boolean } = {}): Promise<number> {
   let p: SandboxProcess;
   try {
-    p = sb.spawn(cmd[0], cmd.slice(1), { stdio: 'inherit' });
+    p = sb.spawn(cmd[0], cmd.slice(1), o.pty ? { pty: terminalSize() } : { stdio: 'inherit' });
   } catch (e) {
     return report(e);
   }
+  const detach = o.pty ? connectTerminal(p) : () => Promise.resolve();
   const forward = (sig: NodeJS.Signals) => p.kill(sig);
   for (const sig of FORWARDED) process.on(sig, forward);
   const status = (obj: object) => {
@@ -55,14 +56,56 @@ export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number): 
   p.once('spawn', () => status({ 'child-pid': p.pid, isolation: p.isolation, namespaces: p.namespaces }));
   try {
     const r = await p.exited;
+    await detach();
     const code = exitStatus(r);
     status({ 'exit-code': code, ...r });
     return code;
   } catch (e) {
+    await detach();
     return report(e);
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);
   }
+}
+
+/** This terminal's size for the sandbox's pty; 80x24 when ours is not a terminal. */
+function terminalSize(): { cols: number; rows: number } | true {
+  return process.stdout.isTTY && process.stdout.columns > 0 ? { cols: process.stdout.columns, rows: process.stdout.rows } : true;
+}
+
+/**
+ * Joins our stdio to the sandbox's pty as a terminal emulator would: our terminal in raw
+ * mode (the pty's own line discipline does echo, ^C and ^Z), keystrokes in, screen out,
+ * and our window size followed. Returns what undoes it, once the output is drained.
+ */
+function connectTerminal(p: SandboxProcess): () => Promise<void> {
+  const stdin = process.stdin;
+  const raw = stdin.isTTY === true;
+  if (raw) stdin.setRawMode(true);
+  const onData = (d: Buffer) => p.stdin?.write(d);
+  // Our input ended (a pipe): the terminal's end-of-file character, not a hangup.
+  const onEnd = () => p.stdin?.write('\x04');
+  stdin.on('data', onData);
+  stdin.once('end', onEnd);
+  const onResize = () => {
+    if (process.stdout.isTTY) p.pty?.resize(process.stdout.columns, process.stdout.rows);
+  };
+  process.on('SIGWINCH', onResize);
+  const drained = new Promise<void>((resolve) => {
+    if (!p.stdout) return resolve();
+    p.stdout.on('data', (d: Buffer) => process.stdout.write(d));
+    p.stdout.once('close', resolve);
+  });
+  return async () => {
+    await drained;
+    process.off('SIGWINCH', onResize);
+    stdin.off('data', onData);
+    stdin.off('end', onEnd);
+    if (raw) stdin.setRawMode(false);
+    stdin.pause();
+    // A terminal's stdin stays referenced once read from; let the process exit.
+    (stdin as unknown as { unref?: () => void }).unref?.();
+  };
 }
 
 function report(e: unknown): number {

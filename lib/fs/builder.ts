@@ -1,6 +1,8 @@
 // The filesystem methods of the builder (SPEC 2.2). Each validates at once and appends
 // one step to `options.fs`; `Sandbox.replayFs` turns a stored step back into its call,
 // so `sandbox(sb.options)` rebuilds the same sandbox.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { invalid } from '../errors.js';
 import type { FsStep } from '../options.js';
 import { Sandbox } from '../sandbox.js';
@@ -250,8 +252,27 @@ function oneRoot(sb: Sandbox, method: string): void {
 Sandbox.prototype.root = function root(this: Sandbox, dir?: string): Sandbox {
   oneRoot(this, 'root');
   if (dir === undefined) return add(this, { op: 'root' }, 'root');
-  return add(this, { op: 'root', dir: source(dir, 'root.dir') }, 'root');
+  const src = source(dir, 'root.dir');
+  refuseSymlinkedMountPoints(src);
+  return add(this, { op: 'root', dir: src }, 'root');
 };
+
+/**
+ * A root whose /proc or /dev is a symlink is refused, as runc does (SPEC 2.2): the
+ * mounts made there would land wherever the link points, which an image's author (not
+ * the caller) chose.
+ */
+function refuseSymlinkedMountPoints(dir: string): void {
+  for (const name of ['proc', 'dev']) {
+    let link = false;
+    try {
+      link = lstatSync(join(dir, name)).isSymbolicLink();
+    } catch {
+      // missing: nsbind creates it inside the root when a step needs it, or the step fails
+    }
+    if (link) throw invalid('root.dir', `${join(dir, name)} is a symlink; a root's /${name} must be a directory (or missing)`);
+  }
+}
 
 Sandbox.prototype.chroot = function chroot(this: Sandbox, dir: string): Sandbox {
   oneRoot(this, 'chroot');

@@ -19,7 +19,7 @@ const ESRCH = 3;
  * if (its.net.inode !== mine.net.inode) console.log('isolated network');
  */
 export function of(pid: number | HasPid = process.pid): Namespaces {
-  const option = 'namespaces.of';
+  const option = 'namespaces.of.pid'; // SPEC 8: the method and the parameter
   if (typeof pid !== 'number' && (pid === null || typeof pid !== 'object')) {
     throw invalid(option, `expected a pid or a SandboxProcess, not ${describe(pid)}`);
   }
@@ -32,10 +32,10 @@ export function of(pid: number | HasPid = process.pid): Namespaces {
     if (typeof r === 'number') {
       // The process ended between the checks: ESRCH, as for a pid that never existed.
       if (r === -ENOENT && typeof b.nsStat(`/proc/${t.pid}/ns`) === 'number') {
-        throw systemError(ESRCH, { step: `${option}: pid ${t.pid}`, option, path });
+        throw systemError(ESRCH, { step: `namespaces.of: pid ${t.pid}`, option, path });
       }
       if (r === -ENOENT) continue; // a type this kernel lacks
-      throw systemError(-r, { step: `${option}: stat ${path}`, syscall: 'stat', path, option });
+      throw systemError(-r, { step: `namespaces.of: stat ${path}`, syscall: 'stat', path, option });
     }
     out[type] = { type, inode: r[0], dev: r[1] };
   }

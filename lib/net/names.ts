@@ -32,7 +32,7 @@ export function validateIfname(option: string, name: unknown): string {
  * `.` or `..`, no NUL, at most 255 bytes (a file name), so that `/run/netns/NAME` is
  * always a file directly in `/run/netns`.
  *
- * @param option the option it came from, for the error (e.g. `'netns.add'`)
+ * @param option the option it came from, for the error (e.g. `'netns.add.name'`)
  */
 export function validateNetnsName(option: string, name: unknown): string {
   if (typeof name !== 'string') throw invalid(option, `a namespace name must be a string, not ${typeof name}`);

@@ -24,7 +24,7 @@ const ROOT_HINT = 'named network namespaces need root (CAP_SYS_ADMIN over the mo
  */
 export function netnsPath(name: string): string {
   native(); // ENOTSUP off Linux, like every other call
-  return `${NETNS_DIR}/${validateNetnsName('netns.path', name)}`;
+  return `${NETNS_DIR}/${validateNetnsName('netns.path.name', name)}`;
 }
 
 /**
@@ -37,7 +37,7 @@ export function netnsPath(name: string): string {
  * await links.move('veth1', 'blue')  // and it can be wired up
  */
 export async function netnsAdd(name: string): Promise<void> {
-  validateNetnsName('netns.add', name);
+  validateNetnsName('netns.add.name', name);
   const addon = native(); // first: nothing is created where nothing can be done
   const file = `${NETNS_DIR}/${name}`;
   const step = `netns add ${name}`;
@@ -86,7 +86,7 @@ export async function netnsAdd(name: string): Promise<void> {
  * @example await netns.delete('blue')
  */
 export async function netnsDelete(name: string): Promise<void> {
-  validateNetnsName('netns.delete', name);
+  validateNetnsName('netns.delete.name', name);
   const file = `${NETNS_DIR}/${name}`;
   const step = `netns delete ${name}`;
   const { MNT_DETACH, UMOUNT_NOFOLLOW } = native().constants;

@@ -45,6 +45,7 @@ export const Op = {
   NET_LISTEN: 50,
   UMOUNT: 55,
   EXIT: 60,
+  SETCTTY: 62,
 } as const;
 
 export const EXEC_VIA_INIT = 1;

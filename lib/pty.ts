@@ -1,0 +1,93 @@
+// spawn({ pty }): the program runs on a new pseudo-terminal that is its controlling
+// terminal, as under a terminal emulator or `script`. The parent keeps the master;
+// stdin writes to it (keystrokes) and stdout reads from it (the screen: the program's
+// stdout and stderr both, as on any terminal). The terminal side goes to the sandbox as
+// fds 0-2 and NSB_OP_SETCTTY makes it the session's terminal in the child.
+import tty from 'node:tty';
+import type { Socket } from 'node:net';
+import { native } from './binding.js';
+import { invalid, systemError } from './errors.js';
+import * as v from './validate.js';
+
+/** `pty: true` or the terminal's size. */
+export type PtyOption = boolean | { cols?: number; rows?: number };
+
+/** What `SandboxProcess.pty` offers. */
+export interface Pty {
+  /** Columns and rows now. */
+  readonly cols: number;
+  readonly rows: number;
+  /** Sets the terminal's size; the program's foreground process group gets SIGWINCH. */
+  resize(cols: number, rows: number): void;
+}
+
+const DEFAULT = { cols: 80, rows: 24 };
+
+/** Validates `spawn.pty`; undefined when no pty is wanted. */
+export function ptySize(pty: unknown): { cols: number; rows: number } | undefined {
+  if (pty === undefined || pty === false) return undefined;
+  if (pty === true) return { ...DEFAULT };
+  const o = v.plainObject(pty, 'spawn.pty');
+  for (const k of Object.keys(o)) if (k !== 'cols' && k !== 'rows') throw invalid(`spawn.pty.${k}`, 'unknown option (cols, rows)');
+  return { cols: dimension(o.cols, 'spawn.pty.cols', DEFAULT.cols), rows: dimension(o.rows, 'spawn.pty.rows', DEFAULT.rows) };
+}
+
+function dimension(n: unknown, option: string, dflt: number): number {
+  if (n === undefined) return dflt;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
+    throw invalid(option, `expected an integer from 1 to 65535, not ${v.describe(n)}`);
+  }
+  return n;
+}
+
+/** Opens the pair: [master, terminal], both close-on-exec. */
+export function openPty(size: { cols: number; rows: number }): { master: number; terminal: number } {
+  const r = native().ptyOpen(size.cols, size.rows);
+  if (typeof r === 'number') throw systemError(-r, { step: 'open a pseudo-terminal', syscall: 'open /dev/ptmx', option: 'spawn.pty' });
+  return { master: r[0], terminal: r[1] };
+}
+
+/**
+ * The master as one stream for both directions. When the sandbox's last holder of the
+ * terminal side is gone, reading the master fails with EIO: that is the terminal's end
+ * of file, not an error.
+ */
+export function masterStream(master: number): Socket {
+  const s = new tty.ReadStream(master, { readable: true, writable: true } as never) as unknown as Socket;
+  const destroy = s.destroy;
+  s.destroy = function (this: Socket, err?: Error, ...rest: unknown[]) {
+    if (err && (err as NodeJS.ErrnoException).code === 'EIO') {
+      // End of the output: let a reader take what is buffered first, then close.
+      this.push(null);
+      if (this.readableFlowing && this.readableLength > 0) {
+        this.once('end', () => (destroy as (...a: unknown[]) => Socket).call(this));
+        return this;
+      }
+      err = undefined;
+    }
+    return (destroy as (...a: unknown[]) => Socket).call(this, err, ...rest);
+  } as Socket['destroy'];
+  return s;
+}
+
+export function ptyControl(stream: Socket, master: number, size: { cols: number; rows: number }): Pty {
+  let { cols, rows } = size;
+  return {
+    get cols() {
+      return cols;
+    },
+    get rows() {
+      return rows;
+    },
+    resize(c: number, r: number) {
+      c = dimension(c, 'pty.resize.cols', cols);
+      r = dimension(r, 'pty.resize.rows', rows);
+      // Once the stream is gone its descriptor number may be another file's.
+      if (stream.destroyed) throw systemError(9, { step: 'resize the pseudo-terminal', syscall: 'ioctl TIOCSWINSZ' });
+      const e = native().ptyResize(master, c, r);
+      if (e < 0) throw systemError(-e, { step: 'resize the pseudo-terminal', syscall: 'ioctl TIOCSWINSZ' });
+      cols = c;
+      rows = r;
+    },
+  };
+}

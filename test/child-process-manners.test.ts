@@ -1,0 +1,87 @@
+// Manners users know from child_process: an 'error' nobody handles is thrown, a string
+// where the argument array belongs is refused, a script without #! runs with /bin/sh,
+// and ENOENT from a program that is there names its missing interpreter.
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NsbindError, sandbox } from '../lib/index.js';
+import { runNode } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nsbind-manners-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("an 'error' nobody listens to", () => {
+  it('is thrown, as child_process does: spawn of a missing program is never silent', () => {
+    const r = runNode("nsbind.sandbox().spawn('/nonexistent/no-such-program');");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Emitted 'error' event/);
+    expect(r.stderr).toMatch(/execve \/nonexistent\/no-such-program: execve: ENOENT/);
+  });
+
+  it("is not thrown when an 'error' listener or a reader of exited handles it", () => {
+    const listened = runNode("const p = nsbind.sandbox().spawn('/nonexistent/no-such-program'); p.on('error', (e) => console.log('error', e.code));");
+    expect(listened).toMatchObject({ status: 0, stdout: 'error ENOENT\n' });
+    const awaited = runNode("await nsbind.sandbox().spawn('/nonexistent/no-such-program').exited.catch((e) => console.log('rejected', e.code));");
+    expect(awaited).toMatchObject({ status: 0, stdout: 'rejected ENOENT\n' });
+    const ran = runNode("await nsbind.sandbox().run('/nonexistent/no-such-program').catch((e) => console.log('rejected', e.code));");
+    expect(ran).toMatchObject({ status: 0, stdout: 'rejected ENOENT\n' });
+  });
+
+  it("an exception thrown by the caller's 'exit' listener reaches the process, not a void", () => {
+    const r = runNode("nsbind.sandbox().spawn('true').on('exit', () => { throw new Error('from-listener') });");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/from-listener/);
+  });
+});
+
+describe('arguments', () => {
+  it("run('echo', '-n') rejects and spawn throws, naming spawn.args (child_process throws too)", async () => {
+    const e = await sandbox().run('echo', '-n' as never).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NsbindError);
+    expect(e).toMatchObject({ code: 'ERR_NSBIND_INVALID', option: 'spawn.args' });
+    expect(() => sandbox().spawn('echo', '-n' as never)).toThrow(expect.objectContaining({ option: 'spawn.args' }));
+    expect(() => sandbox().spawn('echo', 5 as never)).toThrow(expect.objectContaining({ option: 'spawn.args' }));
+    expect(() => sandbox().fork('x.js', 'a' as never)).toThrow(expect.objectContaining({ option: 'fork.args' }));
+    // Options in the second place stay allowed.
+    expect((await sandbox().run('echo', { timeout: 0 })).stdout).toBe('\n');
+  });
+});
+
+describe('a script without #!', () => {
+  const script = join(dir, 'noshebang');
+  writeFileSync(script, 'echo "sh ran $0 with $# args: $1 $2"\n');
+  chmodSync(script, 0o755);
+
+  it('runs with /bin/sh as execvp does, by path and through PATH, with and without the init', async () => {
+    const want = `sh ran ${script} with 2 args: a b\n`;
+    expect((await sandbox().run(script, ['a', 'b'])).stdout).toBe(want);
+    expect((await sandbox().pid().run(script, ['a', 'b'])).stdout).toBe(want);
+    expect((await sandbox().env({ PATH: dir }).run('noshebang', ['a', 'b'])).stdout).toBe(want);
+  });
+
+  it('a file that is not executable still fails with EACCES (the shell is not a way around permissions)', async () => {
+    const plain = join(dir, 'plain');
+    writeFileSync(plain, 'echo no\n', { mode: 0o644 });
+    await expect(sandbox().run(plain)).rejects.toMatchObject({ code: 'EACCES', syscall: 'execve' });
+  });
+});
+
+describe('ENOENT for a program that is there', () => {
+  it('.root(dir) names the missing ELF interpreter', async () => {
+    const rootfs = join(dir, 'rootfs');
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    copyFileSync('/bin/true', join(rootfs, 'bin', 'true'));
+    const e = (await sandbox().root(rootfs).run('/bin/true').catch((x: unknown) => x)) as NsbindError;
+    expect(e).toMatchObject({ code: 'ENOENT', syscall: 'execve' });
+    expect(e.hint).toMatch(/ELF interpreter \/lib.*ld-linux.*is missing under/);
+    expect(e.message).toContain(e.hint);
+  });
+
+  it('.root() with binds suggests binding the interpreter; a program truly missing keeps the usual hint', async () => {
+    const e = (await sandbox().root().roBind('/usr').run('/usr/bin/true').catch((x: unknown) => x)) as NsbindError;
+    expect(e.hint).toMatch(/ELF interpreter .*roBind/);
+    const missing = (await sandbox().root().roBind('/usr').run('/usr/bin/no-such').catch((x: unknown) => x)) as NsbindError;
+    expect(missing.hint).toMatch(/not found inside the sandbox/);
+  });
+});

@@ -1,0 +1,83 @@
+// spawn({ pty }): a real pseudo-terminal that is the program's controlling terminal,
+// resizable, with job control for an interactive shell; as root and as an unprivileged
+// creator; and nothing left open.
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { NsbindError, sandbox } from '../lib/index.js';
+import { runAsNobody, until } from './helpers.js';
+
+/** The controlling terminal's device number: field 7 of /proc/self/stat (0 = none). */
+const TTY_NR = "cut -d' ' -f7 /proc/self/stat";
+
+describe('pty', () => {
+  it('the program sees a terminal on fds 0-2 that is its controlling terminal, of the size asked', async () => {
+    for (const sb of [sandbox(), sandbox().pid(), sandbox().user().pid().mount()]) {
+      const r = await sb.run('sh', ['-c', `test -t 0 && test -t 1 && test -t 2 && echo tty; stty size; ${TTY_NR}; echo e >&2`], {
+        pty: { cols: 100, rows: 30 },
+      });
+      const lines = r.stdout.split('\r\n');
+      expect(r.stdout).toMatch(/e\r\n$/);
+      expect(lines[0]).toBe('tty');
+      expect(lines[1]).toBe('30 100');
+      expect(Number(lines[2])).toBeGreaterThan(0);
+      expect(lines[3]).toBe('e'); // stderr goes to the terminal too, as on any terminal
+      expect(r.stderr).toBe('');
+    }
+    // Without a pty, the same program has no controlling terminal (a new session).
+    const plain = await sandbox().run('sh', ['-c', TTY_NR]);
+    expect(plain.stdout).toBe('0\n');
+  });
+
+  it('pty: true is 80x24; input is typed on the terminal', async () => {
+    const r = await sandbox().run('sh', ['-c', 'stty size; read line; echo "got $line"'], { pty: true, input: 'hello\n' });
+    expect(r.stdout).toContain('24 80\r\n');
+    expect(r.stdout).toContain('got hello\r\n');
+  });
+
+  it('resize() reaches the program as SIGWINCH and a new size; bash -i has job control', async () => {
+    const p = sandbox().pid().spawn('bash', ['--norc', '--noprofile', '-i'], { pty: true });
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    p.stdin!.write("trap 'echo winch $(stty size)' WINCH; echo ready\n");
+    await until('the shell', () => (/^ready/m.test(out) ? true : undefined));
+    p.pty!.resize(132, 43);
+    expect([p.pty!.cols, p.pty!.rows]).toEqual([132, 43]);
+    await until('SIGWINCH', () => (out.includes('winch 43 132') ? true : undefined));
+    p.stdin!.write('sleep 100 &\n');
+    p.stdin!.write('jobs; echo jobs-done\n');
+    await until('jobs', () => (/jobs-done\r\n/.test(out.split('jobs; echo jobs-done')[1] ?? '') ? true : undefined));
+    expect(out).toMatch(/\[1\]\+\s+Running\s+sleep 100 &/);
+    expect(out).not.toMatch(/no job control/);
+    p.stdin!.write('kill %1; exit 7\n');
+    expect(await p.exited).toMatchObject({ code: 7, reason: 'exit' });
+    expect(() => p.pty!.resize(10, 10)).toThrow(NsbindError);
+  });
+
+  it('as an unprivileged creator', () => {
+    const r = runAsNobody(
+      "const r = await nsbind.sandbox().user().pid().run('sh', ['-c', 'stty size; cut -d\" \" -f7 /proc/self/stat'], { pty: { cols: 50, rows: 10 } });\nconsole.log(JSON.stringify(r.stdout));",
+    );
+    expect(r.stderr).toBe('');
+    const [size, ttyNr] = JSON.parse(r.stdout).split('\r\n');
+    expect(size).toBe('10 50');
+    expect(Number(ttyNr)).toBeGreaterThan(0);
+  });
+
+  it('bad input is refused naming the option; no descriptor is left open', async () => {
+    const bad: [unknown, string][] = [
+      [{ cols: 0 }, 'spawn.pty.cols'],
+      [{ rows: 1.5 }, 'spawn.pty.rows'],
+      [{ colums: 80 }, 'spawn.pty.colums'],
+      ['yes', 'spawn.pty'],
+    ];
+    for (const [pty, option] of bad) {
+      expect(() => sandbox().spawn('true', { pty: pty as never }), option).toThrow(expect.objectContaining({ option }));
+    }
+    expect(() => sandbox().spawn('true', { pty: true, stdio: 'inherit' })).toThrow(expect.objectContaining({ option: 'spawn.pty' }));
+    expect(() => sandbox().newSession(false).spawn('true', { pty: true })).toThrow(expect.objectContaining({ option: 'spawn.pty' }));
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 10; i++) await sandbox().run('true', { pty: true });
+    await expect(sandbox().run('/nonexistent/no-such-program', { pty: true })).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
+  });
+});
