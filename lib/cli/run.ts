@@ -7,7 +7,7 @@ import { parseArgs } from './args.js';
 import { asUsage } from './builder.js';
 import { RUN_HELP } from './help.js';
 import { applyRunFlag, RUN_FLAGS, type RunState } from './run-flags.js';
-import { checkStatusFd, supervise } from './supervise.js';
+import { checkStatusFd, supervise, type SpawnExtras } from './supervise.js';
 import { UsageError } from './usage.js';
 
 /** Reads `--config FILE.json`: the JSON of `sb.options`, rebuilt through `sandbox()`. */
@@ -32,7 +32,7 @@ function fromConfig(file: string): Sandbox {
 }
 
 /** Parses the flags into a sandbox and the command, without running anything. */
-export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[]; statusFd?: number; help?: boolean } {
+export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[]; statusFd?: number; help?: boolean; spawn?: SpawnExtras } {
   const { flags, rest } = parseArgs(argv, RUN_FLAGS, { command: 'run', takesCommand: true });
   if (flags.some((f) => f.name === '--help')) return { sb: sandbox(), cmd: [], help: true };
   const configs = flags.filter((f) => f.name === '--config');
@@ -40,20 +40,21 @@ export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[];
   if (configs.length === 1 && flags[0].name !== '--config') {
     throw new UsageError('run', '--config: must come before the other flags (the flags after it extend it)');
   }
-  const st: RunState = { sb: configs.length ? fromConfig(configs[0].values[0]) : sandbox(), envKeys: new Set() };
+  const st: RunState = { sb: configs.length ? fromConfig(configs[0].values[0]) : sandbox(), envKeys: new Set(), spawn: {}, overlaySrc: [] };
   for (const f of configs.length ? flags.slice(1) : flags) applyRunFlag(st, f);
   if (st.nextSize !== undefined) throw new UsageError('run', '--size: must be followed by --tmpfs');
-  if (st.nextPerms !== undefined) throw new UsageError('run', '--perms: must be followed by --tmpfs or --dir');
+  if (st.nextPerms !== undefined) throw new UsageError('run', '--perms: must be followed by --tmpfs, --dir, --file or --bind-data');
+  if (st.overlaySrc.length) throw new UsageError('run', '--overlay-src: must be followed by --overlay, --tmp-overlay or --ro-overlay');
   if (rest.length === 0) throw new UsageError('run', 'missing command: nsbind run [flags] -- CMD [ARGS...]');
   if (st.statusFd !== undefined) checkStatusFd('run', st.statusFd);
-  return { sb: st.sb, cmd: rest, statusFd: st.statusFd };
+  return { sb: st.sb, cmd: rest, statusFd: st.statusFd, spawn: st.spawn };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { sb, cmd, statusFd, help } = parseRun(argv);
+  const { sb, cmd, statusFd, help, spawn } = parseRun(argv);
   if (help) {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  return supervise(sb, cmd, statusFd);
+  return supervise(sb, cmd, statusFd, spawn);
 }

@@ -18,6 +18,25 @@ export function exitStatus(r: ExitResult): number {
   return 128 + (n ?? 0);
 }
 
+/** Options of the spawn the CLI sets besides the sandbox (`--argv0`, `--timeout`). */
+export interface SpawnExtras {
+  argv0?: string;
+  timeout?: number;
+}
+
+/**
+ * Why the program ended, when it was not its own doing: a shell shows only "Killed"
+ * (or nothing) for these, so the CLI says it on stderr.
+ */
+export function endReason(r: ExitResult, timeoutMs?: number): string | undefined {
+  if (r.reason === 'oom') {
+    const peak = r.usage?.memoryPeakBytes;
+    return `nsbind: the program was killed by the OOM killer: it reached the --memory limit${peak ? ` (peak ${Math.round(peak / 1048576)} MiB)` : ''}`;
+  }
+  if (r.reason === 'timeout') return `nsbind: the program was killed after the --timeout of ${(timeoutMs ?? 0) / 1000} s`;
+  return undefined;
+}
+
 /** A failed exec is reported as shells do; every other setup failure is nsbind's (125). */
 export function errorStatus(e: unknown): number {
   if (e instanceof NsbindError && e.step?.startsWith('execve ')) {
@@ -40,10 +59,10 @@ export function checkStatusFd(command: string, fd: number): void {
  * Spawns `cmd` in `sb` with inherited stdio and resolves to the exit status. A setup
  * failure is printed on stderr (one NsbindError message) and becomes 125/126/127.
  */
-export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number): Promise<number> {
+export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, extras: SpawnExtras = {}): Promise<number> {
   let p: SandboxProcess;
   try {
-    p = sb.spawn(cmd[0], cmd.slice(1), { stdio: 'inherit' });
+    p = sb.spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', ...extras });
   } catch (e) {
     return report(e);
   }
@@ -56,6 +75,8 @@ export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number): 
   try {
     const r = await p.exited;
     const code = exitStatus(r);
+    const why = endReason(r, extras.timeout);
+    if (why) process.stderr.write(`${why}\n`);
     status({ 'exit-code': code, ...r });
     return code;
   } catch (e) {
