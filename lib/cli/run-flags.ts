@@ -289,13 +289,14 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
         uid: process.geteuid!(), gid: process.getegid!(), uidMap: undefined, gidMap: undefined, setgroups: 'deny',
       });
       return;
+    // unshare's --map-user/--map-group deny setgroups as -r does; bwrap's --uid/--gid do not.
     case '--map-user':
     case '--uid':
-      st.sb = withNamespace(sb, CMD, g, 'user', { uid: integer(flag, a), uidMap: undefined });
+      st.sb = withNamespace(sb, CMD, g, 'user', { uid: integer(flag, a), uidMap: undefined, ...(flag.name === '--map-user' ? { setgroups: 'deny' as const } : {}) });
       return;
     case '--map-group':
     case '--gid':
-      st.sb = withNamespace(sb, CMD, g, 'user', { gid: integer(flag, a), gidMap: undefined });
+      st.sb = withNamespace(sb, CMD, g, 'user', { gid: integer(flag, a), gidMap: undefined, ...(flag.name === '--map-group' ? { setgroups: 'deny' as const } : {}) });
       return;
     case '--map-users':
     case '--map-groups': {
