@@ -41,6 +41,8 @@ export interface ParseOptions {
    * also one of our long flags is ambiguous and needs `--`.
    */
   takesCommand: boolean;
+  /** Refuse a command argument that is also one of our flags (default true; bwrap's syntax has no such rule). */
+  ambiguity?: boolean;
 }
 
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o: ParseOptions): Parsed {
@@ -114,7 +116,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
     } else if (o.takesCommand) {
       const rest = argv.slice(i);
       // `nsbind run ps --pid 1`: is --pid meant for ps or for nsbind? Refuse to guess.
-      const clash = rest.slice(1).find((w) => w.startsWith('--') && byName.has(w.split('=')[0]));
+      const clash = o.ambiguity === false ? undefined : rest.slice(1).find((w) => w.startsWith('--') && byName.has(w.split('=')[0]));
       if (clash) {
         throw fail(`ambiguous: '${clash}' after the command '${rest[0]}' is also an nsbind flag; put -- before the command`);
       }

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Command> = {
   ls: () => require('./ls.js') as Command,
   netns: () => require('./netns.js') as Command,
   doctor: () => require('./doctor.js') as Command,
+  bwrap: () => require('./bwrap.js') as Command,
 };
 
 async function cli(argv: string[]): Promise<number> {
@@ -27,7 +28,7 @@ async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`nsbind ${(require('../../package.json') as { version: string }).version}\n`);
     return 0;
   }
-  if (name === undefined) throw new UsageError('', 'missing command (run, exec, ls, netns, doctor)');
+  if (name === undefined) throw new UsageError('', 'missing command (run, exec, ls, netns, doctor, bwrap)');
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!load) {
     const guess = didYouMean(`--${name}`, Object.keys(COMMANDS).map((c) => `--${c}`)).replace(/--/g, '');

@@ -8,6 +8,7 @@ import { sandbox, type Sandbox } from '../index.js';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { subidRanges } from '../doctor/ids.js';
+import { CAPABILITIES } from '../security/capabilities.js';
 import type { FlagSpec, ParsedFlag } from './args.js';
 import { call, withNamespace } from './builder.js';
 import { UsageError } from './usage.js';
@@ -126,7 +127,7 @@ export interface RunState {
   /** Variables set so far, so that `--clearenv` clears them too (bwrap applies env flags in order). */
   envKeys: Set<string>;
   /** Options of the spawn itself (`--argv0`, `--timeout`). */
-  spawn: { argv0?: string; timeout?: number };
+  spawn: { argv0?: string; timeout?: number; dieWithParent?: boolean };
   /** bwrap's `--overlay-src` layers, consumed by the next `--overlay`/`--tmp-overlay`/`--ro-overlay`. */
   overlaySrc: string[];
 }
@@ -228,11 +229,11 @@ function capabilities(st: RunState, flag: ParsedFlag, add: boolean): Sandbox {
   if (cap === 'ALL') next = add ? 'all' : 'none';
   else {
     const name = cap.startsWith('CAP_') ? cap : `CAP_${cap}`;
-    if (current === 'all') {
-      if (add) return st.sb;
-      throw bad(flag, `dropping one capability from ALL is not supported; list the ones to keep with --cap-add`);
-    }
-    const list = Array.isArray(current) ? current.filter((c) => c !== name) : [];
+    if (current === 'all' && add) return st.sb;
+    if (!Object.hasOwn(CAPABILITIES, name)) throw bad(flag, `unknown capability '${flag.values[0]}' (names are those of capabilities(7), e.g. CAP_NET_ADMIN)`);
+    // Dropping one from ALL (bwrap as root keeps them all): every known one but it.
+    const known = current === 'all' ? Object.keys(CAPABILITIES) : Array.isArray(current) ? current : [];
+    const list = known.filter((c) => c !== name);
     next = add ? [...list, name] : list;
     if (next.length === 0) next = 'none';
   }
@@ -273,9 +274,12 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       return;
     }
     case '--fork':
-    case '--die-with-parent':
     case '--new-session':
-      // nsbind always forks, kills the sandbox with its parent and starts a new session by default.
+      // nsbind always forks and starts a new session by default.
+      return;
+    case '--die-with-parent':
+      // The sandbox already dies with nsbind; this makes nsbind die with its own parent.
+      st.spawn.dieWithParent = true;
       return;
     case '--as-pid-1':
       st.sb = withNamespace(sb, CMD, g, 'pid', { init: false });
@@ -332,6 +336,7 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
         throw bad(flag, `nsbind ends the sandbox with SIGKILL when it dies; '${a}' cannot be chosen`);
       }
       st.sb = call(sb, CMD, g, 'dieWithParent', true);
+      st.spawn.dieWithParent = true;
       return;
     case '--setgroups':
       st.sb = withNamespace(sb, CMD, g, 'user', { setgroups: a as 'allow' | 'deny' });
@@ -396,10 +401,12 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       st.sb = call(sb, CMD, g, 'readonly', a);
       return;
     case '--size':
+      if (st.nextSize !== undefined) throw bad(flag, 'given twice for the same --tmpfs');
       st.nextSize = integer(flag, a);
       return;
     case '--perms':
-      if (!/^[0-7]{1,4}$/.test(a)) throw bad(flag, `expected an octal mode like 0755, got '${a}'`);
+      if (!/^0*[0-7]{1,4}$/.test(a)) throw bad(flag, `expected an octal mode like 0755, got '${a}'`);
+      if (st.nextPerms !== undefined) throw bad(flag, 'given twice for the same operation');
       st.nextPerms = parseInt(a, 8);
       return;
     case '--tmpfs': {

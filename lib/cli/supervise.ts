@@ -22,6 +22,8 @@ export function exitStatus(r: ExitResult): number {
 export interface SpawnExtras {
   argv0?: string;
   timeout?: number;
+  /** `--die-with-parent`/`--kill-child`: end when nsbind's own parent dies. */
+  dieWithParent?: boolean;
 }
 
 /**
@@ -62,12 +64,14 @@ export function checkStatusFd(command: string, fd: number): void {
 export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, extras: SpawnExtras = {}): Promise<number> {
   let p: SandboxProcess;
   try {
-    p = sb.spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', ...extras });
+    const { dieWithParent: _d, ...spawnExtras } = extras;
+    p = sb.spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', ...spawnExtras });
   } catch (e) {
     return report(e);
   }
   const forward = (sig: NodeJS.Signals) => p.kill(sig);
   for (const sig of FORWARDED) process.on(sig, forward);
+  const stopWatch = extras.dieWithParent ? watchParent() : () => {};
   const status = (obj: object) => {
     if (statusFd !== undefined) writeSync(statusFd, `${JSON.stringify(obj)}\n`);
   };
@@ -82,6 +86,7 @@ export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, e
   } catch (e) {
     return report(e);
   } finally {
+    stopWatch();
     for (const sig of FORWARDED) process.off(sig, forward);
   }
 }
@@ -90,4 +95,19 @@ function report(e: unknown): number {
   if (e instanceof UsageError) throw e;
   process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
   return errorStatus(e);
+}
+
+/**
+ * `--die-with-parent` for the command itself: bwrap sets PR_SET_PDEATHSIG on itself; Node
+ * cannot, so the parent is watched (once a second: process.ppid is a getppid() call) and
+ * nsbind kills itself when it changes -- the sandbox then dies with nsbind, through its
+ * init's own parent-death signal.
+ */
+export function watchParent(): () => void {
+  const parent = process.ppid;
+  const t = setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+  }, 1000);
+  t.unref();
+  return () => clearInterval(t);
 }
