@@ -10,7 +10,8 @@
 // - options end at the first word that is not one (no ambiguity check: everything after
 //   the command is the command's), or at `--`;
 // - errors are one line `bwrap: ...` and exit 1; `--level-prefix` adds syslog levels.
-import { readFileSync, readlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { sandbox, type Sandbox } from '../index.js';
 import type { NsbindError } from '../errors.js';
 import type { SandboxProcess } from '../process.js';
@@ -109,11 +110,6 @@ export interface BwrapPlan {
   version?: boolean;
 }
 
-/** Whether the host's `/` is bound as the new root (then paths look as on the host). */
-function bindsRoot(flags: ParsedFlag[]): boolean {
-  return flags.some((f) => /^--(ro-|dev-)?bind(-try)?$/.test(f.name) && f.values[1] !== undefined && f.values[1].replace(/\/+$/, '') === '');
-}
-
 export function parseBwrap(argvIn: readonly string[]): BwrapPlan {
   const argv = expandArgs(argvIn);
   const { flags, rest } = parseArgs(argv, BWRAP_FLAGS, { command: 'bwrap', takesCommand: true, ambiguity: false });
@@ -143,7 +139,8 @@ export function parseBwrap(argvIn: readonly string[]): BwrapPlan {
   let gid: number | undefined;
   let chdirs = 0;
   let infoFd: number | undefined;
-  for (const f of flags) {
+  for (const given of flags) {
+    const f = resolveSources(given);
     const [a, b] = f.values;
     if (st.overlaySrc.length && !/^--(overlay-src|overlay|tmp-overlay|ro-overlay)$/.test(f.name)) {
       throw new BwrapError('--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay');
@@ -248,17 +245,50 @@ export function parseBwrap(argvIn: readonly string[]): BwrapPlan {
 
   // The working directory: bwrap keeps the caller's where the new root has it, else '/'.
   // PWD says where that is.
-  const cwd = chdirs ? (flags.filter((f) => f.name === '--chdir').pop()!.values[0]) : bindsRoot(flags) || coversCwd(flags) ? process.cwd() : '/';
+  const home = process.env.HOME;
+  const cwd = chdirs
+    ? flags.filter((f) => f.name === '--chdir').pop()!.values[0]
+    : [process.cwd(), home].find((d) => d !== undefined && d.startsWith('/') && visibleInside(flags.map(resolveSources), d)) ?? '/';
   if (!chdirs) st.sb = call(st.sb, 'bwrap', '--chdir', 'cwd', cwd);
   st.sb = call(st.sb, 'bwrap', '--chdir', 'env', { PWD: cwd });
 
   return { sb: st.sb, cmd: rest, argv0: st.spawn.argv0, statusFd: st.statusFd, infoFd, warnings };
 }
 
-/** Whether some bind puts the caller's working directory into the new root. */
-function coversCwd(flags: ParsedFlag[]): boolean {
-  const cwd = process.cwd();
-  return flags.some((f) => /^--(ro-|dev-)?bind(-try)?$/.test(f.name) && f.values[0] === f.values[1] && (cwd === f.values[1] || cwd.startsWith(`${f.values[1].replace(/\/+$/, '')}/`)));
+/** bwrap reads relative host paths from its working directory; nsbind's builder wants them absolute. */
+function resolveSources(f: ParsedFlag): ParsedFlag {
+  const at = /^--(ro-|dev-)?bind(-try)?$|^--overlay-src$/.test(f.name) ? [0] : f.name === '--overlay' ? [0, 1] : [];
+  if (at.length === 0) return f;
+  return { ...f, values: f.values.map((v, i) => (at.includes(i) && v !== '' && !v.startsWith('/') ? resolve(v) : v)) };
+}
+
+/**
+ * Whether host directory `dir` is at the same path in the new root, following the
+ * filesystem flags in order: a bind whose destination contains it shows what its source
+ * has there, anything else mounted over it (a tmpfs, an overlay) hides it. bwrap finds
+ * out by trying chdir() inside; the plan is compiled before, so this answers from the host
+ * (one stat, on the CLI's path only).
+ */
+function visibleInside(flags: ParsedFlag[], dir: string): boolean {
+  const under = (dst: string) => {
+    const d = dst.replace(/\/+$/, '');
+    return d === '' ? dir : dir === d ? '' : dir.startsWith(`${d}/`) ? dir.slice(d.length) : undefined;
+  };
+  let visible = false;
+  for (const f of flags) {
+    if (/^--(ro-|dev-)?bind(-try)?$/.test(f.name)) {
+      const rest = under(f.values[1]);
+      if (rest !== undefined) visible = existsSync(`${f.values[0].replace(/\/+$/, '')}${rest.startsWith('/') || rest === '' ? rest : `/${rest}`}`);
+    } else if (/^--(tmpfs|overlay|tmp-overlay|ro-overlay|proc|dev|mqueue)$/.test(f.name)) {
+      const dst = f.name === '--overlay' ? f.values[2] : f.values[0];
+      const rest = under(dst);
+      // The mount point itself exists (chdir there works); what was beneath it is hidden.
+      if (rest !== undefined) visible = rest === '';
+    } else if (f.name === '--dir' && f.values[0].replace(/\/+$/, '') === dir) {
+      visible = true;
+    }
+  }
+  return visible;
 }
 
 /**
@@ -293,6 +323,8 @@ export function bwrapMessage(e: unknown): string {
   const bind = /^bind (.+) -> /.exec(step);
   if (bind && err.code === 'ENOENT') return `Can't find source path ${bind[1]}: No such file or directory`;
   if (err?.code === 'ENOENT' && /^execve /.test(step)) return `execvp ${step.slice(7)}: No such file or directory`;
+  const link = /^symlink (.+) -> /.exec(step);
+  if (link && err.code === 'EEXIST') return `Can't make symlink at ${link[1]}: File exists`;
   return (e instanceof Error ? e.message : String(e)).replace(/^nsbind: /, '');
 }
 

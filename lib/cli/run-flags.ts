@@ -222,6 +222,21 @@ function mergeLimits(st: RunState, flag: ParsedFlag, patch: Record<string, unkno
   return call(st.sb, CMD, flag.given, 'limits', { ...(current ?? {}), ...patch });
 }
 
+/**
+ * The capabilities this process holds (its permitted set): "ALL but one" can only keep
+ * what there is to keep (a container's root often lacks some).
+ */
+function heldCapabilities(): string[] {
+  let mask = 0n;
+  try {
+    const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) mask = BigInt(`0x${m[1]}`);
+  } catch {
+    return Object.keys(CAPABILITIES);
+  }
+  return Object.entries(CAPABILITIES).filter(([, n]) => (mask >> BigInt(n)) & 1n).map(([name]) => name);
+}
+
 function capabilities(st: RunState, flag: ParsedFlag, add: boolean): Sandbox {
   const cap = flag.values[0].toUpperCase();
   const current = (st.sb.options as Record<string, unknown>).capabilities as string | string[] | undefined;
@@ -232,7 +247,7 @@ function capabilities(st: RunState, flag: ParsedFlag, add: boolean): Sandbox {
     if (current === 'all' && add) return st.sb;
     if (!Object.hasOwn(CAPABILITIES, name)) throw bad(flag, `unknown capability '${flag.values[0]}' (names are those of capabilities(7), e.g. CAP_NET_ADMIN)`);
     // Dropping one from ALL (bwrap as root keeps them all): every known one but it.
-    const known = current === 'all' ? Object.keys(CAPABILITIES) : Array.isArray(current) ? current : [];
+    const known = current === 'all' ? heldCapabilities() : Array.isArray(current) ? current : [];
     const list = known.filter((c) => c !== name);
     next = add ? [...list, name] : list;
     if (next.length === 0) next = 'none';
