@@ -218,8 +218,9 @@ export function parseBwrap(argvIn: readonly string[]): BwrapPlan {
 
   // Identity. bwrap keeps the caller's ids inside (or --uid/--gid), maps one id, and
   // needs --unshare-user for --uid/--gid.
-  if (uid !== undefined && uid !== process.getuid!() && !wantsUser) throw new BwrapError('Specifying --uid requires --unshare-user or --userns');
-  if (gid !== undefined && gid !== process.getgid!() && !wantsUser) throw new BwrapError('Specifying --gid requires --unshare-user or --userns');
+  // An unprivileged bwrap always makes a user namespace, so only root needs to ask.
+  if (root && uid !== undefined && uid !== process.getuid!() && !wantsUser) throw new BwrapError('Specifying --uid requires --unshare-user or --userns');
+  if (root && gid !== undefined && gid !== process.getgid!() && !wantsUser) throw new BwrapError('Specifying --gid requires --unshare-user or --userns');
   const myUid = process.getuid!();
   const myGid = process.getgid!();
   const inUid = uid ?? myUid;
