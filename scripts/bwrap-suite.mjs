@@ -29,7 +29,7 @@ function workspace(asNobody) {
 }
 
 /** Runs one case's script with BWRAP=`bwrap` (the tool) in a fresh directory. */
-function runCase(script, bwrap, asNobody, timeoutMs = 60_000) {
+function runCase(script, bwrap, asNobody, timeoutMs = 60_000, extraEnv = {}) {
   const { dir } = workspace(asNobody);
   try {
     const r = spawnSync('bash', ['-c', `set -euo pipefail\nRUN="$BWRAP --bind / / --tmpfs /tmp"\n${script}`], {
@@ -37,7 +37,7 @@ function runCase(script, bwrap, asNobody, timeoutMs = 60_000) {
       encoding: 'utf8',
       timeout: timeoutMs,
       ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: asNobody ? '/nonexistent' : (process.env.HOME ?? '/root'), BWRAP: bwrap, LANG: 'C' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: asNobody ? '/nonexistent' : (process.env.HOME ?? '/root'), BWRAP: bwrap, LANG: 'C', ...extraEnv },
     });
     return { ok: r.status === 0, status: r.status, stderr: String(r.stderr ?? '').slice(-2000) };
   } finally {
@@ -62,7 +62,7 @@ export function splitUpstream(dir) {
     body.push(l);
     const m = /^\s*ok(?:_skip)? "(.*)"/.exec(l);
     if (m && !l.trim().startsWith('ok_skip')) {
-      cases.push({ name: m[1], script: `${prelude}\n${body.join('\n')}\nexit 0` });
+      cases.push({ name: m[1], script: `${prelude}\n${body.join('\n')}\nexit 0`, env: { G_TEST_SRCDIR: dir } });
       body = /^\s/.test(l) ? body.filter((x) => /^(for|if|else|fi|done)\b/.test(x.trim())) : [];
     }
   }
@@ -81,7 +81,7 @@ export function runSuite({ cases = CASES, who = ['me', ...(process.getuid() === 
       for (const c of cases) {
         if ((c.rootOnly && caller !== 'root') || (c.userOnly && caller !== 'user')) continue;
         const row = { who: w, name: c.name, hostFs: !!c.hostFs };
-        for (const [tool, cmd] of Object.entries(tools_)) row[tool] = runCase(c.script, cmd, asNobody);
+        for (const [tool, cmd] of Object.entries(tools_)) row[tool] = runCase(c.script, cmd, asNobody, 60_000, c.env);
         results.push(row);
       }
     }

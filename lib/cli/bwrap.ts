@@ -188,6 +188,11 @@ export function parseBwrap(argvIn: readonly string[]): BwrapPlan {
       case '--chmod':
         st.sb = chmod(st.sb, f, a, b);
         continue;
+      case '--dev':
+        // bwrap's /dev also has core -> /proc/kcore (nsbind's minimal /dev leaves it out).
+        applyRunFlag(st, f);
+        st.sb = call(st.sb, 'bwrap', f.given, 'symlink', '/proc/kcore', `${a.replace(/\/+$/, '')}/core`);
+        continue;
       case '--ro-overlay':
         if (st.overlaySrc.length < 2) throw new BwrapError('--ro-overlay requires at least two --overlay-src');
         break;
@@ -322,7 +327,7 @@ export function bwrapMessage(e: unknown): string {
   const err = e as NsbindError;
   const step = typeof err?.step === 'string' ? err.step : '';
   const bind = /^bind (.+) -> /.exec(step);
-  if (bind && err.code === 'ENOENT') return `Can't find source path ${bind[1]}: No such file or directory`;
+  if (bind && err.code === 'ENOENT' && (err.syscall === 'open_tree' || /open_tree/.test(err.message))) return `Can't find source path ${bind[1]}: No such file or directory`;
   if (err?.code === 'ENOENT' && /^execve /.test(step)) return `execvp ${step.slice(7)}: No such file or directory`;
   const link = /^symlink (.+) -> /.exec(step);
   if (link && err.code === 'EEXIST') return `Can't make symlink at ${link[1]}: File exists`;
