@@ -118,6 +118,20 @@ describe('nsbind run: flags from unshare, bwrap and nsbind\'s own', () => {
   });
 });
 
+describe('nsbind exec: nsenter\'s --env', () => {
+  it('the program gets the target\'s environment, not ours', async () => {
+    const target = spawn('sleep', ['30'], { env: { PATH: process.env.PATH, FROM_TARGET: 'yes' }, stdio: 'ignore' });
+    try {
+      await until('the target to run', () => (target.pid ? true : undefined));
+      const r = nsbind(['exec', '-t', String(target.pid), '-n', '--env', '--', 'sh', '-c', 'echo "$FROM_TARGET${OURS:-}"'], { env: { ...process.env, OURS: 'leaked' } });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('yes\n');
+    } finally {
+      target.kill('SIGKILL');
+    }
+  });
+});
+
 describe('mistyped flags and commands: did you mean', () => {
   it.each([
     [['run', '--ro-bnd', '/', '/', '--', 'true'], "unknown flag --ro-bnd; did you mean --ro-bind?"],
