@@ -110,6 +110,16 @@ describe('nsbind run: flags from unshare, bwrap and nsbind\'s own', () => {
     expect(nsbind(['run', '--perms', '0700', '--perms', '0700', '--tmpfs', '/mnt', '--', 'true']).stderr).toMatch(/--perms: given twice/);
   });
 
+  it('a bwrap-style line without a root: the error suggests --empty-root / nsbind bwrap', () => {
+    for (const args of [['--bind', '/tmp', '/nonexistent-nsbind-dest'], ['--dir', '/nonexistent-nsbind-dir']]) {
+      const r = nsbind(['run', ...args, '--', 'true']);
+      expect(r.status, args[0]).toBe(125);
+      expect(r.stderr, args[0]).toMatch(/unless --empty-root is given \(or run the line as 'nsbind bwrap \.\.\.'\)/);
+    }
+    // With a root of its own, the same mount point is made and no hint is needed.
+    expect(ok(['--empty-root', '--ro-bind', '/usr', '/usr', '--bind', '/tmp', '/nonexistent-nsbind-dest', '--', '/usr/bin/true'])).toBe('');
+  });
+
   it('OOM: the reason on stderr', { timeout: 60_000 }, (ctx) => {
     const r = nsbind(['run', '--memory', '48M', '--', process.execPath, '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))']);
     if (/cgroup|limits need/.test(r.stderr) && r.status === 125) ctx.skip(); // no usable cgroup here: doctor says why

@@ -7,7 +7,7 @@ import { parseArgs } from './args.js';
 import { asUsage } from './builder.js';
 import { RUN_HELP } from './help.js';
 import { applyRunFlag, RUN_FLAGS, type RunState } from './run-flags.js';
-import { checkStatusFd, supervise, type SpawnExtras } from './supervise.js';
+import { checkStatusFd, EMPTY_ROOT_HINT, missingOnHost, supervise, type SpawnExtras } from './supervise.js';
 import { UsageError } from './usage.js';
 
 /** Reads `--config FILE.json`: the JSON of `sb.options`, rebuilt through `sandbox()`. */
@@ -40,14 +40,22 @@ export function parseRun(argv: readonly string[]): { sb: Sandbox; cmd: string[];
   if (configs.length === 1 && flags[0].name !== '--config') {
     throw new UsageError('run', '--config: must come before the other flags (the flags after it extend it)');
   }
+  const noRoot = (st0: Sandbox) => !((st0.options as { fs?: { op: string }[] }).fs ?? []).some((x) => x.op === 'root' || x.op === 'chroot');
   const st: RunState = { sb: configs.length ? fromConfig(configs[0].values[0]) : sandbox(), envKeys: new Set(), spawn: {}, overlaySrc: [] };
-  for (const f of configs.length ? flags.slice(1) : flags) applyRunFlag(st, f);
+  for (const f of configs.length ? flags.slice(1) : flags) {
+    try {
+      applyRunFlag(st, f);
+    } catch (e) {
+      if (e instanceof UsageError && noRoot(st.sb) && missingOnHost(e.message)) throw new UsageError('run', `${e.message}\n${EMPTY_ROOT_HINT}`);
+      throw e;
+    }
+  }
   if (st.nextSize !== undefined) throw new UsageError('run', '--size: must be followed by --tmpfs');
   if (st.nextPerms !== undefined) throw new UsageError('run', '--perms: must be followed by --tmpfs, --dir, --file or --bind-data');
   if (st.overlaySrc.length) throw new UsageError('run', '--overlay-src: must be followed by --overlay, --tmp-overlay or --ro-overlay');
   if (rest.length === 0) throw new UsageError('run', 'missing command: nsbind run [flags] -- CMD [ARGS...]');
   if (st.statusFd !== undefined) checkStatusFd('run', st.statusFd);
-  return { sb: st.sb, cmd: rest, statusFd: st.statusFd, spawn: st.spawn };
+  return { sb: st.sb, cmd: rest, statusFd: st.statusFd, spawn: { ...st.spawn, noRoot: noRoot(st.sb) } };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -24,6 +24,17 @@ export interface SpawnExtras {
   timeout?: number;
   /** `--die-with-parent`/`--kill-child`: end when nsbind's own parent dies. */
   dieWithParent?: boolean;
+  /** The command line changes no root: a missing mount point may be a bwrap habit. */
+  noRoot?: boolean;
+}
+
+/** For a bwrap command line run as `nsbind run` without a root of its own. */
+export const EMPTY_ROOT_HINT =
+  "  hint: bwrap starts from an empty root and creates mount points in it; 'nsbind run' keeps the host's tree unless --empty-root is given (or run the line as 'nsbind bwrap ...')";
+
+/** Whether an error is about a mount point or file nsbind would not create on the host. */
+export function missingOnHost(message: string): boolean {
+  return /destination does not exist inside the sandbox|not inside a filesystem the sandbox made/.test(message);
 }
 
 /**
@@ -64,10 +75,10 @@ export function checkStatusFd(command: string, fd: number): void {
 export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, extras: SpawnExtras = {}): Promise<number> {
   let p: SandboxProcess;
   try {
-    const { dieWithParent: _d, ...spawnExtras } = extras;
+    const { dieWithParent: _d, noRoot: _n, ...spawnExtras } = extras;
     p = sb.spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', ...spawnExtras });
   } catch (e) {
-    return report(e);
+    return report(e, extras.noRoot);
   }
   const forward = (sig: NodeJS.Signals) => p.kill(sig);
   for (const sig of FORWARDED) process.on(sig, forward);
@@ -84,16 +95,17 @@ export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, e
     status({ 'exit-code': code, ...r });
     return code;
   } catch (e) {
-    return report(e);
+    return report(e, extras.noRoot);
   } finally {
     stopWatch();
     for (const sig of FORWARDED) process.off(sig, forward);
   }
 }
 
-function report(e: unknown): number {
+function report(e: unknown, noRoot?: boolean): number {
   if (e instanceof UsageError) throw e;
-  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${message}\n${noRoot && missingOnHost(message) ? `${EMPTY_ROOT_HINT}\n` : ''}`);
   return errorStatus(e);
 }
 
