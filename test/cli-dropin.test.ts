@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN, nsbind } from './cli-helpers.js';
-import { hasCommand, until } from './helpers.js';
+import { hasCommand, isRoot, until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbind-cli-dropin-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,6 +103,13 @@ describe('nsbind run: flags from unshare, bwrap and nsbind\'s own', () => {
     const eff = ok(['--user', '--cap-add', 'ALL', '--cap-drop', 'CAP_KILL', '--', 'sh', '-c', 'grep CapEff /proc/self/status | cut -f2']).trim();
     expect(BigInt(`0x${eff}`) & 0x20n).toBe(0n);
     expect(BigInt(`0x${eff}`) & 0x400n).toBe(0x400n);
+    if (isRoot) {
+      // An unprivileged creator holds nothing itself, but its user namespace grants them all.
+      const r = nsbind(['run', '--user', '--cap-add', 'ALL', '--cap-drop', 'CAP_KILL', '--', 'sh', '-c', 'grep CapEff /proc/self/status | cut -f2'], { uid: 65534, gid: 65534, cwd: '/' });
+      expect(r.stderr).toBe('');
+      const nobody = BigInt(`0x${r.stdout.trim()}`);
+      expect([nobody & 0x20n, nobody & 0x400n]).toEqual([0n, 0x400n]);
+    }
   });
 
   it('--perms takes bwrap\'s 01777 and refuses a second one before the operation', () => {

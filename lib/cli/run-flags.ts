@@ -247,7 +247,10 @@ function capabilities(st: RunState, flag: ParsedFlag, add: boolean): Sandbox {
     if (current === 'all' && add) return st.sb;
     if (!Object.hasOwn(CAPABILITIES, name)) throw bad(flag, `unknown capability '${flag.values[0]}' (names are those of capabilities(7), e.g. CAP_NET_ADMIN)`);
     // Dropping one from ALL (bwrap as root keeps them all): every known one but it.
-    const known = current === 'all' ? heldCapabilities() : Array.isArray(current) ? current : [];
+    // In a new user namespace the program holds every capability (over that namespace);
+    // without one, only what this process holds can be kept.
+    const inUserns = !!(st.sb.options.namespaces as Record<string, unknown> | undefined)?.user;
+    const known = current === 'all' ? (inUserns ? Object.keys(CAPABILITIES) : heldCapabilities()) : Array.isArray(current) ? current : [];
     const list = known.filter((c) => c !== name);
     next = add ? [...list, name] : list;
     if (next.length === 0) next = 'none';
