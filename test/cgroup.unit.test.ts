@@ -9,6 +9,10 @@ import { chooseHierarchies } from '../lib/cgroup/sandbox-cgroup.js';
 import { ownerOf } from '../lib/cgroup/reclaim.js';
 import { cgroupCheck } from '../lib/cgroup/check.js';
 import { invalidOption as invalidLimits } from './helpers.js';
+import { systemdRuns } from '../lib/cgroup/hints.js';
+// Where systemd runs the hint is systemd-run; elsewhere an administrator's delegation.
+const DELEGATE_HINT = systemdRuns() ? 'systemd-run --user --scope -p Delegate=yes' : 'have an administrator create a cgroup for you';
+
 
 const invalidOption = (fn: () => unknown) => invalidLimits(fn, /^nsbind: limits/);
 
@@ -296,7 +300,7 @@ describe('choosing the hierarchy', () => {
     expect(() => chooseHierarchies(v2, normalizeLimits({}), 'v1')).toThrow(/no cgroup v1 hierarchy/);
     const none = layoutFrom('', '', () => []);
     expect(() => chooseHierarchies(none, normalizeLimits({ pids: 3 }), 'auto')).toThrow(
-      expect.objectContaining({ code: 'ERR_NSBIND_CGROUP', hint: expect.stringContaining('systemd-run --user --scope -p Delegate=yes') }),
+      expect.objectContaining({ code: 'ERR_NSBIND_CGROUP', hint: expect.stringContaining(DELEGATE_HINT) }),
     );
   });
 
@@ -316,7 +320,7 @@ describe('cgroupCheck (doctor)', () => {
   it('hybrid with writable v1 hierarchies is ok, pointing at the memory hierarchy', () => {
     const l = layoutFrom(HYBRID_MOUNTINFO, HYBRID_CGROUP, () => []);
     expect(cgroupCheck(l, () => true)).toEqual({ ok: true, version: 'hybrid', path: '/sys/fs/cgroup/memory/process_api/fa39' });
-    expect(cgroupCheck(l, () => false)).toMatchObject({ ok: false, version: 'hybrid', fix: expect.stringContaining('Delegate=yes') });
+    expect(cgroupCheck(l, () => false)).toMatchObject({ ok: false, version: 'hybrid', fix: expect.stringContaining(systemdRuns() ? 'Delegate=yes' : 'administrator') });
   });
 
   it('pure v2: not delegated, delegated but Node is in it (no internal processes), at the root', () => {

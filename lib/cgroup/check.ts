@@ -1,6 +1,7 @@
 // The cgroup part of `doctor()` (SPEC section 7): can `.limits()` work here, and if not,
 // what to change. It looks without creating anything.
 import { accessSync, constants as fsConstants } from 'node:fs';
+import { delegateHowTo, systemdRuns } from './hints.js';
 import { currentLayout, type CgroupLayout } from './layout.js';
 
 /** `doctor().cgroup`. */
@@ -15,7 +16,6 @@ export interface CgroupCheck {
 }
 
 const LIMIT_CONTROLLERS = ['memory', 'pids', 'cpu'];
-const DELEGATE_FIX = 'systemd-run --user --scope -p Delegate=yes node app.js';
 
 function isWritable(dir: string): boolean {
   try {
@@ -38,7 +38,7 @@ export function cgroupCheck(layout: CgroupLayout = currentLayout(), writable: (d
   const v2 = layout.v2;
   if (v2 && LIMIT_CONTROLLERS.every((c) => v2.controllers.includes(c))) {
     if (!writable(v2.ownDir)) {
-      return { ok: false, version, path: v2.ownDir, reason: `${v2.ownDir} is not writable (not delegated to this user)`, fix: DELEGATE_FIX };
+      return { ok: false, version, path: v2.ownDir, reason: `${v2.ownDir} is not writable (not delegated to this user)`, fix: delegateHowTo() };
     }
     // Only the root cgroup is exempt from v2's "no internal processes" rule, and the Node
     // process is in its own cgroup: memory cannot be given to that cgroup's children.
@@ -48,7 +48,7 @@ export function cgroupCheck(layout: CgroupLayout = currentLayout(), writable: (d
         version,
         path: v2.ownDir,
         reason: `memory limits: cgroup v2's "no internal processes" rule forbids enabling memory beneath ${v2.ownDir}, which holds the Node process (pids and cpu limits work)`,
-        fix: 'run Node in the root cgroup of the hierarchy (e.g. a container\'s init without a cgroup namespace), or limit Node as a whole: systemd-run --user --scope -p MemoryMax=1G node app.js',
+        fix: 'run Node in the root cgroup of the hierarchy (e.g. a container\'s init without a cgroup namespace), or limit Node as a whole' + (systemdRuns() ? ': systemd-run --user --scope -p MemoryMax=1G node app.js' : ' (memory.max of its cgroup)'),
       };
     }
     return { ok: true, version, path: v2.ownDir };
@@ -58,7 +58,7 @@ export function cgroupCheck(layout: CgroupLayout = currentLayout(), writable: (d
     const dirs = [...new Set(LIMIT_CONTROLLERS.map((c) => layout.v1.get(c)!.ownDir))];
     const locked = dirs.filter((d) => !writable(d));
     if (locked.length > 0) {
-      return { ok: false, version, path: dirs[0], reason: `${locked.join(', ')} not writable`, fix: `run as root, or ${DELEGATE_FIX}` };
+      return { ok: false, version, path: dirs[0], reason: `${locked.join(', ')} not writable`, fix: `run as root, or ${delegateHowTo()}` };
     }
     return { ok: true, version, path: layout.v1.get('memory')!.ownDir };
   }
@@ -69,6 +69,6 @@ export function cgroupCheck(layout: CgroupLayout = currentLayout(), writable: (d
     version,
     ...(v2 ? { path: v2.ownDir } : {}),
     reason: `controllers not delegated to this cgroup: ${(missing.length ? missing : LIMIT_CONTROLLERS.filter((c) => !have.includes(c))).join(', ')}`,
-    fix: DELEGATE_FIX,
+    fix: delegateHowTo(),
   };
 }

@@ -1,12 +1,29 @@
 // What to tell users when the cgroup they need cannot be had. Each hint names the
 // directory involved and the command or setting that changes the answer.
+import { existsSync } from 'node:fs';
+
+/**
+ * Whether systemd is the init here (sd_booted()'s test), so that `systemd-run` is a fix
+ * worth printing. Only called on error paths.
+ */
+export function systemdRuns(): boolean {
+  return existsSync('/run/systemd/system');
+}
+
+/** How to get a delegated cgroup: systemd-run where systemd runs, else an administrator's mkdir/chown. */
+export function delegateHowTo(extra = ''): string {
+  return systemdRuns()
+    ? `systemd-run --user --scope -p Delegate=yes${extra} node app.js`
+    : 'have an administrator create a cgroup for you (mkdir, then chown it and its cgroup.procs, cgroup.subtree_control and cgroup.threads to you) and start Node in it (this system does not run systemd)';
+}
 
 /** No hierarchy we may write beneath our own cgroup (typical rootless v2 without delegation). */
 export function delegationHint(dir: string): string {
   return (
     `nsbind creates sandbox cgroups beneath the Node process's own cgroup (${dir}) and may not write there. ` +
-    'Run Node in a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes node app.js` ' +
-    '(for a service: Delegate=yes in its unit), or run as root'
+    (systemdRuns()
+      ? 'Run Node in a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes node app.js` (for a service: Delegate=yes in its unit), or run as root'
+      : `Run Node in a cgroup delegated to you: ${delegateHowTo()}; or run as root`)
   );
 }
 
@@ -21,7 +38,7 @@ export function noInternalProcessesHint(dir: string, controllers: string[]): str
     `cgroup v2's "no internal processes" rule: ${controllers.join(', ')} can be enabled for the children of ${dir} ` +
     'only while that cgroup holds no process, and the Node process is in it; pids and cpu limits are not affected. ' +
     'Memory limits per sandbox on cgroup v2 need Node in the root cgroup of the hierarchy (or a host whose memory controller is on cgroup v1); ' +
-    'otherwise limit Node as a whole, e.g. `systemd-run --user --scope -p Delegate=yes -p MemoryMax=1G node app.js`'
+    (systemdRuns() ? 'otherwise limit Node as a whole, e.g. `systemd-run --user --scope -p Delegate=yes -p MemoryMax=1G node app.js`' : 'otherwise limit Node as a whole (memory.max of its cgroup)')
   );
 }
 
@@ -30,7 +47,7 @@ export function missingControllerHint(dir: string, missing: string[], version: 1
   if (version === 2) {
     return (
       `${missing.join(', ')} is not listed in ${dir}/cgroup.controllers: the parent cgroups do not delegate it. ` +
-      'With systemd: `systemd-run --user --scope -p Delegate=yes node app.js`, or enable it in each ancestor\'s cgroup.subtree_control'
+      (systemdRuns() ? 'With systemd: `systemd-run --user --scope -p Delegate=yes node app.js`, or enable' : 'Enable') + ' it in each ancestor\'s cgroup.subtree_control'
     );
   }
   return `no cgroup v1 hierarchy with ${missing.join(', ')} is mounted (see /proc/self/mountinfo); mount it or boot with cgroup v2`;

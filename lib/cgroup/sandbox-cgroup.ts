@@ -7,6 +7,7 @@ import { posix } from 'node:path';
 import { native } from '../binding.js';
 import { nsbindError, systemError, type NsbindError } from '../errors.js';
 import { codeOf } from './files.js';
+import { delegateHowTo } from './hints.js';
 import { currentLayout, type CgroupLayout, type Hierarchy } from './layout.js';
 import { controllersFor, type NormalizedLimits } from './limits.js';
 import { cgroupName, reclaimStale } from './reclaim.js';
@@ -90,7 +91,7 @@ export function chooseHierarchies(layout: CgroupLayout, l: NormalizedLimits, pre
 function noHierarchy(why: string): NsbindError {
   return nsbindError('ERR_NSBIND_CGROUP', `limits: ${why}`, {
     step: 'limits',
-    hint: 'limits need a cgroup hierarchy nsbind may write beneath the Node process\'s cgroup; `npx nsbind doctor` shows the layout. Rootless on systemd: `systemd-run --user --scope -p Delegate=yes node app.js`',
+    hint: 'limits need a cgroup hierarchy nsbind may write beneath the Node process\'s cgroup; `npx nsbind doctor` shows the layout. Rootless: ' + delegateHowTo(),
   });
 }
 

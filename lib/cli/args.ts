@@ -7,7 +7,7 @@
 import { UsageError } from './usage.js';
 
 /** How many values a flag takes. `optional`: only as `--flag=VALUE` (as getopt does). */
-export type Arity = 0 | 1 | 2 | 'optional';
+export type Arity = 0 | 1 | 2 | 3 | 'optional';
 
 export interface FlagSpec {
   /** Long and short names; the first is the canonical one (`['--user', '-U']`). */
@@ -41,6 +41,8 @@ export interface ParseOptions {
    * also one of our long flags is ambiguous and needs `--`.
    */
   takesCommand: boolean;
+  /** Refuse a command argument that is also one of our flags (default true; bwrap's syntax has no such rule). */
+  ambiguity?: boolean;
 }
 
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o: ParseOptions): Parsed {
@@ -90,7 +92,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
       const eq = a.indexOf('=');
       const name = eq < 0 ? a : a.slice(0, eq);
       const spec = byName.get(name);
-      if (!spec) throw fail(`unknown flag ${name}`);
+      if (!spec) throw fail(`unknown flag ${name}${didYouMean(name, [...byName.keys()])}`);
       i = take(spec, name, i, eq < 0 ? undefined : a.slice(eq + 1));
     } else if (a.startsWith('-') && a.length > 1) {
       // A cluster of short flags (`-Upf`); a flag with a value takes the rest of the
@@ -98,7 +100,11 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
       for (let j = 1; j < a.length; j++) {
         const name = `-${a[j]}`;
         const spec = byName.get(name);
-        if (!spec) throw fail(`unknown flag ${name}${a.length > 2 ? ` (in ${a})` : ''}`);
+        if (!spec) {
+          // `-map-root-user`: a long flag written with one dash reads as a cluster.
+          const long = a.length > 2 ? didYouMean(`-${a}`, [...byName.keys()]) : '';
+          throw fail(`unknown flag ${name}${a.length > 2 ? ` (in ${a})` : ''}${long}`);
+        }
         if (spec.arity === 0 || spec.arity === 'optional') {
           take(spec, name, i);
           continue;
@@ -110,7 +116,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
     } else if (o.takesCommand) {
       const rest = argv.slice(i);
       // `nsbind run ps --pid 1`: is --pid meant for ps or for nsbind? Refuse to guess.
-      const clash = rest.slice(1).find((w) => w.startsWith('--') && byName.has(w.split('=')[0]));
+      const clash = o.ambiguity === false ? undefined : rest.slice(1).find((w) => w.startsWith('--') && byName.has(w.split('=')[0]));
       if (clash) {
         throw fail(`ambiguous: '${clash}' after the command '${rest[0]}' is also an nsbind flag; put -- before the command`);
       }
@@ -120,4 +126,38 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
     }
   }
   return { flags, rest: positionals, dashdash: false };
+}
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps). */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * `; did you mean --ro-bind?` for a mistyped long flag: the known flags closest to it
+ * (a third of its length in edits at most, so unrelated words get no suggestion), or
+ * the flags it is an unambiguous prefix of.
+ */
+export function didYouMean(given: string, known: readonly string[]): string {
+  const longs = [...new Set(known.filter((k) => k.startsWith('--')))];
+  const prefixed = longs.filter((k) => k.startsWith(given));
+  if (given.length > 3 && prefixed.length > 0 && prefixed.length <= 3) return `; did you mean ${prefixed.join(' or ')}?`;
+  const limit = Math.max(1, Math.floor((given.length - 2) / 3));
+  let best = Infinity;
+  let names: string[] = [];
+  for (const k of longs) {
+    const dist = distance(given.toLowerCase(), k);
+    if (dist < best) [best, names] = [dist, [k]];
+    else if (dist === best) names.push(k);
+  }
+  return best <= limit && names.length <= 3 ? `; did you mean ${names.join(' or ')}?` : '';
 }

@@ -1,5 +1,6 @@
 // `nsbind exec --target PID [--net ...|--all] [--] CMD`: like nsenter, through the
 // library's enter() (all or the listed namespaces of a process) and `{ join: FILE }`.
+import { readFileSync } from 'node:fs';
 import type { NamespaceType } from '../options.js';
 import type { Sandbox } from '../sandbox.js';
 import { parseArgs, type FlagSpec } from './args.js';
@@ -23,8 +24,25 @@ const FLAGS: FlagSpec[] = [
   { names: ['--wd', '-w'], arity: 1, metavar: ['DIR'] },
   { names: ['--no-fork', '-F'], arity: 0 },
   { names: ['--preserve-credentials'], arity: 0 },
+  { names: ['--env', '-e'], arity: 0 },
   { names: ['--help', '-h'], arity: 0 },
 ];
+
+/** /proc/PID/environ as an object (NUL-separated VAR=VALUE). */
+function targetEnv(pid: number): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch (e) {
+    throw new UsageError('exec', `--env: cannot read the environment of ${pid}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const env: Record<string, string> = {};
+  for (const kv of text.split('\0')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env[kv.slice(0, eq)] = Buffer.from(kv.slice(eq + 1), 'latin1').toString('utf8');
+  }
+  return env;
+}
 
 type Enter = (target: number | string, types?: NamespaceType[]) => Sandbox;
 
@@ -61,6 +79,13 @@ export function parseExec(argv: readonly string[]): { sb: Sandbox; cmd: string[]
       }
       case '--wd':
         after.push((sb) => call(sb, 'exec', f.given, 'cwd', a));
+        break;
+      case '--env':
+        // nsenter: the program gets the target's environment instead of ours.
+        after.push((sb) => {
+          if (target === undefined) throw new UsageError('exec', `${f.given}: needs --target PID`);
+          return call(sb, 'exec', f.given, 'env', targetEnv(target), { inherit: false });
+        });
         break;
       default:
         break; // --no-fork, --preserve-credentials: nsbind's behaviour already

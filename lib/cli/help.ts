@@ -11,6 +11,7 @@ Commands:
   ls       list the namespaces on this host (like lsns)
   netns    add, delete, list named network namespaces, and run in them (like ip netns)
   doctor   tell what this kernel and policy allow, and how to allow the rest
+  bwrap    bubblewrap's command line, defaults and messages (nsbind bwrap ARGS...)
 
 Flags:
   -h, --help       this help ('nsbind <command> --help' for a command's flags)
@@ -40,6 +41,7 @@ Namespaces (unshare's names; bwrap's --unshare-* work too):
       --unshare-all  bwrap's: user and cgroup where possible, pid ipc net uts always
       --share-net    keep the host's network (after --unshare-all)
   -f, --fork         accepted for unshare compatibility (nsbind always forks)
+      --kill-child[=SIGKILL]  accepted: the sandbox always dies with nsbind
       --as-pid-1     CMD itself is PID 1 (no init), as with 'unshare --pid --fork'
 
 User namespace:
@@ -47,8 +49,13 @@ User namespace:
   -c, --map-current-user     map your uid/gid to themselves, setgroups denied
       --map-user UID, --uid UID        your uid as seen inside
       --map-group GID, --gid GID       your gid as seen inside
-      --map-users OUTER,INNER,COUNT    a uid range (repeatable; needs newuidmap unless root)
-      --map-groups OUTER,INNER,COUNT   a gid range
+      --map-users INNER:OUTER:COUNT    a uid range (repeatable; needs newuidmap unless root);
+                                       OUTER,INNER,COUNT (util-linux 2.38's order) also works;
+                                       'auto': your first /etc/subuid block, from 0 inside
+      --map-groups INNER:OUTER:COUNT   a gid range (same forms)
+      --map-auto                       --map-users=auto --map-groups=auto
+      --map-subids                     your first subuid/subgid blocks onto the same ids
+      --keep-caps                      keep the capabilities the user namespace grants
       --setgroups allow|deny
   -S, --setuid UID, -G, --setgid GID   credentials inside, set after the namespaces
 
@@ -67,7 +74,11 @@ Filesystem (bwrap's names; each implies --mount):
                                    skipped when SRC is missing)
       --tmpfs DEST, --proc DEST, --dev DEST, --mqueue DEST, --dir DEST
       --symlink TARGET DEST, --remount-ro DEST
-      --size BYTES, --perms OCTAL  for the next --tmpfs / --dir
+      --size BYTES, --perms OCTAL  for the next --tmpfs / --dir / --file / --bind-data
+      --file FD DEST, --bind-data FD DEST, --ro-bind-data FD DEST
+                                   a file with the contents read from descriptor FD
+      --overlay-src SRC ... then --overlay RWSRC WORKDIR DEST, --tmp-overlay DEST or
+                                   --ro-overlay DEST   (later sources on top, as bwrap)
   -R, --root DIR                   pivot_root into DIR (paths of later steps are inside it)
       --empty-root                 pivot_root into a fresh empty tmpfs (bwrap's starting point)
       --chroot DIR                 chroot into DIR (weaker than --root)
@@ -80,9 +91,18 @@ File policy (one .files() step; repeatable; ~, relative paths and * / ** globs):
       --landlock                   require Landlock (fail where the kernel has none)
 
 Process:
-      --setenv VAR VALUE, --unsetenv VAR, --clearenv
+      --setenv VAR VALUE, --unsetenv VAR, --clearenv, -e, --env VAR=VALUE
+      --clear-env                  start from an empty environment
+      --whitelist-env VAR,VAR...   only these of nsbind's variables
+      --argv0 VALUE                argv[0] of CMD
+      --timeout SECONDS            then SIGKILL (the reason is printed on stderr)
+      --rlimit NAME=SOFT[:HARD]    setrlimit (nofile=256, core=0, nproc=64:128, unlimited)
+      --seccomp FD                 a compiled classic-BPF filter read from FD (replaces nsbind's)
+      --seccomp-deny CALL,CALL...  refuse these system calls (EPERM), besides nsbind's filter
+      --disable-userns, --assert-userns-disabled   accepted: nsbind's filter refuses them
       --cap-add CAP, --cap-drop CAP    capabilities kept (default none; ALL for every one)
-      --die-with-parent, --new-session accepted for bwrap compatibility (nsbind's defaults)
+      --die-with-parent            nsbind (and so its sandbox) ends when nsbind's parent does
+      --new-session                accepted for bwrap compatibility (nsbind's default)
       --pty, --no-pty              run on a new pseudo-terminal (default: when stdin and stdout are terminals)
       --no-new-session             stay in the caller's session and terminal (as unshare; no pty)
 
@@ -116,19 +136,24 @@ Run CMD in namespaces of a running process (nsenter's flags).
                          (/proc/PID/ns/net, /run/netns/NAME, a bind-mounted nsfs file)
   -S, --setuid UID, -G, --setgid GID   credentials inside
   -w, --wd DIR           working directory inside
+  -e, --env              the target's environment instead of ours
   -F, --no-fork          accepted for nsenter compatibility
   -h, --help
 
 Exit status as for 'nsbind run'.
 `;
 
-export const LS_HELP = `Usage: nsbind ls [-t TYPE] [--json]
+export const LS_HELP = `Usage: nsbind ls [-t TYPE] [--json] [-o LIST | --output-all] [--tree[=owner|parent]]
 
 List the namespaces on this host, one line each (like lsns), including namespaces held
 only by a bind mount or an open file descriptor.
 
   -t, --type TYPE    only this type (user pid mnt uts ipc net cgroup time)
   -J, --json         lsns's JSON: {"namespaces":[{"ns","type","nprocs","pid","user","command"}]}
+  -o, --output LIST  columns (NS TYPE PATH NPROCS PID PPID COMMAND UID USER NETNSID NSFS
+                     PNS ONS; +LIST adds to the default ones); NETNSID is always empty
+      --output-all   every column
+  -T, --tree[=REL]   a tree by owning user namespace (owner, the default) or parent
   -h, --help
 `;
 

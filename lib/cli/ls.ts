@@ -1,4 +1,5 @@
 // `nsbind ls [-t TYPE] [--json]`: like lsns, from the library's namespaces.list().
+import { statSync } from 'node:fs';
 import { NAMESPACE_TYPES } from '../options.js';
 import { parseArgs } from './args.js';
 import { libraryExport } from './feature.js';
@@ -11,9 +12,79 @@ interface Entry {
   inode: number;
   nprocs: number;
   pid: number | null;
+  ppid?: number;
   /** null for a namespace no process is in (held by an fd or a bind mount). */
   user: string | number | null;
   command: string | null;
+  paths?: string[];
+  parent?: number;
+  owner?: number;
+}
+
+/** lsns's columns, in lsns's --output-all order, with how each is read from an entry. */
+const COLUMNS: Record<string, { json: string; right: boolean; get: (e: Entry) => string | number | null }> = {
+  NS: { json: 'ns', right: true, get: (e) => e.inode },
+  TYPE: { json: 'type', right: false, get: (e) => e.type },
+  PATH: { json: 'path', right: false, get: (e) => e.paths?.find((p) => p.startsWith('/proc/')) ?? null },
+  NPROCS: { json: 'nprocs', right: true, get: (e) => e.nprocs },
+  PID: { json: 'pid', right: true, get: (e) => e.pid ?? null },
+  PPID: { json: 'ppid', right: true, get: (e) => e.ppid ?? null },
+  COMMAND: { json: 'command', right: false, get: (e) => e.command ?? null },
+  UID: { json: 'uid', right: true, get: (e) => uidOf(e) },
+  USER: { json: 'user', right: false, get: (e) => (typeof e.user === 'number' ? String(e.user) : e.user ?? null) },
+  // nsbind does not ask the kernel for netns ids (RTM_GETNSID); lsns prints them.
+  NETNSID: { json: 'netnsid', right: true, get: () => null },
+  NSFS: { json: 'nsfs', right: false, get: (e) => e.paths?.filter((p) => !p.startsWith('/proc/')).join(',') || null },
+  PNS: { json: 'pns', right: true, get: (e) => e.parent ?? 0 },
+  ONS: { json: 'ons', right: true, get: (e) => e.owner ?? 0 },
+};
+const DEFAULT_COLUMNS = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'COMMAND'];
+
+function uidOf(e: Entry): number | null {
+  if (e.pid == null) return null;
+  try {
+    return statSync(`/proc/${e.pid}`).uid;
+  } catch {
+    return null;
+  }
+}
+
+/** `-o NS,TYPE` / `-o +PATH` (lsns: a leading + adds to the defaults). */
+export function columnsOf(spec: string | undefined, all: boolean): string[] {
+  if (all) return Object.keys(COLUMNS);
+  if (spec === undefined) return DEFAULT_COLUMNS;
+  const add = spec.startsWith('+');
+  const names = (add ? spec.slice(1) : spec).split(',').filter(Boolean).map((c) => c.toUpperCase());
+  for (const n of names) {
+    if (!Object.hasOwn(COLUMNS, n)) throw new UsageError('ls', `--output: unknown column '${n}' (${Object.keys(COLUMNS).join(', ')})`);
+  }
+  return add ? [...DEFAULT_COLUMNS, ...names.filter((n) => !DEFAULT_COLUMNS.includes(n))] : names;
+}
+
+/** The rows in tree order with their prefixes (`├─`, `└─`), by owner or by parent. */
+export function treeOrder(list: Entry[], rel: 'owner' | 'parent'): { e: Entry; prefix: string }[] {
+  const link = (e: Entry) => (rel === 'owner' ? e.owner : e.type === 'user' || e.type === 'pid' ? e.parent : e.owner);
+  const byInode = new Map(list.map((e) => [e.inode, e]));
+  const children = new Map<number, Entry[]>();
+  const roots: Entry[] = [];
+  for (const e of list) {
+    const up = link(e);
+    if (up !== undefined && up !== e.inode && byInode.has(up)) {
+      if (!children.has(up)) children.set(up, []);
+      children.get(up)!.push(e);
+    } else roots.push(e);
+  }
+  const out: { e: Entry; prefix: string }[] = [];
+  const walk = (e: Entry, lead: string, branch: string, depth: number) => {
+    out.push({ e, prefix: lead + branch });
+    const kids = depth > 64 ? [] : (children.get(e.inode) ?? []);
+    kids.forEach((k, i) => {
+      const last = i === kids.length - 1;
+      walk(k, lead + (branch === '' ? '' : branch === '├─' ? '│ ' : '  '), last ? '└─' : '├─', depth + 1);
+    });
+  };
+  for (const r of roots) walk(r, '', '', 0);
+  return out;
 }
 
 /** lsns's JSON keys: ns, type, nprocs, pid, user, command. */
@@ -30,12 +101,19 @@ export function toLsnsJson(list: Entry[]): { namespaces: object[] } {
   };
 }
 
-function table(list: Entry[]): string {
-  const rows = [['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'COMMAND']];
-  for (const e of list) rows.push([String(e.inode), e.type, String(e.nprocs), e.pid == null ? '' : String(e.pid), e.user == null ? '' : String(e.user), e.command ?? '']);
+function table(list: Entry[], columns: string[] = DEFAULT_COLUMNS, tree?: 'owner' | 'parent'): string {
+  const rows = [columns];
+  const ordered = tree ? treeOrder(list, tree) : list.map((e) => ({ e, prefix: '' }));
+  for (const { e, prefix } of ordered) {
+    rows.push(columns.map((c, i) => {
+      const v = COLUMNS[c].get(e);
+      return (i === 0 ? prefix : '') + (v == null ? '' : String(v));
+    }));
+  }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  // Numbers right-aligned, text left-aligned, the last column not padded (as lsns prints).
-  const right = [true, false, true, true, false, false];
+  // Numbers right-aligned, text left-aligned, the last column not padded (as lsns prints);
+  // a tree's first column is left-aligned so the branches line up.
+  const right = columns.map((c, i) => COLUMNS[c].right && !(tree && i === 0));
   return rows
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' '))
     .join('\n') + '\n';
@@ -47,6 +125,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     [
       { names: ['--type', '-t'], arity: 1, metavar: ['TYPE'] },
       { names: ['--json', '-J'], arity: 0 },
+      { names: ['--output', '-o'], arity: 1, metavar: ['LIST'] },
+      { names: ['--output-all'], arity: 0 },
+      { names: ['--tree', '-T'], arity: 'optional', metavar: ['owner|parent'] },
       { names: ['--help', '-h'], arity: 0 },
     ],
     { command: 'ls', takesCommand: false },
@@ -67,6 +148,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   const namespaces = libraryExport<{ list(o?: { type?: string }): Promise<Entry[]> }>('namespaces');
   const list = await namespaces.list(type ? { type } : undefined);
   const json = flags.some((f) => f.name === '--json');
-  process.stdout.write(json ? `${JSON.stringify(toLsnsJson(list), null, 2)}\n` : table(list));
+  const outputFlag = flags.filter((f) => f.name === '--output').pop();
+  const columns = columnsOf(outputFlag?.values[0], flags.some((f) => f.name === '--output-all'));
+  const treeFlag = flags.filter((f) => f.name === '--tree').pop();
+  let tree: 'owner' | 'parent' | undefined;
+  if (treeFlag) {
+    const rel = treeFlag.values[0] ?? 'owner';
+    if (rel !== 'owner' && rel !== 'parent') throw new UsageError('ls', `${treeFlag.given}: '${rel}' is not supported (owner or parent)`);
+    tree = rel;
+  }
+  if (json && (outputFlag || flags.some((f) => f.name === '--output-all'))) {
+    const rows = list.map((e) => Object.fromEntries(columns.map((c) => [COLUMNS[c].json, COLUMNS[c].get(e)])));
+    process.stdout.write(`${JSON.stringify({ namespaces: rows }, null, 2)}\n`);
+  } else {
+    process.stdout.write(json ? `${JSON.stringify(toLsnsJson(list), null, 2)}\n` : table(list, columns, tree));
+  }
   return 0;
 }

@@ -2,6 +2,7 @@
 // The `nsbind` command. Only the subcommand that runs is loaded (startup time matters
 // for a program that wraps other programs), and every failure ends here: bad input is one
 // line plus a usage hint, nsbind's errors are the NsbindError message; both exit 125.
+import { didYouMean } from './args.js';
 import { MissingFeature } from './builder.js';
 import { MAIN_HELP } from './help.js';
 import { EXIT_NSBIND, UsageError } from './usage.js';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, () => Command> = {
   ls: () => require('./ls.js') as Command,
   netns: () => require('./netns.js') as Command,
   doctor: () => require('./doctor.js') as Command,
+  bwrap: () => require('./bwrap.js') as Command,
 };
 
 async function cli(argv: string[]): Promise<number> {
@@ -26,9 +28,12 @@ async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`nsbind ${(require('../../package.json') as { version: string }).version}\n`);
     return 0;
   }
-  if (name === undefined) throw new UsageError('', 'missing command (run, exec, ls, netns, doctor)');
+  if (name === undefined) throw new UsageError('', 'missing command (run, exec, ls, netns, doctor, bwrap)');
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!load) throw new UsageError('', `unknown command '${name}' (run, exec, ls, netns, doctor)`);
+  if (!load) {
+    const guess = didYouMean(`--${name}`, Object.keys(COMMANDS).map((c) => `--${c}`)).replace(/--/g, '');
+    throw new UsageError('', `unknown command '${name}' (${Object.keys(COMMANDS).join(', ')})${guess}`);
+  }
   return load().main(rest);
 }
 

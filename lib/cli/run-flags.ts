@@ -5,6 +5,10 @@ import type { NamespaceType, SandboxOptions } from '../options.js';
 // The public index, not sandbox.js: other parts of nsbind add their builder methods and
 // spawn steps when the index loads them, and the CLI must see what a program sees.
 import { sandbox, type Sandbox } from '../index.js';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { subidRanges } from '../doctor/ids.js';
+import { CAPABILITIES } from '../security/capabilities.js';
 import type { FlagSpec, ParsedFlag } from './args.js';
 import { call, withNamespace } from './builder.js';
 import { UsageError } from './usage.js';
@@ -41,8 +45,12 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--map-current-user', '-c'], arity: 0 },
   { names: ['--map-user'], arity: 1, metavar: ['UID'] },
   { names: ['--map-group'], arity: 1, metavar: ['GID'] },
-  { names: ['--map-users'], arity: 1, metavar: ['OUTER,INNER,COUNT'] },
-  { names: ['--map-groups'], arity: 1, metavar: ['OUTER,INNER,COUNT'] },
+  { names: ['--map-users'], arity: 1, metavar: ['INNER:OUTER:COUNT|OUTER,INNER,COUNT|auto'] },
+  { names: ['--map-groups'], arity: 1, metavar: ['INNER:OUTER:COUNT|OUTER,INNER,COUNT|auto'] },
+  { names: ['--map-auto'], arity: 0 },
+  { names: ['--map-subids'], arity: 0 },
+  { names: ['--keep-caps'], arity: 0 },
+  { names: ['--kill-child'], arity: 'optional', metavar: ['SIGNAL'] },
   { names: ['--setgroups'], arity: 1, metavar: ['allow|deny'] },
   { names: ['--uid'], arity: 1, metavar: ['UID'] },
   { names: ['--gid'], arity: 1, metavar: ['GID'] },
@@ -77,6 +85,23 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--setenv'], arity: 2, metavar: ['VAR', 'VALUE'] },
   { names: ['--unsetenv'], arity: 1, metavar: ['VAR'] },
   { names: ['--clearenv'], arity: 0 },
+  { names: ['--clear-env'], arity: 0 },
+  { names: ['--whitelist-env'], arity: 1, metavar: ['VAR,VAR...'] },
+  { names: ['--env', '-e'], arity: 1, metavar: ['VAR=VALUE'] },
+  { names: ['--argv0'], arity: 1, metavar: ['VALUE'] },
+  { names: ['--file'], arity: 2, metavar: ['FD', 'DEST'] },
+  { names: ['--bind-data'], arity: 2, metavar: ['FD', 'DEST'] },
+  { names: ['--ro-bind-data'], arity: 2, metavar: ['FD', 'DEST'] },
+  { names: ['--overlay-src'], arity: 1, metavar: ['SRC'] },
+  { names: ['--overlay'], arity: 3, metavar: ['RWSRC', 'WORKDIR', 'DEST'] },
+  { names: ['--tmp-overlay'], arity: 1, metavar: ['DEST'] },
+  { names: ['--ro-overlay'], arity: 1, metavar: ['DEST'] },
+  { names: ['--seccomp'], arity: 1, metavar: ['FD'] },
+  { names: ['--seccomp-deny'], arity: 1, metavar: ['SYSCALL,SYSCALL...'] },
+  { names: ['--disable-userns'], arity: 0 },
+  { names: ['--assert-userns-disabled'], arity: 0 },
+  { names: ['--timeout'], arity: 1, metavar: ['SECONDS'] },
+  { names: ['--rlimit'], arity: 1, metavar: ['NAME=SOFT[:HARD]'] },
   { names: ['--cap-add'], arity: 1, metavar: ['CAP'] },
   { names: ['--cap-drop'], arity: 1, metavar: ['CAP'] },
   { names: ['--die-with-parent'], arity: 0 },
@@ -116,6 +141,10 @@ export interface RunState {
   files?: { readDeny: string[]; writeAllow: string[]; writeDeny: string[] };
   /** `--pty` / `--no-pty`; unset: a pty when stdin is a terminal (and the session is new). */
   pty?: boolean;
+  /** Options of the spawn itself (`--argv0`, `--timeout`). */
+  spawn: { argv0?: string; timeout?: number; dieWithParent?: boolean };
+  /** bwrap's `--overlay-src` layers, consumed by the next `--overlay`/`--tmp-overlay`/`--ro-overlay`. */
+  overlaySrc: string[];
 }
 
 /**
@@ -159,15 +188,85 @@ function size(flag: ParsedFlag, text: string): number | string {
   return text;
 }
 
-function idRange(flag: ParsedFlag, text: string): { inside: number; outside: number; count: number } {
-  const m = /^(\d+)[,:](\d+)[,:](\d+)$/.exec(text);
-  if (!m) throw bad(flag, `expected OUTER,INNER,COUNT, got '${text}'`);
-  return { outside: Number(m[1]), inside: Number(m[2]), count: Number(m[3]) };
+type IdRange = { inside: number; outside: number; count: number };
+
+/**
+ * util-linux's two spellings: since 2.39 `INNER:OUTER:COUNT` (the order of
+ * /proc/PID/uid_map); before, `OUTER,INNER,COUNT` -- which 2.39 still reads, in its
+ * old order. Mixing the separators is refused rather than guessed.
+ */
+export function idRange(flag: ParsedFlag, text: string): IdRange {
+  const colon = /^(\d+):(\d+):(\d+)$/.exec(text);
+  if (colon) return { inside: Number(colon[1]), outside: Number(colon[2]), count: Number(colon[3]) };
+  const comma = /^(\d+),(\d+),(\d+)$/.exec(text);
+  if (comma) return { outside: Number(comma[1]), inside: Number(comma[2]), count: Number(comma[3]) };
+  throw bad(flag, `expected INNER:OUTER:COUNT (or the older OUTER,INNER,COUNT) or auto, got '${text}'`);
+}
+
+/** The caller's first block in /etc/subuid or /etc/subgid (what util-linux's `auto` uses). */
+function firstSubidBlock(flag: ParsedFlag, kind: 'uid' | 'gid'): { start: number; count: number } {
+  const file = kind === 'uid' ? '/etc/subuid' : '/etc/subgid';
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // A missing file is the same as no line for us, said below.
+  }
+  const uid = process.geteuid!();
+  let name = String(uid);
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry: only a numeric line can match.
+  }
+  const block = subidRanges(text, name, uid)[0];
+  if (!block) throw bad(flag, `no line for user ${name} in ${file} (sudo usermod --add-sub${kind}s 100000-165535 ${name})`);
+  return block;
+}
+
+function addRange(st: RunState, flag: ParsedFlag, kind: 'uid' | 'gid', range: IdRange): void {
+  const key = kind === 'uid' ? 'uidMap' : 'gidMap';
+  const existing = ((st.sb.options.namespaces?.user || undefined)?.[key] ?? []) as object[];
+  st.sb = withNamespace(st.sb, CMD, flag.given, 'user', { [key]: [...existing, range], [kind]: undefined });
+}
+
+/** Reads an inherited file descriptor to its end (bwrap's `--file FD`, `--seccomp FD`). */
+function readFd(flag: ParsedFlag, text: string): Buffer {
+  const fd = integer(flag, text);
+  try {
+    return readFileSync(fd);
+  } catch (e) {
+    throw bad(flag, `cannot read file descriptor ${fd}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function overlay(st: RunState, flag: ParsedFlag, dst: string, rw?: { upper: string; work: string }): void {
+  if (st.overlaySrc.length === 0) throw bad(flag, 'needs at least one --overlay-src before it');
+  // bwrap stacks the sources in the order given, the last on top; overlayfs lists the
+  // top-most first.
+  const lower = [...st.overlaySrc].reverse();
+  st.overlaySrc = [];
+  st.sb = call(st.sb, CMD, flag.given, 'overlay', dst, { lower, ...(rw ?? {}) });
 }
 
 function mergeLimits(st: RunState, flag: ParsedFlag, patch: Record<string, unknown>): Sandbox {
   const current = (st.sb.options as Record<string, unknown>).limits as Record<string, unknown> | undefined;
   return call(st.sb, CMD, flag.given, 'limits', { ...(current ?? {}), ...patch });
+}
+
+/**
+ * The capabilities this process holds (its permitted set): "ALL but one" can only keep
+ * what there is to keep (a container's root often lacks some).
+ */
+function heldCapabilities(): string[] {
+  let mask = 0n;
+  try {
+    const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) mask = BigInt(`0x${m[1]}`);
+  } catch {
+    return Object.keys(CAPABILITIES);
+  }
+  return Object.entries(CAPABILITIES).filter(([, n]) => (mask >> BigInt(n)) & 1n).map(([name]) => name);
 }
 
 function capabilities(st: RunState, flag: ParsedFlag, add: boolean): Sandbox {
@@ -177,11 +276,14 @@ function capabilities(st: RunState, flag: ParsedFlag, add: boolean): Sandbox {
   if (cap === 'ALL') next = add ? 'all' : 'none';
   else {
     const name = cap.startsWith('CAP_') ? cap : `CAP_${cap}`;
-    if (current === 'all') {
-      if (add) return st.sb;
-      throw bad(flag, `dropping one capability from ALL is not supported; list the ones to keep with --cap-add`);
-    }
-    const list = Array.isArray(current) ? current.filter((c) => c !== name) : [];
+    if (current === 'all' && add) return st.sb;
+    if (!Object.hasOwn(CAPABILITIES, name)) throw bad(flag, `unknown capability '${flag.values[0]}' (names are those of capabilities(7), e.g. CAP_NET_ADMIN)`);
+    // Dropping one from ALL (bwrap as root keeps them all): every known one but it.
+    // In a new user namespace the program holds every capability (over that namespace);
+    // without one, only what this process holds can be kept.
+    const inUserns = !!(st.sb.options.namespaces as Record<string, unknown> | undefined)?.user;
+    const known = current === 'all' ? (inUserns ? Object.keys(CAPABILITIES) : heldCapabilities()) : Array.isArray(current) ? current : [];
+    const list = known.filter((c) => c !== name);
     next = add ? [...list, name] : list;
     if (next.length === 0) next = 'none';
   }
@@ -241,9 +343,12 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       return;
     }
     case '--fork':
-    case '--die-with-parent':
     case '--new-session':
-      // nsbind always forks, kills the sandbox with its parent and starts a new session by default.
+      // nsbind always forks and starts a new session by default.
+      return;
+    case '--die-with-parent':
+      // The sandbox already dies with nsbind; this makes nsbind die with its own parent.
+      st.spawn.dieWithParent = true;
       return;
     case '--no-new-session':
       // As unshare: the program stays in the caller's session, on the caller's terminal.
@@ -265,22 +370,51 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
         uid: process.geteuid!(), gid: process.getegid!(), uidMap: undefined, gidMap: undefined, setgroups: 'deny',
       });
       return;
+    // unshare's --map-user/--map-group deny setgroups as -r does; bwrap's --uid/--gid do not.
     case '--map-user':
     case '--uid':
-      st.sb = withNamespace(sb, CMD, g, 'user', { uid: integer(flag, a), uidMap: undefined });
+      st.sb = withNamespace(sb, CMD, g, 'user', { uid: integer(flag, a), uidMap: undefined, ...(flag.name === '--map-user' ? { setgroups: 'deny' as const } : {}) });
       return;
     case '--map-group':
     case '--gid':
-      st.sb = withNamespace(sb, CMD, g, 'user', { gid: integer(flag, a), gidMap: undefined });
+      st.sb = withNamespace(sb, CMD, g, 'user', { gid: integer(flag, a), gidMap: undefined, ...(flag.name === '--map-group' ? { setgroups: 'deny' as const } : {}) });
       return;
     case '--map-users':
     case '--map-groups': {
-      const key = flag.name === '--map-users' ? 'uidMap' : 'gidMap';
-      const single = key === 'uidMap' ? 'uid' : 'gid';
-      const existing = ((sb.options.namespaces?.user || undefined)?.[key] ?? []) as object[];
-      st.sb = withNamespace(sb, CMD, g, 'user', { [key]: [...existing, idRange(flag, a)], [single]: undefined });
+      const kind = flag.name === '--map-users' ? 'uid' : 'gid';
+      if (a === 'auto') {
+        const b = firstSubidBlock(flag, kind);
+        addRange(st, flag, kind, { inside: 0, outside: b.start, count: b.count });
+      } else addRange(st, flag, kind, idRange(flag, a));
       return;
     }
+    case '--map-auto':
+      // util-linux: --map-users=auto --map-groups=auto (the first block from 0 inside).
+      for (const kind of ['uid', 'gid'] as const) {
+        const b = firstSubidBlock(flag, kind);
+        addRange(st, flag, kind, { inside: 0, outside: b.start, count: b.count });
+      }
+      return;
+    case '--map-subids':
+      // util-linux: the first block mapped onto the same ids inside.
+      for (const kind of ['uid', 'gid'] as const) {
+        const b = firstSubidBlock(flag, kind);
+        addRange(st, flag, kind, { inside: b.start, outside: b.start, count: b.count });
+      }
+      return;
+    case '--keep-caps':
+      // unshare: the capabilities the new user namespace grants survive the exec.
+      st.sb = call(sb, CMD, g, 'capabilities', 'all');
+      return;
+    case '--kill-child':
+      // unshare: kill the program when unshare dies. nsbind does that always (with SIGKILL,
+      // through the init's parent-death signal); another signal is not offered.
+      if (a !== undefined && !/^(SIG)?KILL$|^9$/i.test(a)) {
+        throw bad(flag, `nsbind ends the sandbox with SIGKILL when it dies; '${a}' cannot be chosen`);
+      }
+      st.sb = call(sb, CMD, g, 'dieWithParent', true);
+      st.spawn.dieWithParent = true;
+      return;
     case '--setgroups':
       st.sb = withNamespace(sb, CMD, g, 'user', { setgroups: a as 'allow' | 'deny' });
       return;
@@ -344,10 +478,12 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       st.sb = call(sb, CMD, g, 'readonly', a);
       return;
     case '--size':
+      if (st.nextSize !== undefined) throw bad(flag, 'given twice for the same --tmpfs');
       st.nextSize = integer(flag, a);
       return;
     case '--perms':
-      if (!/^[0-7]{1,4}$/.test(a)) throw bad(flag, `expected an octal mode like 0755, got '${a}'`);
+      if (!/^0*[0-7]{1,4}$/.test(a)) throw bad(flag, `expected an octal mode like 0755, got '${a}'`);
+      if (st.nextPerms !== undefined) throw bad(flag, 'given twice for the same operation');
       st.nextPerms = parseInt(a, 8);
       return;
     case '--tmpfs': {
@@ -387,6 +523,77 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       const cleared = Object.fromEntries([...st.envKeys, ...Object.keys(sb.options.env ?? {})].map((k) => [k, null]));
       st.envKeys.clear();
       st.sb = call(sb, CMD, g, 'env', cleared, { inherit: false });
+      return;
+    }
+    case '--clear-env':
+      st.envKeys.clear();
+      st.sb = call(sb, CMD, g, 'env', Object.fromEntries(Object.keys(sb.options.env ?? {}).map((k) => [k, null])), { inherit: false });
+      return;
+    case '--whitelist-env': {
+      // Start empty and copy only the named variables from nsbind's own environment.
+      const keep: Record<string, string> = {};
+      for (const name of a.split(',').filter(Boolean)) if (process.env[name] !== undefined) keep[name] = process.env[name]!;
+      st.sb = call(sb, CMD, g, 'env', keep, { inherit: false });
+      return;
+    }
+    case '--env': {
+      const eq = a.indexOf('=');
+      if (eq <= 0) throw bad(flag, `expected VAR=VALUE, got '${a}'`);
+      st.envKeys.add(a.slice(0, eq));
+      st.sb = call(sb, CMD, g, 'env', { [a.slice(0, eq)]: a.slice(eq + 1) });
+      return;
+    }
+    case '--argv0':
+      st.spawn.argv0 = a;
+      return;
+    case '--file':
+    case '--bind-data':
+    case '--ro-bind-data': {
+      const mode = st.nextPerms ?? (flag.name === '--file' ? 0o666 : 0o600);
+      st.nextPerms = undefined;
+      st.sb = call(sb, CMD, g, 'file', b, readFd(flag, a), mode);
+      if (flag.name === '--ro-bind-data') st.sb = call(st.sb, CMD, g, 'readonly', b);
+      return;
+    }
+    case '--overlay-src':
+      st.overlaySrc.push(a);
+      return;
+    case '--overlay':
+      overlay(st, flag, flag.values[2], { upper: a, work: b });
+      return;
+    case '--tmp-overlay':
+      overlay(st, flag, a);
+      return;
+    case '--ro-overlay':
+      overlay(st, flag, a);
+      st.sb = call(st.sb, CMD, g, 'readonly', a);
+      return;
+    case '--seccomp':
+      st.sb = call(sb, CMD, g, 'seccomp', new Uint8Array(readFd(flag, a)));
+      return;
+    case '--seccomp-deny':
+      st.sb = call(sb, CMD, g, 'seccomp', { deny: a.split(',').filter(Boolean) });
+      return;
+    case '--disable-userns':
+    case '--assert-userns-disabled':
+      // nsbind's default seccomp filter already refuses new user namespaces inside; these
+      // only insist that it stays on.
+      if (sb.options.seccomp !== undefined && sb.options.seccomp !== 'default' &&
+          !(typeof sb.options.seccomp === 'object' && 'base' in sb.options.seccomp && sb.options.seccomp.base === 'default')) {
+        throw bad(flag, 'needs the default seccomp filter (it refuses user namespaces inside); a --seccomp program replaces it');
+      }
+      return;
+    case '--timeout': {
+      const seconds = number(flag, a);
+      st.spawn.timeout = Math.round(seconds * 1000);
+      return;
+    }
+    case '--rlimit': {
+      const m = /^([a-z_]+)=([^:]+)(?::(.+))?$/i.exec(a);
+      if (!m) throw bad(flag, `expected NAME=SOFT[:HARD] like nofile=256 or core=0, got '${a}'`);
+      const val = (x: string) => (x === 'unlimited' || x === 'infinity' ? 'unlimited' : integer(flag, x));
+      const name = m[1].toLowerCase().replace(/^rlimit_/, '');
+      st.sb = call(sb, CMD, g, 'rlimits', { [name]: m[3] === undefined ? val(m[2]) : [val(m[2]), val(m[3])] });
       return;
     }
     case '--cap-add':

@@ -18,6 +18,40 @@ export function exitStatus(r: ExitResult): number {
   return 128 + (n ?? 0);
 }
 
+/** Options of the spawn the CLI sets besides the sandbox (`--argv0`, `--timeout`). */
+export interface SpawnExtras {
+  argv0?: string;
+  timeout?: number;
+  /** `--die-with-parent`/`--kill-child`: end when nsbind's own parent dies. */
+  dieWithParent?: boolean;
+  /** The command line changes no root: a missing mount point may be a bwrap habit. */
+  noRoot?: boolean;
+  /** `--pty`: the program on a new pseudo-terminal joined to ours. */
+  pty?: boolean;
+}
+
+/** For a bwrap command line run as `nsbind run` without a root of its own. */
+export const EMPTY_ROOT_HINT =
+  "  hint: bwrap starts from an empty root and creates mount points in it; 'nsbind run' keeps the host's tree unless --empty-root is given (or run the line as 'nsbind bwrap ...')";
+
+/** Whether an error is about a mount point or file nsbind would not create on the host. */
+export function missingOnHost(message: string): boolean {
+  return /destination does not exist inside the sandbox|not inside a filesystem the sandbox made/.test(message);
+}
+
+/**
+ * Why the program ended, when it was not its own doing: a shell shows only "Killed"
+ * (or nothing) for these, so the CLI says it on stderr.
+ */
+export function endReason(r: ExitResult, timeoutMs?: number): string | undefined {
+  if (r.reason === 'oom') {
+    const peak = r.usage?.memoryPeakBytes;
+    return `nsbind: the program was killed by the OOM killer: it reached the --memory limit${peak ? ` (peak ${Math.round(peak / 1048576)} MiB)` : ''}`;
+  }
+  if (r.reason === 'timeout') return `nsbind: the program was killed after the --timeout of ${(timeoutMs ?? 0) / 1000} s`;
+  return undefined;
+}
+
 /** A failed exec is reported as shells do; every other setup failure is nsbind's (125). */
 export function errorStatus(e: unknown): number {
   if (e instanceof NsbindError && e.step?.startsWith('execve ')) {
@@ -40,16 +74,18 @@ export function checkStatusFd(command: string, fd: number): void {
  * Spawns `cmd` in `sb` with inherited stdio and resolves to the exit status. A setup
  * failure is printed on stderr (one NsbindError message) and becomes 125/126/127.
  */
-export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, o: { pty?: boolean } = {}): Promise<number> {
+export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, extras: SpawnExtras = {}): Promise<number> {
   let p: SandboxProcess;
   try {
-    p = sb.spawn(cmd[0], cmd.slice(1), o.pty ? { pty: terminalSize() } : { stdio: 'inherit' });
+    const { dieWithParent: _d, noRoot: _n, pty, ...spawnExtras } = extras;
+    p = sb.spawn(cmd[0], cmd.slice(1), pty ? { pty: terminalSize(), ...spawnExtras } : { stdio: 'inherit', ...spawnExtras });
   } catch (e) {
-    return report(e);
+    return report(e, extras.noRoot);
   }
-  const detach = o.pty ? connectTerminal(p) : () => Promise.resolve();
+  const detach = extras.pty ? connectTerminal(p) : () => Promise.resolve();
   const forward = (sig: NodeJS.Signals) => p.kill(sig);
   for (const sig of FORWARDED) process.on(sig, forward);
+  const stopWatch = extras.dieWithParent ? watchParent() : () => {};
   const status = (obj: object) => {
     if (statusFd !== undefined) writeSync(statusFd, `${JSON.stringify(obj)}\n`);
   };
@@ -58,12 +94,15 @@ export async function supervise(sb: Sandbox, cmd: string[], statusFd?: number, o
     const r = await p.exited;
     await detach();
     const code = exitStatus(r);
+    const why = endReason(r, extras.timeout);
+    if (why) process.stderr.write(`${why}\n`);
     status({ 'exit-code': code, ...r });
     return code;
   } catch (e) {
     await detach();
-    return report(e);
+    return report(e, extras.noRoot);
   } finally {
+    stopWatch();
     for (const sig of FORWARDED) process.off(sig, forward);
   }
 }
@@ -108,8 +147,24 @@ function connectTerminal(p: SandboxProcess): () => Promise<void> {
   };
 }
 
-function report(e: unknown): number {
+function report(e: unknown, noRoot?: boolean): number {
   if (e instanceof UsageError) throw e;
-  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${message}\n${noRoot && missingOnHost(message) ? `${EMPTY_ROOT_HINT}\n` : ''}`);
   return errorStatus(e);
+}
+
+/**
+ * `--die-with-parent` for the command itself: bwrap sets PR_SET_PDEATHSIG on itself; Node
+ * cannot, so the parent is watched (once a second: process.ppid is a getppid() call) and
+ * nsbind kills itself when it changes -- the sandbox then dies with nsbind, through its
+ * init's own parent-death signal.
+ */
+export function watchParent(): () => void {
+  const parent = process.ppid;
+  const t = setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+  }, 1000);
+  t.unref();
+  return () => clearInterval(t);
 }

@@ -36,9 +36,10 @@ export function cgroupCheck(host: Host, uid: number): CgroupCheck {
     if (!m) return undefined;
     return posix.join(m.mountPoint, m.root === '/' ? path : path.slice(m.root.length));
   };
+  const delegate = delegationFix(host);
   const userFix = uid === 0
     ? 'give this process a writable cgroup filesystem (in Docker: `--privileged`, or `--cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw`)'
-    : 'run node in a cgroup delegated to you: `systemd-run --user --scope -p Delegate=yes node app.js`';
+    : delegate;
 
   if (version === 2 || (version === 'hybrid' && liveV1.length === 0)) {
     const dir = v2 ? dirOf('cgroup2', undefined, v2.path) : undefined;
@@ -51,7 +52,7 @@ export function cgroupCheck(host: Host, uid: number): CgroupCheck {
     if (missing.length) {
       return { version, path: dir, ...fail(`the controllers ${missing.join(', ')} are not enabled for ${dir} (cgroup.controllers)`, uid === 0
         ? `echo '${missing.map((c) => '+' + c).join(' ')}' | sudo tee ${posix.dirname(dir)}/cgroup.subtree_control`
-        : 'run node in a cgroup delegated to you: `systemd-run --user --scope -p Delegate=yes node app.js`') };
+        : delegate) };
     }
     return { version, path: dir, ok: true };
   }
@@ -67,4 +68,14 @@ export function cgroupCheck(host: Host, uid: number): CgroupCheck {
     return { ...base, ...fail(`our cgroup is not writable in the ${locked.map((d) => d.c).join(', ')} hierarchy (${locked.map((d) => d.dir ?? '?').join(', ')})`, userFix) };
   }
   return { ...base, ok: true };
+}
+
+/**
+ * How an unprivileged user gets a cgroup of their own: systemd-run where systemd is the
+ * init (sd_booted's test: /run/systemd/system exists); elsewhere (containers, OpenRC,
+ * WSL without systemd) an administrator hands over a directory.
+ */
+export function delegationFix(host: Host): string {
+  if (host.exists('/run/systemd/system')) return 'run node in a cgroup delegated to you: `systemd-run --user --scope -p Delegate=yes node app.js`';
+  return 'this system does not run systemd: have an administrator delegate a cgroup to you (mkdir it, chown it and its cgroup.procs, cgroup.subtree_control and cgroup.threads to you) and start node in it, or run as root';
 }

@@ -14,6 +14,8 @@ export interface SubidCheck extends Check {
   uids: IdRange[];
   /** The current user's ranges in /etc/subgid. */
   gids: IdRange[];
+  /** Why a missing range is fine here (root). */
+  note?: string;
 }
 
 function installCommand(host: Host): string {
@@ -64,15 +66,15 @@ export function subuidCheck(host: Host, user = currentUser()): SubidCheck {
   const uids = subidRanges(host.read('/etc/subuid') ?? '', user.name, user.uid);
   const gids = subidRanges(host.read('/etc/subgid') ?? '', user.name, user.uid);
   if (uids.length && gids.length) return { ok: true, uids, gids };
+  // Root writes any map directly (nsbind never runs newuidmap for it), so no range is
+  // nothing it lacks; only `--map-auto`-style flags read the file.
+  if (user.uid === 0) return { ok: true, uids, gids, note: 'root needs no ranges: it writes any id map directly' };
   const files = [uids.length ? '' : '/etc/subuid', gids.length ? '' : '/etc/subgid'].filter(Boolean).join(' and ');
   return {
     uids,
     gids,
     ...fail(
-      user.uid === 0
-        ? `root has no range in ${files}: every sandbox's inside-root is host uid/gid 65534 alone ` +
-            '(shared by all of them and by "nobody"), and ids beyond it need .as() or an explicit map'
-        : `${user.name} has no ranges in ${files}: only one id can be mapped into a user namespace`,
+      `${user.name} has no ranges in ${files}: only one id can be mapped into a user namespace`,
       `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user.name}`,
     ),
   };

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Runs the bwrap drop-in cases with the system's bwrap and with `nsbind bwrap`, as the
+// current user and (when root) as nobody, and prints which pass where.
+//
+//   node scripts/bwrap-suite.mjs                 nsbind's own cases (scripts/bwrap-cases.mjs)
+//   node scripts/bwrap-suite.mjs --upstream DIR  bubblewrap's tests/test-run.sh from a
+//                                                checkout (dev only: `fetch` it; not in CI),
+//                                                run case by case (see splitUpstream)
+//   --json                                       the results as JSON (for the vitest test)
+//   --only root|nobody                           one caller
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CASES } from './bwrap-cases.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+
+/** A directory nobody may use too, with the nsbind shim in it. */
+function workspace(asNobody) {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbind-bwrap-suite-'));
+  chmodSync(dir, 0o755);
+  const shim = join(dir, 'nsbind-bwrap');
+  writeFileSync(shim, `#!/bin/sh\nexec '${process.execPath}' '${MAIN}' bwrap "$@"\n`, { mode: 0o755 });
+  if (asNobody) chownSync(dir, 65534, 65534);
+  return { dir, shim };
+}
+
+/** Runs one case's script with BWRAP=`bwrap` (the tool) in a fresh directory. */
+function runCase(script, bwrap, asNobody, timeoutMs = 60_000, extraEnv = {}) {
+  const { dir } = workspace(asNobody);
+  try {
+    const r = spawnSync('bash', ['-c', `set -euo pipefail\nRUN="$BWRAP --bind / / --tmpfs /tmp"\n${script}`], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: asNobody ? '/nonexistent' : (process.env.HOME ?? '/root'), BWRAP: bwrap, LANG: 'C', ...extraEnv },
+    });
+    return { ok: r.status === 0, status: r.status, stderr: String(r.stderr ?? '').slice(-2000) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * bubblewrap's test-run.sh as separate cases: the prelude (everything before the first
+ * test) followed by one test's lines, cut at each `ok "..."`. A case inside a loop gets
+ * the loop's header and its own body; cases that depend on files an earlier one made
+ * (a few do) may fail here for that reason alone -- it is a dev aid, not a verdict.
+ */
+export function splitUpstream(dir) {
+  const text = readFileSync(join(dir, 'tests', 'test-run.sh'), 'utf8').replace('. ${srcd}/libtest.sh', `. '${join(dir, 'tests', 'libtest.sh')}'`);
+  const lines = text.split('\n');
+  const first = lines.findIndex((l) => l.startsWith('# Test help'));
+  const prelude = lines.slice(0, first).join('\n').replace('set -xeuo pipefail', 'set -euo pipefail');
+  const cases = [];
+  let body = [];
+  for (const l of lines.slice(first)) {
+    body.push(l);
+    const m = /^\s*ok(?:_skip)? "(.*)"/.exec(l);
+    if (m && !l.trim().startsWith('ok_skip')) {
+      cases.push({ name: m[1], script: `${prelude}\n${body.join('\n')}\nexit 0`, env: { G_TEST_SRCDIR: dir } });
+      body = /^\s/.test(l) ? body.filter((x) => /^(for|if|else|fi|done)\b/.test(x.trim())) : [];
+    }
+  }
+  return cases.filter((c) => !/\$ALT|\$OPT|\$die_with_parent_argv/.test(c.name));
+}
+
+export function runSuite({ cases = CASES, who = ['me', ...(process.getuid() === 0 ? ['nobody'] : [])], tools } = {}) {
+  const shimDir = workspace(false);
+  chmodSync(shimDir.dir, 0o755);
+  const tools_ = tools ?? { bwrap: 'bwrap', nsbind: shimDir.shim };
+  const results = [];
+  try {
+    for (const w of who) {
+      const asNobody = w === 'nobody';
+      const caller = asNobody || process.getuid() !== 0 ? 'user' : 'root';
+      for (const c of cases) {
+        if ((c.rootOnly && caller !== 'root') || (c.userOnly && caller !== 'user')) continue;
+        const row = { who: w, name: c.name, hostFs: !!c.hostFs };
+        for (const [tool, cmd] of Object.entries(tools_)) row[tool] = runCase(c.script, cmd, asNobody, 60_000, c.env);
+        results.push(row);
+      }
+    }
+  } finally {
+    rmSync(shimDir.dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const up = args.indexOf('--upstream');
+  const only = args.indexOf('--only');
+  const cases = up >= 0 ? splitUpstream(args[up + 1]) : CASES;
+  const who = only >= 0 ? [args[only + 1] === 'nobody' ? 'nobody' : 'me'] : undefined;
+  const results = runSuite({ cases, ...(who ? { who } : {}) });
+  if (args.includes('--json')) {
+    process.stdout.write(JSON.stringify(results));
+  } else {
+    for (const r of results) {
+      process.stdout.write(`${r.who.padEnd(7)} bwrap ${r.bwrap.ok ? 'ok  ' : 'FAIL'} nsbind ${r.nsbind.ok ? 'ok  ' : 'FAIL'}${r.hostFs ? ' (host fs)' : ''}  ${r.name}\n`);
+      if (r.bwrap.ok && !r.nsbind.ok) process.stdout.write(`        nsbind: ${r.nsbind.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
+    }
+    for (const w of [...new Set(results.map((r) => r.who))]) {
+      const mine = results.filter((r) => r.who === w);
+      process.stdout.write(`${w}: bwrap ${mine.filter((r) => r.bwrap.ok).length}/${mine.length}, nsbind ${mine.filter((r) => r.nsbind.ok).length}/${mine.length}\n`);
+    }
+  }
+}
