@@ -141,6 +141,8 @@ describe('doctor() on a simulated machine (fixture root)', () => {
       '/proc/self/timens_offsets': 'monotonic 0 0\n',
       '/sys/fs/cgroup/user.slice/app/cgroup.controllers': 'cpu io memory pids\n',
       '/sys/fs/cgroup/user.slice/app/cgroup.procs': '',
+      '/sys/fs/cgroup/user.slice/app/cgroup.type': 'domain\n',
+      '/sys/fs/cgroup/user.slice/app/cgroup.subtree_control': '',
       '/etc/subuid': 'alice:100000:65536\n',
       '/etc/subgid': 'alice:100000:65536\n',
       ...Object.fromEntries(namespaceTypes.map((t) => [`/proc/self/ns/${t}`, ''])),
@@ -159,7 +161,7 @@ describe('doctor() on a simulated machine (fixture root)', () => {
     expect(r.kernel).toBe('6.1.0-test');
     expect(r.userns).toEqual({ ok: true });
     expect(Object.values(r.namespaces).every((c) => c.ok)).toBe(true);
-    expect(r.cgroup).toEqual({ version: 2, path: '/sys/fs/cgroup/user.slice/app', ok: true });
+    expect(r.cgroup).toMatchObject({ version: 2, path: '/sys/fs/cgroup/user.slice/app', ok: true, note: expect.stringMatching(/moves it into \/sys\/fs\/cgroup\/user.slice\/app\/nsbind-node/) });
     expect(r.subuid).toEqual({ ok: true, uids: [{ start: 100000, count: 65536 }], gids: [{ start: 100000, count: 65536 }] });
     expect(r.proc.ok).toBe(true);
     expect(r.container).toBeUndefined();
@@ -219,6 +221,30 @@ describe('doctor() on a simulated machine (fixture root)', () => {
     const r = await doctor({ root: fixture({ '/sys/fs/cgroup/user.slice/app/cgroup.controllers': 'cpu io\n' }), user: { name: 'root', uid: 0 } });
     expect(r.cgroup).toMatchObject({ version: 2, ok: false, reason: expect.stringMatching(/memory, pids are not enabled/) });
     expect(r.cgroup.fix).toBe("echo '+memory +pids' | sudo tee /sys/fs/cgroup/user.slice/cgroup.subtree_control");
+  });
+
+  it('cgroup v2: the one check says the truth per layout (alone, shared, root, NSBIND_CGROUP_PARENT)', async () => {
+    const app = '/sys/fs/cgroup/user.slice/app';
+    const shared = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: `1\n${process.pid}\n` }), user: alice });
+    expect(shared.cgroup).toMatchObject({ version: 2, ok: false, reason: expect.stringMatching(/shares its cgroup .* with 1 other process/) });
+    expect(shared.cgroup.fix).not.toMatch(/system\.slice|systemd-run/); // no systemd in this tree
+    const withSystemd = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: '1\n', '/run/systemd/system/.keep': '' }), user: alice });
+    expect(withSystemd.cgroup.fix).toMatch(/systemd-run --user --scope -p Delegate=yes/);
+    expect(withSystemd.cgroup.fix).toMatch(/NSBIND_CGROUP_PARENT/);
+    const threaded = await doctor({ root: fixture({ [`${app}/cgroup.type`]: 'domain threaded\n' }), user: alice });
+    expect(threaded.cgroup).toMatchObject({ ok: false, reason: expect.stringMatching(/domain threaded/) });
+    const root = await doctor({ root: fixture({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cgroup.controllers': 'cpu memory pids\n', '/sys/fs/cgroup/cgroup.procs': '1\n2\n' }) });
+    expect(root.cgroup).toEqual({ version: 2, path: '/sys/fs/cgroup', ok: true });
+    const saved = process.env.NSBIND_CGROUP_PARENT;
+    try {
+      process.env.NSBIND_CGROUP_PARENT = '/sys/fs/cgroup/user.slice/sandboxes';
+      const sb = '/sys/fs/cgroup/user.slice/sandboxes';
+      const env = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: '1\n', [`${sb}/cgroup.procs`]: '', [`${sb}/cgroup.subtree_control`]: '', [`${sb}/cgroup.controllers`]: 'cpu memory pids\n' }) });
+      expect(env.cgroup).toEqual({ version: 2, path: sb, ok: true });
+    } finally {
+      if (saved === undefined) delete process.env.NSBIND_CGROUP_PARENT;
+      else process.env.NSBIND_CGROUP_PARENT = saved;
+    }
   });
 
   it('cgroup v1 and hybrid hierarchies', async () => {
