@@ -71,7 +71,7 @@ cgroup-init)
   run check ok real-root
   # A container with its own cgroup namespace: Node is its only process.
   mkdir $cg/ctr
-  run sh -c "echo \$\$ > $cg/ctr/cgroup.procs; exec unshare -Cm sh -c 'umount  && mount -t cgroup2 none $cg && exec node $repo/test/vm/cgroup-check.mjs ok container'"
+  run sh -c "echo \$\$ > $cg/ctr/cgroup.procs; exec unshare -Cm sh -c 'umount $cg && mount -t cgroup2 none $cg && exec node $repo/test/vm/cgroup-check.mjs ok container'"
   # Rootless in a cgroup delegated to the user (what systemd's Delegate=yes does).
   mkdir $cg/rootless && delegate $cg/rootless
   run sh -c "echo \$\$ > $cg/rootless/cgroup.procs; exec setpriv --reuid 65534 --regid 65534 --clear-groups env HOME=/tmp node $repo/test/vm/cgroup-check.mjs ok rootless"
