@@ -135,6 +135,7 @@ export const Step = {
   TIME_OFFSETS: -14,
   CGROUP: -15,
   PIPES: -16,
+  TIME_NS: -20,
   VETH_CREATE: -50,
   VETH_PEER: -51,
   VETH_SANDBOX: -52,
