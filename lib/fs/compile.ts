@@ -6,6 +6,7 @@ import { constants as fsConstants } from 'node:fs';
 import { invalid } from '../errors.js';
 import type { PlanContext } from '../plan.js';
 import { FsFlag, Op } from '../plan/layout.js';
+import { kernelRelease, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
@@ -160,7 +161,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         w.op(Op.FS_OVERLAY, name, {
           s: [w.str(s.dst), w.blob(layout, 4), fsOptions(w, opts)],
           n: [0, NOSUID | NODEV],
-          flags: createFlag(s.dst),
+          flags: createFlag(s.dst) | (overlayByPath(kernelRelease()) ? FsFlag.OVERLAY_PATHS : 0),
         });
         break;
       }

@@ -56,6 +56,8 @@ export const FsFlag = {
   NEW_TMPFS: 4,
   CHROOT: 8,
   MADE_HERE: 16,
+  /** FS_OVERLAY: layers as /proc/self/fd/N option strings (kernels before 6.8 lack "lowerdir+" by fd). */
+  OVERLAY_PATHS: 1 << 10,
 } as const;
 
 /** Which system call failed (native/plan.h `nsb_syscall_id`) -> its name. */
