@@ -7,7 +7,7 @@
 #   NSBIND_VM_ONLY="cgroup-init cgroup-systemd suite"   scenarios to run (default: all)
 #   NSBIND_VM_CACHE=/var/cache/nsbind-vm                 where the kernel and initramfs go
 #   NSBIND_VM_KERNEL=linux-image-6.1.0-57-amd64          the kernel package (default: newest 6.1)
-#   NSBIND_VM_TIMEOUT=1800                               seconds per scenario
+#   NSBIND_VM_TIMEOUT=600                                seconds per scenario (suite: 3600)
 #
 # Needs (apt): qemu-system-x86 busybox-static kmod cpio; the systemd scenario needs systemd,
 # dbus-user-session and libpam-systemd in the host's userland (it is the guest's too).
@@ -16,7 +16,6 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${NSBIND_VM_CACHE:-/var/cache/nsbind-vm}
 scenarios=${NSBIND_VM_ONLY:-cgroup-init cgroup-systemd suite}
-timeout_s=${NSBIND_VM_TIMEOUT:-1800}
 mkdir -p "$cache"
 
 for tool in qemu-system-x86_64 cpio; do
@@ -90,6 +89,7 @@ boot() { # scenario accel... : runs one guest, its console to $log
 passed=0 failed=0
 for s in $scenarios; do
   log="$cache/$s.log"
+  timeout_s=${NSBIND_VM_TIMEOUT:-$([ "$s" = suite ] && echo 3600 || echo 600)}
   start=$(date +%s)
   # The guest prints "nsbind-vm: guest up" once in its root and "nsbind-vm: result
   # <scenario> <rc>" before powering off.
