@@ -97,7 +97,7 @@ enum nsb_op_kind : uint32_t {
 #define NSB_FS_NEW_TMPFS 4u   // NSB_OP_FS_NEW_ROOT: a fresh tmpfs
 #define NSB_FS_CHROOT 8u      // NSB_OP_FS_ENTER: chroot instead of pivot_root
 #define NSB_FS_MADE_HERE 16u  // NSB_OP_FS_MOUNT: a filesystem the sandbox owns (creatable)
-#define NSB_FS_OVERLAY_PATHS (1u << 10)  // NSB_OP_FS_OVERLAY: layers as /proc/self/fd paths (before 6.8)
+#define NSB_FS_OVERLAY_PATHS 1024u  // 1u << 10: NSB_OP_FS_OVERLAY: layers as /proc/self/fd paths (before 6.8)
 // NSB_OP_CAPS flags: keep every capability the child holds (n0 is ignored).
 #define NSB_CAPS_ALL 1u
 
