@@ -119,7 +119,7 @@ suite)
   export NSBIND_CGROUP_PARENT=$cg/suite/sandboxes
   export CI=true  # as in CI: nothing skips for a tool or privilege the guest has; no TTY reporter
   start=$(date +%s)
-  run npx vitest run ${NSBIND_VM_TESTS:-}
+  run npx vitest run $(arg tests | tr , ' ')
   echo "# suite took $(( $(date +%s) - start ))s"
   finish suite
   ;;

@@ -6,6 +6,7 @@
 #
 #   NSBIND_VM_ONLY="cgroup-init cgroup-systemd suite"   scenarios to run (default: all)
 #   NSBIND_VM_CACHE=/var/cache/nsbind-vm                 where the kernel and initramfs go
+#   NSBIND_VM_TESTS="test/a.test.ts test/b.test.ts"      the suite scenario runs only these
 #   NSBIND_VM_KERNEL=linux-image-6.1.0-57-amd64          the kernel package (default: newest 6.1)
 #   NSBIND_VM_TIMEOUT=600                                seconds per scenario (suite: 3600)
 #
@@ -81,7 +82,7 @@ boot() { # scenario accel... : runs one guest, its console to $log
   local s=$1; shift
   timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 "$@" -m "${NSBIND_VM_MEM:-3G}" -smp "${NSBIND_VM_CPUS:-2}" \
     -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 nsbind.repo=$repo nsbind.scenario=$s nsbind.ci=${CI:-} quiet" \
+    -append "console=ttyS0 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 nsbind.repo=$repo nsbind.scenario=$s nsbind.ci=${CI:-} nsbind.tests=$(echo ${NSBIND_VM_TESTS:-} | tr ' ' ,) quiet" \
     -virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap" \
     -nic none </dev/null >"$log" 2>&1 || true
 }
