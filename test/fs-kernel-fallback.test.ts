@@ -6,7 +6,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
-import { atLeast, kernelVersion, overlayByPath } from '../lib/fs/kernel.js';
+import { atLeast, kernelVersion, overlayByPath, timeEnteredAtExec } from '../lib/fs/kernel.js';
 import { scratch, sh } from './fs-helpers.js';
 
 describe('kernel release -> interface', () => {
@@ -18,6 +18,13 @@ describe('kernel release -> interface', () => {
     expect(atLeast('6.8.0', 6, 8)).toBe(true);
     expect(atLeast('6.7.12', 6, 8)).toBe(false);
     expect(atLeast('7.0.0', 6, 8)).toBe(true);
+  });
+
+  it('the program enters a time namespace at exec from 6.12; before, the init forks it', () => {
+    expect(timeEnteredAtExec('6.1.0-57-amd64')).toBe(false);
+    expect(timeEnteredAtExec('5.15.0-91-generic')).toBe(false);
+    expect(timeEnteredAtExec('6.12.9')).toBe(true);
+    expect(timeEnteredAtExec('6.18.44-fc-v1272')).toBe(true);
   });
 
   it('overlay layers by descriptor from 6.8, as /proc/self/fd paths before (and when unknown)', () => {

@@ -33,3 +33,15 @@ let cached: string | undefined;
 export function kernelRelease(): string {
   return process.env.NSBIND_TEST_KERNEL_RELEASE || (cached ??= release());
 }
+
+/**
+ * Whether an exec enters the time namespace made by unshare (time_ns_for_children). New
+ * kernels switch at exec; Debian's 6.1 does not (only a fork enters there), so on older
+ * kernels the init forks the program (native/spawn.cc unshares, then writes the offsets).
+ * 6.12 is where nsbind has seen it work; below that the fork is taken, which is right on
+ * every kernel.
+ * @example timeEnteredAtExec('6.1.0-57-amd64') // false
+ */
+export function timeEnteredAtExec(rel: string): boolean {
+  return atLeast(rel, 6, 12);
+}
