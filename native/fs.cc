@@ -397,6 +397,21 @@ long op_overlay(const Run& r, const nsb_op& op) {
     own_work = nsb_sys(SYS_openat, scratch, NSB_P("work"), O_PATH | O_DIRECTORY | O_CLOEXEC);
     upper = own_upper;
     work = own_work;
+    if (op.flags & NSB_FS_OVERLAY_PATHS) {
+      // Before 6.8 overlayfs refuses an upper layer in a detached mount (EINVAL): the
+      // scratch tmpfs goes to the destination first, and the overlay is stacked over it.
+      long d = make_path(r, r.arena + op.s[0], kDir, 0755, op.flags & NSB_FS_CREATE);
+      bool kept = false;
+      long a = d < 0 ? d : attach(r, scratch, d, r.arena + op.s[0], &kept);
+      close_fd(d);
+      if (kept) scratch = -1;  // it is the root descriptor now
+      if (a < 0) {
+        close_fd(own_upper);
+        close_fd(own_work);
+        close_fd(scratch);
+        return a;
+      }
+    }
   }
   long e = 0;
   long fs = nsb_sys(SYS_fsopen, NSB_P("overlay"), 1);
