@@ -22,6 +22,7 @@ import { invalid, nsbindError } from './errors.js';
 import { userOptions, type IdMapEntry, type NamespaceType, type SandboxOptions } from './options.js';
 import { mapped, ownNamespaceHas, ownSetgroupsAllowed, rootBase, rootDefaultMap } from './namespaces/idmap.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
+import { kernelRelease, timeEnteredAtExec } from './fs/kernel.js';
 import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
 import { cloneFlag } from './namespaces/types.js';
@@ -339,8 +340,11 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   // a pid namespace: it kills the whole cgroup when Node dies (unless the program itself
   // is PID 1: `pid({ init: false })`, whose death the kernel turns into the namespace's).
   const limits = options.limits !== undefined;
+  // A time namespace is entered at exec only on new kernels; before, only by a fork: the
+  // init forks the program (lib/fs/kernel.ts).
+  const timeByFork = created.has('time') && !(created.has('pid') && ns.pid?.init === false) && !timeEnteredAtExec(kernelRelease());
   const viaInit =
-    (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork || (limits && !created.has('pid'));
+    (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork || (limits && !created.has('pid')) || timeByFork;
   w.op(Op.EXEC, execStep, { s: [w.str(input.file), w.str(path)], flags: viaInit ? EXEC_VIA_INIT : 0 });
   // No task that shares Node's memory may ever be in a limited cgroup (SPEC 4).
   const from = initTakeover(w, { viaInit, privileged, wholeSetup: limits || request.initFrom === 0 });

@@ -325,6 +325,7 @@ function stepName(op: number): string {
     case Step.CGROUP: return 'join cgroup';
     case Step.PIPES: return 'stdio pipes';
     case Step.IDMAP: return 'idmap writable binds';
+    case Step.TIME_NS: return 'create the time namespace';
     case Step.VETH_CREATE: return 'veth: create the pair';
     case Step.VETH_PEER: return 'veth: configure the peer end';
     case Step.VETH_SANDBOX: return 'veth: configure the sandbox end';

@@ -156,6 +156,9 @@ extern "C" int nsb_child_main(void* arg) {
   // gone, leave: nobody would ever send the signal now. (In a new pid namespace the
   // parent cannot be asked by pid; it waits for `armed` before its go-ahead instead.)
   nsb_arm_parent_death(&it);
+  // The time namespace: unshare() never moves the caller (only its later exec enters),
+  // so the offsets the parent writes next reach a namespace no task has entered yet.
+  long time_err = j->unshare_time ? nsb_sys(SYS_unshare, 0x80 /* CLONE_NEWTIME */) : 0;
   __atomic_store_n(&j->armed, 1, __ATOMIC_RELEASE);
   nsb_sys6(SYS_futex, NSB_P(&j->armed), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
 
@@ -170,6 +173,7 @@ extern "C" int nsb_child_main(void* arg) {
   do r = nsb_sys(SYS_read, it.control_fd, NSB_P(&go), 1);
   while (r == -4 /* EINTR */);
   if (r != 1) nsb_exit(127);
+  if (time_err < 0) nsb_fail(&it, NSB_STEP_TIME_NS, NSB_SYS_UNSHARE, time_err);
 
   if (j->init_from < j->nops) {
     nsb_run_ops(&it, 0, j->init_from);

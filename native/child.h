@@ -34,6 +34,9 @@ struct nsb_child_job {
   // a new pid namespace (where getppid() cannot tell) the parent sends the go-ahead only
   // after that, so a parent that dies first always leaves the child an EOF instead.
   int armed;
+  // Make the time namespace with unshare(CLONE_NEWTIME) before `armed` instead of with
+  // clone (see spawn.cc): the parent writes the offsets after `armed`.
+  bool unshare_time;
 
   // Where nsbind-init takes over (init/control.h): the child runs ops [0, init_from) and
   // then execs the init, which runs the rest in memory of its own; nops: no init.

@@ -341,6 +341,42 @@ long op_bind(const Run& r, const nsb_op& op) {
   return e;
 }
 
+// "/proc/self/fd/N" appended at p (at most 24 bytes): a magic link to the very directory
+// the descriptor holds, so a layer named this way cannot be swapped by a symlink either.
+char* put_fd_path(char* p, long fd) {
+  const char* pre = "/proc/self/fd/";
+  while (*pre) *p++ = *pre++;
+  char digits[20];
+  int n = 0;
+  do digits[n++] = (char)('0' + fd % 10);
+  while ((fd /= 10) > 0 && n < 20);
+  while (n) *p++ = digits[--n];
+  *p = 0;
+  return p;
+}
+
+// Before Linux 6.8 overlayfs takes no layer by descriptor ("lowerdir+", upperdir and
+// workdir by FSCONFIG_SET_FD): the same descriptors go in as /proc/self/fd paths in the
+// option strings, which the kernel resolves once, at FSCONFIG_CMD_CREATE.
+long overlay_layers_by_path(const Run& r, long fs, const int32_t* b, int n, long upper, long work) {
+  char buf[4096];
+  char* p = buf;
+  for (int i = 0; i < n; i++) {
+    if (p - buf > (long)sizeof buf - 32) return -36 /* ENAMETOOLONG */;
+    if (i) *p++ = ':';
+    p = put_fd_path(p, r.s->slot[b[1 + i] % NSB_FS_SLOTS]);
+  }
+  long c = nsb_sys(SYS_fsconfig, fs, kFsconfigSetString, NSB_P("lowerdir"), NSB_P(buf), 0);
+  if (c < 0) return c;
+  put_fd_path(buf, upper);
+  c = nsb_sys(SYS_fsconfig, fs, kFsconfigSetString, NSB_P("upperdir"), NSB_P(buf), 0);
+  if (c < 0) return c;
+  put_fd_path(buf, work);
+  c = nsb_sys(SYS_fsconfig, fs, kFsconfigSetString, NSB_P("workdir"), NSB_P(buf), 0);
+  if (c < 0) return c;
+  return nsb_sys(SYS_fsconfig, fs, kFsconfigCreate, 0, 0, 0);
+}
+
 long op_overlay(const Run& r, const nsb_op& op) {
   const int32_t* b = (const int32_t*)(r.arena + op.s[1]);
   int n = b[0];
@@ -361,6 +397,21 @@ long op_overlay(const Run& r, const nsb_op& op) {
     own_work = nsb_sys(SYS_openat, scratch, NSB_P("work"), O_PATH | O_DIRECTORY | O_CLOEXEC);
     upper = own_upper;
     work = own_work;
+    if (op.flags & NSB_FS_OVERLAY_PATHS) {
+      // Before 6.8 overlayfs refuses an upper layer in a detached mount (EINVAL): the
+      // scratch tmpfs goes to the destination first, and the overlay is stacked over it.
+      long d = make_path(r, r.arena + op.s[0], kDir, 0755, op.flags & NSB_FS_CREATE);
+      bool kept = false;
+      long a = d < 0 ? d : attach(r, scratch, d, r.arena + op.s[0], &kept);
+      close_fd(d);
+      if (kept) scratch = -1;  // it is the root descriptor now
+      if (a < 0) {
+        close_fd(own_upper);
+        close_fd(own_work);
+        close_fd(scratch);
+        return a;
+      }
+    }
   }
   long e = 0;
   long fs = nsb_sys(SYS_fsopen, NSB_P("overlay"), 1);
@@ -373,12 +424,16 @@ long op_overlay(const Run& r, const nsb_op& op) {
     long c = nsb_sys(SYS_fsconfig, fs, kFsconfigSetFlag, NSB_P(key), 0, 0);
     if (c < 0) e = fail(r, NSB_SYS_FSCONFIG, c);
   }
+  if (e >= 0 && (op.flags & NSB_FS_OVERLAY_PATHS)) {
+    long c = overlay_layers_by_path(r, fs, b, n, upper, work);
+    if (c < 0) e = fail(r, NSB_SYS_FSCONFIG, c);
+  }
   // "lowerdir+" appends a layer below the ones given so far: the first is top-most.
-  for (int i = 0; e >= 0 && i < n; i++) {
+  for (int i = 0; e >= 0 && !(op.flags & NSB_FS_OVERLAY_PATHS) && i < n; i++) {
     long c = nsb_sys(SYS_fsconfig, fs, kFsconfigSetFd, NSB_P("lowerdir+"), 0, r.s->slot[b[1 + i] % NSB_FS_SLOTS]);
     if (c < 0) e = fail(r, NSB_SYS_FSCONFIG, c);
   }
-  if (e >= 0) {
+  if (e >= 0 && !(op.flags & NSB_FS_OVERLAY_PATHS)) {
     long c = nsb_sys(SYS_fsconfig, fs, kFsconfigSetFd, NSB_P("upperdir"), 0, upper);
     if (c >= 0) c = nsb_sys(SYS_fsconfig, fs, kFsconfigSetFd, NSB_P("workdir"), 0, work);
     if (c >= 0) c = nsb_sys(SYS_fsconfig, fs, kFsconfigCreate, 0, 0, 0);

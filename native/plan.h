@@ -109,6 +109,7 @@ enum nsb_op_kind : uint32_t {
 #define NSB_FS_NEW_TMPFS 4u   // NSB_OP_FS_NEW_ROOT: a fresh tmpfs
 #define NSB_FS_CHROOT 8u      // NSB_OP_FS_ENTER: chroot instead of pivot_root
 #define NSB_FS_MADE_HERE 16u  // NSB_OP_FS_MOUNT: a filesystem the sandbox owns (creatable)
+#define NSB_FS_OVERLAY_PATHS 1024u  // 1u << 10: NSB_OP_FS_OVERLAY: layers as /proc/self/fd paths (before 6.8)
 // NSB_OP_CAPS flags: keep every capability the child holds (n0 is ignored).
 #define NSB_CAPS_ALL 1u
 
@@ -202,6 +203,7 @@ enum nsb_syscall_id : int32_t {
 #define NSB_STEP_CGROUP (-15)     // joining the sandbox's cgroup (v1, or without clone3)
 #define NSB_STEP_PIPES (-16)      // creating the stdio pipes
 #define NSB_STEP_IDMAP (-17)      // idmapping a writable bind's tree with the child's user ns
+#define NSB_STEP_TIME_NS (-20)    // the child unsharing the time namespace (before its offsets)
 // The network concern's parent steps (native/veth.h), numbered after its op range.
 #define NSB_STEP_VETH_CREATE (-50)   // creating the pair, the sandbox end in the child's netns
 #define NSB_STEP_VETH_PEER (-51)     // the other end: address, up

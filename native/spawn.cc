@@ -379,10 +379,16 @@ static void do_spawn(Request& q, Outcome& o) {
   int pidfd = -1;
   long pid = -ENOSYS;
   uint64_t ns_flags = q.clone_flags;
+  // The time namespace is not made by clone: its offsets can be written only until a task
+  // enters it, and before Linux 6.12 the child of clone3(CLONE_NEWTIME) entered it at once
+  // (EACCES on timens_offsets), since then at its exec. The child unshares it before
+  // `armed`; we write the offsets after; its first exec enters. Same on every kernel.
+  bool time_ns = ns_flags & CLONE_NEWTIME;
+  q.job.unshare_time = time_ns;
   if (!q.no_clone3) {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = ns_flags | CLONE_VM | CLONE_PIDFD;
+    ca.flags = (ns_flags & ~(uint64_t)CLONE_NEWTIME) | CLONE_VM | CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
     ca.exit_signal = SIGCHLD;
     ca.stack = (uint64_t)(uintptr_t)(stack + kGuard);
@@ -413,7 +419,7 @@ static void do_spawn(Request& q, Outcome& o) {
   }
   o.pid = (int)pid;
   o.pidfd = pidfd;
-  if (new_pid) wait_armed(q.job, pidfd);
+  if (new_pid || time_ns) wait_armed(q.job, pidfd);
 
   // The child waits on the control pipe while we do what only the parent can.
   std::string proc = "/proc/" + std::to_string(pid) + "/";

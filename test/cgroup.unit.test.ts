@@ -7,7 +7,7 @@ import { v1HierarchiesFor, v1Settings } from '../lib/cgroup/v1.js';
 import { v2Settings } from '../lib/cgroup/v2.js';
 import { chooseHierarchies } from '../lib/cgroup/sandbox-cgroup.js';
 import { ownerOf } from '../lib/cgroup/reclaim.js';
-import { cgroupCheck } from '../lib/cgroup/check.js';
+import { pathOfDir, planV2, type CgroupView } from '../lib/cgroup/placement.js';
 import { invalidOption as invalidLimits } from './helpers.js';
 import { systemdRuns } from '../lib/cgroup/hints.js';
 // Where systemd runs the hint is systemd-run; elsewhere an administrator's delegation.
@@ -315,27 +315,93 @@ describe('choosing the hierarchy', () => {
   });
 });
 
-describe('cgroupCheck (doctor)', () => {
-  const all = () => ['memory', 'pids', 'cpu'];
-  it('hybrid with writable v1 hierarchies is ok, pointing at the memory hierarchy', () => {
-    const l = layoutFrom(HYBRID_MOUNTINFO, HYBRID_CGROUP, () => []);
-    expect(cgroupCheck(l, () => true)).toEqual({ ok: true, version: 'hybrid', path: '/sys/fs/cgroup/memory/process_api/fa39' });
-    expect(cgroupCheck(l, () => false)).toMatchObject({ ok: false, version: 'hybrid', fix: expect.stringContaining(systemdRuns() ? 'Delegate=yes' : 'administrator') });
+describe('planV2: where sandbox cgroups go on cgroup v2', () => {
+  const NODE = 4242;
+  /** A cgroupfs made of a map; missing files do not exist, `locked` are not writable. */
+  function view(files: Record<string, string>, locked: string[] = [], systemd = true): CgroupView {
+    return {
+      read: (p) => files[p],
+      exists: (p) => p in files,
+      writable: (p) => !locked.some((l) => p === l || p.startsWith(l + '/')) && (p in files || Object.keys(files).some((f) => f.startsWith(p + '/'))),
+      systemd,
+    };
+  }
+  const cg = (dir: string, procs: string, type = 'domain') => ({
+    [`${dir}/cgroup.procs`]: procs,
+    [`${dir}/cgroup.type`]: type,
+    [`${dir}/cgroup.subtree_control`]: '',
+    [`${dir}/cgroup.controllers`]: 'cpu memory pids',
+  });
+  const scope = '/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/run-r1.scope';
+  const h = { version: 2 as const, mountPoint: '/sys/fs/cgroup', ownDir: scope, ownPath: scope.slice(14), controllers: [], readOnly: false };
+  const err = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      expect(e).toBeInstanceOf(NsbindError);
+      return e as NsbindError;
+    }
+    throw new Error('did not throw');
+  };
+
+  it('Node alone in a delegated scope: Node moves into nsbind-node, sandboxes go beside it', () => {
+    expect(planV2(h, 'v2', undefined, NODE, view(cg(scope, `${NODE}\n`)))).toEqual({
+      parentDir: scope, parentPath: h.ownPath, via: 'leaf', moveNodeTo: `${scope}/nsbind-node`,
+    });
   });
 
-  it('pure v2: not delegated, delegated but Node is in it (no internal processes), at the root', () => {
-    const l = layoutFrom(V2_MOUNTINFO, V2_CGROUP, all);
-    expect(cgroupCheck(l, () => false)).toMatchObject({ ok: false, version: 2, reason: expect.stringMatching(/not writable/) });
-    expect(cgroupCheck(l, () => true)).toMatchObject({ ok: false, version: 2, reason: expect.stringMatching(/no internal processes/) });
-    expect(cgroupCheck(layoutFrom(V2_MOUNTINFO, '0::/\n', all), () => true)).toEqual({ ok: true, version: 2, path: '/sys/fs/cgroup' });
+  it('after the move, the parent of nsbind-node holds the sandboxes and nothing moves again', () => {
+    const leaf = { ...h, ownDir: `${scope}/nsbind-node`, ownPath: `${h.ownPath}/nsbind-node` };
+    expect(planV2(leaf, 'v2', undefined, NODE, view({ ...cg(scope, ''), ...cg(leaf.ownDir, `${NODE}\n`) }))).toEqual({
+      parentDir: scope, parentPath: h.ownPath, via: 'leaf',
+    });
   });
 
-  it('pure v2 without the controllers delegated', () => {
-    const l = layoutFrom(V2_MOUNTINFO, V2_CGROUP, () => ['cpu']);
-    expect(cgroupCheck(l, () => true)).toMatchObject({ ok: false, reason: expect.stringMatching(/memory, pids/) });
+  it('Node shares its cgroup: no process moves, the hint gives the systemd recipe and NSBIND_CGROUP_PARENT', () => {
+    const e = err(() => planV2(h, 'v2', undefined, NODE, view(cg(scope, `17\n${NODE}\n`))));
+    expect(e.code).toBe('ERR_NSBIND_CGROUP');
+    expect(e.message).toMatch(/shares its cgroup .* with 1 other process/);
+    expect(e.hint).toMatch(/systemd-run --user --scope -p Delegate=yes/);
+    expect(e.hint).toMatch(/NSBIND_CGROUP_PARENT=/);
+    expect(e.hint).not.toMatch(/system\.slice/);
+    // Without systemd the hint does not suggest it.
+    expect(err(() => planV2(h, 'v2', undefined, NODE, view(cg(scope, `17\n${NODE}\n`), [], false))).hint).not.toMatch(/systemd/);
   });
 
-  it('no cgroups at all', () => {
-    expect(cgroupCheck(layoutFrom('', '', () => []))).toMatchObject({ ok: false });
+  it('a cgroup not delegated to us, or already a thread root, is refused', () => {
+    expect(err(() => planV2(h, 'v2', undefined, NODE, view(cg(scope, `${NODE}\n`), [scope]))).message).toMatch(/not writable/);
+    expect(err(() => planV2(h, 'v2', undefined, NODE, view(cg(scope, `${NODE}\n`, 'domain threaded')))).message).toMatch(/domain threaded/);
+  });
+
+  it('the real root (no cgroup.type) is exempt from the rule; a cgroup namespace root is not', () => {
+    const root = { ...h, ownDir: '/sys/fs/cgroup', ownPath: '/' };
+    const files = { '/sys/fs/cgroup/cgroup.procs': `1\n${NODE}\n`, '/sys/fs/cgroup/cgroup.subtree_control': '' };
+    expect(planV2(root, 'v2', undefined, NODE, view(files))).toMatchObject({ parentDir: '/sys/fs/cgroup', via: 'root' });
+    // A container with its own cgroup namespace: "0::/" but a cgroup.type file.
+    expect(planV2(root, 'v2', undefined, NODE, view(cg('/sys/fs/cgroup', `${NODE}\n`)))).toMatchObject({ via: 'leaf', moveNodeTo: '/sys/fs/cgroup/nsbind-node' });
+  });
+
+  it('hybrid hosts: nothing moves', () => {
+    expect(planV2(h, 'hybrid', undefined, NODE, view(cg(scope, `${NODE}\n`)))).toEqual({ parentDir: scope, parentPath: h.ownPath, via: 'own' });
+  });
+
+  it('NSBIND_CGROUP_PARENT: an empty delegated cgroup of the hierarchy, checked', () => {
+    const svc = '/sys/fs/cgroup/system.slice/app.service';
+    const hs = { ...h, ownDir: `${svc}/main`, ownPath: '/system.slice/app.service/main' };
+    const files = { ...cg(`${svc}/main`, `${NODE}\n9\n`), ...cg(`${svc}/sandboxes`, '') };
+    expect(planV2(hs, 'v2', `${svc}/sandboxes/`, NODE, view(files))).toEqual({
+      parentDir: `${svc}/sandboxes`, parentPath: '/system.slice/app.service/sandboxes', via: 'env',
+    });
+    expect(err(() => planV2(hs, 'v2', 'relative/x', NODE, view(files))).message).toMatch(/not a directory of the cgroup2 hierarchy/);
+    expect(err(() => planV2(hs, 'v2', '/tmp/x', NODE, view(files))).message).toMatch(/not a directory of the cgroup2 hierarchy/);
+    expect(err(() => planV2(hs, 'v2', `${svc}/nope`, NODE, view(files))).message).toMatch(/not a cgroup/);
+    expect(err(() => planV2(hs, 'v2', `${svc}/main`, NODE, view(files))).message).toMatch(/holds processes/);
+    expect(err(() => planV2(hs, 'v2', `${svc}/sandboxes`, NODE, view(files, [`${svc}/sandboxes`]))).message).toMatch(/not writable/);
+  });
+
+  it('cgroup paths inside a cgroup namespace whose mount root is not /', () => {
+    const ns = { ...h, mountPoint: '/sys/fs/cgroup', ownDir: '/sys/fs/cgroup/a', ownPath: '/ns/a' };
+    expect(pathOfDir(ns, '/sys/fs/cgroup/b')).toBe('/ns/b');
+    expect(pathOfDir({ ...ns, ownDir: '/sys/fs/cgroup', ownPath: '/' }, '/sys/fs/cgroup/b')).toBe('/b');
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -88,14 +88,17 @@ describe('doctor() on this machine', () => {
     const unified = existsSync('/sys/fs/cgroup/unified/cgroup.procs');
     expect(r.cgroup.version).toBe(fstype === 'cgroup2fs' ? 2 : unified ? 'hybrid' : 1);
     const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    const parent = process.env.NSBIND_CGROUP_PARENT;
     if (r.cgroup.version === 2) {
-      expect(r.cgroup.path).toBe(join('/sys/fs/cgroup', own.find((l) => l.startsWith('0::'))!.slice(3)));
+      // Beneath NSBIND_CGROUP_PARENT when set (test:vm's suite), else beside Node.
+      expect(r.cgroup.path).toBe(parent || join('/sys/fs/cgroup', own.find((l) => l.startsWith('0::'))!.slice(3)).replace(/\/nsbind-node$/, ''));
     } else {
       const memory = own.find((l) => /^[0-9]+:([^:]*,)?memory(,[^:]*)?:/.test(l))!;
       expect(r.cgroup.path).toBe(join('/sys/fs/cgroup/memory', memory.split(':')[2]));
     }
     expect(existsSync(r.cgroup.path!)).toBe(true);
-    if (process.getuid?.() === 0 && r.container === undefined) expect(r.cgroup.ok).toBe(true);
+    // On pure v2 a test worker shares its cgroup with the others: ok only with a parent.
+    if (process.getuid?.() === 0 && r.container === undefined && (r.cgroup.version !== 2 || parent)) expect(r.cgroup.ok).toBe(true);
   });
 
   it('reports newuidmap and the subordinate ids of the current user', async () => {
@@ -126,7 +129,13 @@ describe('doctor() on this machine', () => {
 
 describe('doctor() on a simulated machine (fixture root)', () => {
   const roots: string[] = [];
+  // The fixtures describe Node's own cgroup; a parent set for this run would override it.
+  const savedParent = process.env.NSBIND_CGROUP_PARENT;
+  beforeAll(() => {
+    delete process.env.NSBIND_CGROUP_PARENT;
+  });
   afterAll(() => {
+    if (savedParent !== undefined) process.env.NSBIND_CGROUP_PARENT = savedParent;
     for (const r of roots) rmSync(r, { recursive: true, force: true });
   });
 
@@ -142,6 +151,8 @@ describe('doctor() on a simulated machine (fixture root)', () => {
       '/proc/self/timens_offsets': 'monotonic 0 0\n',
       '/sys/fs/cgroup/user.slice/app/cgroup.controllers': 'cpu io memory pids\n',
       '/sys/fs/cgroup/user.slice/app/cgroup.procs': '',
+      '/sys/fs/cgroup/user.slice/app/cgroup.type': 'domain\n',
+      '/sys/fs/cgroup/user.slice/app/cgroup.subtree_control': '',
       '/etc/subuid': 'alice:100000:65536\n',
       '/etc/subgid': 'alice:100000:65536\n',
       ...Object.fromEntries(namespaceTypes.map((t) => [`/proc/self/ns/${t}`, ''])),
@@ -160,7 +171,7 @@ describe('doctor() on a simulated machine (fixture root)', () => {
     expect(r.kernel).toBe('6.1.0-test');
     expect(r.userns).toEqual({ ok: true });
     expect(Object.values(r.namespaces).every((c) => c.ok)).toBe(true);
-    expect(r.cgroup).toEqual({ version: 2, path: '/sys/fs/cgroup/user.slice/app', ok: true });
+    expect(r.cgroup).toMatchObject({ version: 2, path: '/sys/fs/cgroup/user.slice/app', ok: true, note: expect.stringMatching(/moves it into \/sys\/fs\/cgroup\/user.slice\/app\/nsbind-node/) });
     expect(r.subuid).toEqual({ ok: true, uids: [{ start: 100000, count: 65536 }], gids: [{ start: 100000, count: 65536 }] });
     expect(r.proc.ok).toBe(true);
     expect(r.container).toBeUndefined();
@@ -220,6 +231,28 @@ describe('doctor() on a simulated machine (fixture root)', () => {
     const r = await doctor({ root: fixture({ '/sys/fs/cgroup/user.slice/app/cgroup.controllers': 'cpu io\n' }), user: { name: 'root', uid: 0 } });
     expect(r.cgroup).toMatchObject({ version: 2, ok: false, reason: expect.stringMatching(/memory, pids are not enabled/) });
     expect(r.cgroup.fix).toBe("echo '+memory +pids' | sudo tee /sys/fs/cgroup/user.slice/cgroup.subtree_control");
+  });
+
+  it('cgroup v2: the one check says the truth per layout (alone, shared, root, NSBIND_CGROUP_PARENT)', async () => {
+    const app = '/sys/fs/cgroup/user.slice/app';
+    const shared = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: `1\n${process.pid}\n` }), user: alice });
+    expect(shared.cgroup).toMatchObject({ version: 2, ok: false, reason: expect.stringMatching(/shares its cgroup .* with 1 other process/) });
+    expect(shared.cgroup.fix).not.toMatch(/system\.slice|systemd-run/); // no systemd in this tree
+    const withSystemd = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: '1\n', '/run/systemd/system/.keep': '' }), user: alice });
+    expect(withSystemd.cgroup.fix).toMatch(/systemd-run --user --scope -p Delegate=yes/);
+    expect(withSystemd.cgroup.fix).toMatch(/NSBIND_CGROUP_PARENT/);
+    const threaded = await doctor({ root: fixture({ [`${app}/cgroup.type`]: 'domain threaded\n' }), user: alice });
+    expect(threaded.cgroup).toMatchObject({ ok: false, reason: expect.stringMatching(/domain threaded/) });
+    const root = await doctor({ root: fixture({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cgroup.controllers': 'cpu memory pids\n', '/sys/fs/cgroup/cgroup.procs': '1\n2\n' }) });
+    expect(root.cgroup).toEqual({ version: 2, path: '/sys/fs/cgroup', ok: true });
+    try {
+      process.env.NSBIND_CGROUP_PARENT = '/sys/fs/cgroup/user.slice/sandboxes';
+      const sb = '/sys/fs/cgroup/user.slice/sandboxes';
+      const env = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: '1\n', [`${sb}/cgroup.procs`]: '', [`${sb}/cgroup.subtree_control`]: '', [`${sb}/cgroup.controllers`]: 'cpu memory pids\n' }) });
+      expect(env.cgroup).toEqual({ version: 2, path: sb, ok: true });
+    } finally {
+      delete process.env.NSBIND_CGROUP_PARENT;
+    }
   });
 
   it('cgroup v1 and hybrid hierarchies', async () => {

@@ -28,17 +28,16 @@ export function delegationHint(dir: string): string {
 }
 
 /**
- * v2's "no internal processes" rule refused enabling controllers for our children. Only
- * domain controllers (memory, io) are refused: threaded ones (pids, cpu) may be enabled in
- * a cgroup that holds processes. Since the Node process always sits in its own cgroup,
- * memory per sandbox on v2 works only when that cgroup is the hierarchy's root.
+ * v2's "no internal processes" rule: controllers are given to the children of a cgroup
+ * only while it holds no process (the real root excepted). nsbind does not even try then:
+ * enabling pids or cpu would succeed but turn the cgroup into a thread root.
  */
 export function noInternalProcessesHint(dir: string, controllers: string[]): string {
   return (
-    `cgroup v2's "no internal processes" rule: ${controllers.join(', ')} can be enabled for the children of ${dir} ` +
-    'only while that cgroup holds no process, and the Node process is in it; pids and cpu limits are not affected. ' +
-    'Memory limits per sandbox on cgroup v2 need Node in the root cgroup of the hierarchy (or a host whose memory controller is on cgroup v1); ' +
-    (systemdRuns() ? 'otherwise limit Node as a whole, e.g. `systemd-run --user --scope -p Delegate=yes -p MemoryMax=1G node app.js`' : 'otherwise limit Node as a whole (memory.max of its cgroup)')
+    `cgroup v2's "no internal processes" rule: ${controllers.join(', ')} can be given to the children of ${dir} ` +
+    'only while that cgroup holds no process, and it holds some (pids and cpu too: enabling them there would make it a thread root). ' +
+    'Run Node alone in a delegated cgroup (`systemd-run --user --scope -p Delegate=yes node app.js`; nsbind then moves Node into a leaf of its own), ' +
+    'or set NSBIND_CGROUP_PARENT to an empty delegated cgroup the launcher prepared'
   );
 }
 

@@ -10,11 +10,12 @@ import { codeOf } from './files.js';
 import { delegateHowTo } from './hints.js';
 import { currentLayout, type CgroupLayout, type Hierarchy } from './layout.js';
 import { controllersFor, type NormalizedLimits } from './limits.js';
+import { moveNodeInto, PARENT_ENV, planV2, realView } from './placement.js';
 import { cgroupName, reclaimStale } from './reclaim.js';
 import { killAndRemove } from './teardown.js';
 import type { CgroupUsage } from './usage.js';
 import { createV1, readV1Usage, v1HierarchiesFor, type V1Dir } from './v1.js';
-import { createV2, readV2Usage } from './v2.js';
+import { checkV2Controllers, createV2, readV2Usage } from './v2.js';
 
 /** A sandbox's cgroup, ready for the spawn. */
 export interface SandboxCgroup {
@@ -119,7 +120,7 @@ export function createSandboxCgroup(limits: NormalizedLimits, opts: PrepareCgrou
   for (const which of candidates) {
     try {
       return which === 'v2'
-        ? prepareV2(layout.v2!, limits, opts.cloneInto ?? true)
+        ? prepareV2(layout, limits, opts.cloneInto ?? true)
         : prepareV1(v1HierarchiesFor(limits, layout.v1), limits);
     } catch (e) {
       firstError ??= e;
@@ -152,10 +153,15 @@ function withFreshName<T>(create: (name: string) => T): T {
   }
 }
 
-function prepareV2(h: Hierarchy, limits: NormalizedLimits, cloneInto: boolean): SandboxCgroup {
-  reclaimStale(h.ownDir);
-  const dir = withFreshName((name) => createV2(h.ownDir, name, limits));
-  const path = posix.join(h.ownPath, posix.basename(dir));
+function prepareV2(layout: CgroupLayout, limits: NormalizedLimits, cloneInto: boolean): SandboxCgroup {
+  const h = layout.v2!;
+  const where = planV2(h, layout.kind, process.env[PARENT_ENV], process.pid, realView);
+  // Check the controllers before anything moves: where they are missing nothing changes.
+  checkV2Controllers(where.parentDir, controllersFor(limits));
+  if (where.moveNodeTo !== undefined) moveNodeInto(where.moveNodeTo);
+  reclaimStale(where.parentDir);
+  const dir = withFreshName((name) => createV2(where.parentDir, name, limits));
+  const path = posix.join(where.parentPath, posix.basename(dir));
   let fd: number | undefined;
   if (cloneInto) {
     const r = native().open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);

@@ -3,10 +3,10 @@
 // parent's cgroup.subtree_control, limits are single files (memory.max, memory.swap.max,
 // pids.max, cpu.max, cpu.weight), and the outcome is read from memory.events (oom_kill),
 // memory.peak and pids.peak.
-import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nsbindError, systemError } from '../errors.js';
-import { codeOf, errnoOf, parseKeyed, readCgroupFile, readCgroupFileSync, readNumber, writeCgroupFileSync } from './files.js';
+import { codeOf, errnoOf, parseKeyed, readCgroupFile, readCgroupFileSync, readNumber, readPidsSync, writeCgroupFileSync } from './files.js';
 import { delegationHint, missingControllerHint, noInternalProcessesHint } from './hints.js';
 import { controllersFor, type NormalizedLimits } from './limits.js';
 import type { CgroupUsage } from './usage.js';
@@ -39,9 +39,8 @@ export function v2Settings(l: NormalizedLimits): CgroupSetting[] {
   return s;
 }
 
-/** Gives `controllers` to the children of `parentDir` (its cgroup.subtree_control). */
-export function enableV2Controllers(parentDir: string, controllers: string[]): void {
-  if (controllers.length === 0) return;
+/** Throws the typed error when `parentDir` cannot offer `controllers` to its children. */
+export function checkV2Controllers(parentDir: string, controllers: string[]): void {
   const available = (readCgroupFileSync(join(parentDir, 'cgroup.controllers')) ?? '').split(/\s+/);
   const missing = controllers.filter((c) => !available.includes(c));
   if (missing.length > 0) {
@@ -51,10 +50,23 @@ export function enableV2Controllers(parentDir: string, controllers: string[]): v
       hint: missingControllerHint(parentDir, missing, 2),
     });
   }
+}
+
+/**
+ * Gives `controllers` to the children of `parentDir` (its cgroup.subtree_control) — never
+ * while it holds a process (the real root excepted): memory would fail with EBUSY, and
+ * pids or cpu would turn it into a thread root for good (lib/cgroup/placement.ts).
+ */
+export function enableV2Controllers(parentDir: string, controllers: string[]): void {
+  if (controllers.length === 0) return;
+  checkV2Controllers(parentDir, controllers);
   const enabled = (readCgroupFileSync(join(parentDir, 'cgroup.subtree_control')) ?? '').split(/\s+/);
   const toEnable = controllers.filter((c) => !enabled.includes(c));
   if (toEnable.length === 0) return;
   const file = join(parentDir, 'cgroup.subtree_control');
+  if (existsSync(join(parentDir, 'cgroup.type')) && readPidsSync(join(parentDir, 'cgroup.procs')).length > 0) {
+    throw systemError(16 /* EBUSY */, { step: 'limits: enable controllers', syscall: 'write', path: file, hint: noInternalProcessesHint(parentDir, toEnable) });
+  }
   try {
     writeFileSync(file, toEnable.map((c) => `+${c}`).join(' '), { flag: 'r+' });
   } catch (e) {

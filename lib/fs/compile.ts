@@ -7,6 +7,7 @@ import { native } from '../binding.js';
 import { invalid } from '../errors.js';
 import { identity, type PlanContext } from '../plan.js';
 import { FsFlag, Op } from '../plan/layout.js';
+import { kernelRelease, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
@@ -211,7 +212,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         w.op(Op.FS_OVERLAY, name, {
           s: [w.str(s.dst), w.blob(layout, 4), fsOptions(w, opts)],
           n: [0, NOSUID | NODEV],
-          flags: createFlag(s.dst),
+          flags: createFlag(s.dst) | (overlayByPath(kernelRelease()) ? FsFlag.OVERLAY_PATHS : 0),
         });
         break;
       }

@@ -60,6 +60,8 @@ export const FsFlag = {
   NEW_TMPFS: 4,
   CHROOT: 8,
   MADE_HERE: 16,
+  /** FS_OVERLAY: layers as /proc/self/fd/N option strings (kernels before 6.8 lack "lowerdir+" by fd). */
+  OVERLAY_PATHS: 1 << 10,
 } as const;
 
 /** Which system call failed (native/plan.h `nsb_syscall_id`) -> its name. */
@@ -147,6 +149,7 @@ export const Step = {
   CGROUP: -15,
   PIPES: -16,
   IDMAP: -17,
+  TIME_NS: -20,
   VETH_CREATE: -50,
   VETH_PEER: -51,
   VETH_SANDBOX: -52,
