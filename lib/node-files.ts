@@ -127,13 +127,13 @@ function target(step: FsStep): string | undefined {
 
 /** A bind of a path onto itself keeps what is under it visible. */
 function identityBindCovers(step: FsStep, need: string): boolean {
-  if (step.op !== 'bind' && step.op !== 'roBind') return false;
+  if (step.op !== 'bind') return false;  // roBind() is a bind step with readonly: true
   const dst = target(step);
   const src = typeof step.src === 'string' ? step.src : undefined;
   return dst !== undefined && src !== undefined && src === dst && under(need, dst);
 }
 
-const HIDING_OPS = new Set(['tmpfs', 'mask', 'overlay', 'proc', 'dev', 'mqueue', 'bind', 'roBind']);
+const HIDING_OPS = new Set(['tmpfs', 'mask', 'overlay', 'proc', 'dev', 'mqueue', 'bind']);
 
 /**
  * The paths among `needs` that the filesystem steps hide: everything after `.root()` or

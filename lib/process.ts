@@ -301,8 +301,3 @@ function stepName(op: number): string {
     default: return `step ${op}`;
   }
 }
-
-/** An already-settled failure (for spawn errors found before the native call). */
-export function failedBeforeSpawn(err: NsbindError): NsbindError {
-  return err instanceof NsbindError ? err : nsbindError('ERR_NSBIND_SPAWN', String(err));
-}

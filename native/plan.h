@@ -6,8 +6,10 @@
 //
 // The child walks the ops in order with raw syscalls. Strings and byte blobs live in
 // the arena and are referenced by offset (offset 0 is the empty string: the arena starts
-// with a NUL). The layout is shared with lib/plan.ts and checked by test/layout.test.ts
-// against the constants the addon exports, so the two sides cannot drift apart.
+// with a NUL). This header is the source of truth; lib/plan/layout.ts mirrors it by name.
+// test/plan-numbers.test.ts compares every op, syscall id, step, flag and report kind of
+// this file with the mirror (both ways), and test/layout.test.ts compares the sizes with
+// the addon as compiled; a number added on one side only fails there.
 #pragma once
 
 #include <stdint.h>

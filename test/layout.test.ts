@@ -1,5 +1,5 @@
 // The plan layout is shared by lib/plan and native/plan.h: compare the TS numbers with
-// the ones the addon was compiled with, so the two sides cannot drift apart.
+// the ones the addon was compiled with (test/plan-numbers.test.ts compares every number).
 import { describe, expect, it } from 'vitest';
 import { native } from '../lib/binding.js';
 import * as L from '../lib/plan/layout.js';
