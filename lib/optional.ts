@@ -55,10 +55,11 @@ function withoutTypes(options: SandboxOptions, drop: Set<NamespaceType>): Sandbo
  * permission depends on the combination. Required namespaces are never probed: their
  * refusal is reported by the spawn itself, with the step and a hint.
  */
-export function resolveOptional(options: SandboxOptions, privileged = isPrivileged()): SandboxOptions {
+export function resolveOptional(options: SandboxOptions, privileged?: boolean): SandboxOptions {
   const ns = options.namespaces ?? {};
   const optional = NAMESPACE_TYPES.filter((t) => (ns[t] || undefined)?.optional === true && (ns[t] || undefined)?.join === undefined);
   if (optional.length === 0) return options;
+  privileged ??= isPrivileged();  // here, not as a default: geteuid is a syscall on every spawn
   const dropped = new Set<NamespaceType>();
   const required = createdNamespaces(withoutTypes(options, new Set(optional)), privileged);
   for (const [i, t] of optional.entries()) {

@@ -112,6 +112,7 @@ void keep_across_exec(const nsb_interp* it, int fd) {
 [[noreturn]] void exec_init(nsb_interp* it) {
   const nsb_child_job* j = (const nsb_child_job*)it->host;
   int step = j->init_from == 0 ? NSB_STEP_SETUP_EXEC : NSB_STEP_INIT;
+  if (j->exec_detect >= 0) keep_across_exec(it, j->nfds + 3 + j->exec_detect);
   // As a non-zero uid (a user namespace mapping the caller elsewhere, or after .as()),
   // an exec would leave the init without capabilities: carry them over as ambient ones.
   if (nsb_sys(SYS_getuid) != 0) {
@@ -165,6 +166,8 @@ extern "C" int nsb_child_main(void* arg) {
   reset_signals();
   nsb_fs_init(&it.fs);
   arrange_fds(&it, j);
+  // The exec-detect pipe is the init's, not the setup's: close_setup_fds leaves it.
+  if (j->exec_detect >= 0 && j->exec_detect < it.nextra) it.extra[j->exec_detect] = -1;
 
   // The parent writes our id maps, time offsets and the veth, then the go-ahead byte.
   // EOF instead means it gave up (or died): leave quietly.

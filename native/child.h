@@ -25,6 +25,9 @@ struct nsb_child_job {
   // an init, the init gets them too (and the cgroup's, appended by the parent).
   int nextra;
   int extra_fd[NSB_MAX_FDS];
+  // The index among them of the exec-detect pipe's write end (init/control.h), or -1:
+  // the child keeps it for the init (it is not one of the setup's, closed before cwd).
+  int exec_detect;
 
   bool keep_permitted;    // NSB_OP_CAPS leaves the permitted set to the exec (interp.h)
   int pdeathsig;          // PR_SET_PDEATHSIG, armed first thing, or 0

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
 #include <poll.h>
@@ -275,6 +276,30 @@ static int next_record(int fd, nsb_report* rec, int32_t token, bool check_token)
   return got;
 }
 
+// With the exec-detect pipe (init/control.h exec_detect): the next record as next_record
+// gives it, except that the program's exec (EOF on the pipe, which only the program's fork
+// holds by then) counts as the init's STARTED record, without waiting for the init to see
+// that exec and write it. A byte on the pipe means the exec failed: the init's ERROR
+// record follows on the report pipe. EOF without a byte while the report pipe has
+// something to say (a record, or EOF: the init died before its fork; an exit closes the
+// report pipe, at a lower slot, first) is taken from the report pipe.
+static int wait_program(int rep, int xp, nsb_report* rec, int32_t token, bool check_token) {
+  for (;;) {
+    struct pollfd p[2] = {{rep, POLLIN, 0}, {xp, POLLIN, 0}};
+    int n = poll(p, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || p[0].revents) return next_record(rep, rec, token, check_token);
+    char b;
+    ssize_t r = read(xp, &b, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r != 0) return next_record(rep, rec, token, check_token);
+    struct pollfd again = {rep, POLLIN, 0};
+    if (poll(&again, 1, 0) > 0) return next_record(rep, rec, token, check_token);
+    *rec = {NSB_REPORT_STARTED, 0, 0, 0, 0, 0, 0, token};
+    return 1;
+  }
+}
+
 // In a new pid namespace the child cannot ask getppid() whether we still live: it tells
 // us when its parent-death signal is armed, and only then may the go-ahead go out.
 static void wait_armed(nsb_child_job& j, int pidfd) {
@@ -355,10 +380,46 @@ static void do_spawn(Request& q, Outcome& o) {
     }
     q.msg.nextra = q.job.nextra;
   }
+  // The exec-detect pipe (init/control.h exec_detect): when the init forks the program, we
+  // wake at the program's exec, not after the init has seen it and reported STARTED.
+  // Not in a cgroup: there the kernel may kill the program's fork before its exec (a
+  // memory limit too small for the setup), which this pipe cannot tell from the exec
+  // (both close it without a byte), while the init, waiting for the exec, can.
+  int xp[2] = {-1, -1};
+  if (q.exec_via_init && !q.ready && q.job.nextra < NSB_MAX_FDS && pipe2(xp, O_CLOEXEC) == 0) {
+    q.msg.exec_detect = q.job.nextra;
+    q.job.exec_detect = q.job.nextra;
+    q.job.extra_fd[q.job.nextra++] = xp[1];
+    q.close_after.push_back(xp[1]);
+    q.msg.nextra = q.job.nextra;
+  }
+
+  // The go-ahead, and what the init will need (init/control.h). Without the byte, EOF
+  // tells the child to give up. Our end stays open until the program runs.
+  std::string go("1");
+  if (q.uses_init) {
+    go.append((const char*)&q.msg, sizeof q.msg);
+    if (!q.ready) go.append((const char*)q.plan.data(), q.plan.size());
+  }
+  // When we have nothing to do for the child between its clone and its go-ahead (no id
+  // maps, time offsets or veth) and it can tell by getppid() that we live (no new pid
+  // namespace: there it must wait for us to see it armed, wait_armed), the go-ahead is
+  // in the pipe before the clone: the child never waits for us and we never wake up for
+  // it, one round trip less per spawn (bench/README.md). PIPE_BUF bytes always fit in a
+  // new pipe, so this write cannot block.
+  bool parent_work = !q.newuidmap.empty() || !q.uid_map.empty() || !q.setgroups.empty() || !q.newgidmap.empty() ||
+                     !q.gid_map.empty() || !q.time_offsets.empty() || (q.clone_flags & CLONE_NEWTIME) || !q.idmap_fds.empty() || q.veth.enabled;
+  bool go_sent = false;
+  if (!parent_work && !new_pid && go.size() <= PIPE_BUF) {
+    go_sent = write_all_fd(ctl[1], go.data(), go.size()) == 0;
+  }
 
   char* stack = stack_get();
   if (!stack) {
     for (int fd : {rep[0], rep[1], ctl[0], ctl[1]}) close(fd);
+    for (int fd : q.close_after) close(fd);
+    q.close_after.clear();
+    if (xp[0] >= 0) close(xp[0]);
     return fail_parent(o, NSB_STEP_CLONE, NSB_SYS_CLONE3, -ENOMEM);
   }
   char* stack_top = stack + kGuard + kStackSize;
@@ -414,14 +475,18 @@ static void do_spawn(Request& q, Outcome& o) {
     close_window();
     close(rep[0]);
     close(ctl[1]);
+    if (xp[0] >= 0) close(xp[0]);
     stack_put(stack);
     return fail_parent(o, NSB_STEP_CLONE, q.no_clone3 ? NSB_SYS_CLONE : NSB_SYS_CLONE3, pid);
   }
   o.pid = (int)pid;
   o.pidfd = pidfd;
-  if (new_pid || time_ns) wait_armed(q.job, pidfd);
+  // The time namespace's offsets can be written only once the child has unshared it,
+  // which it does before arming (see above): wait for that first.
+  if (time_ns) wait_armed(q.job, pidfd);
 
-  // The child waits on the control pipe while we do what only the parent can.
+  // The child waits on the control pipe while we do what only the parent can. (Before
+  // wait_armed: the maps need nothing of the child, so they are written while it arms.)
   std::string proc = "/proc/" + std::to_string(pid) + "/";
   long r = 0;
   if (!q.newuidmap.empty()) {
@@ -457,23 +522,20 @@ static void do_spawn(Request& q, Outcome& o) {
     if ((r = veth_setup(&q.veth, (int)pid, &step, &sys)) < 0) fail_parent(o, step, sys, r);
   }
 
-  // The go-ahead, and what the init will need (init/control.h). Without the byte, EOF
-  // tells the child to give up. Our end stays open until the program runs.
-  if (!o.failed) {
-    std::string go("1");
-    if (q.uses_init) {
-      go.append((const char*)&q.msg, sizeof q.msg);
-      if (!q.ready) go.append((const char*)q.plan.data(), q.plan.size());
-    }
-    write_all_fd(ctl[1], go.data(), go.size());
-  }
+  // In a new pid namespace the go-ahead waits until the child's parent-death signal is
+  // armed (wait_armed says why).
+  if (!o.failed && new_pid && !time_ns) wait_armed(q.job, pidfd);
+  if (!o.failed && !go_sent) write_all_fd(ctl[1], go.data(), go.size());
 
   bool check = !(q.msg.unsafe & NSB_UNSAFE_REPORT_TOKEN);
   nsb_report rec;
   int got = 0;
   bool ready = false;
+  auto next = [&]() {
+    return xp[0] >= 0 ? wait_program(rep[0], xp[0], &rec, q.msg.token, check) : next_record(rep[0], &rec, q.msg.token, check);
+  };
   if (!o.failed) {
-    got = next_record(rep[0], &rec, q.msg.token, check);
+    got = next();
     if (q.ready && got == 1 && rec.kind == NSB_REPORT_READY) {
       ready = true;
       // The init runs in its own memory now: the setup window is over, and only now may
@@ -485,7 +547,7 @@ static void do_spawn(Request& q, Outcome& o) {
         fail_parent(o, NSB_STEP_CGROUP, NSB_SYS_WRITE, r);
       } else {
         write_all_fd(ctl[1], q.plan.data(), q.plan.size());
-        got = next_record(rep[0], &rec, q.msg.token, check);
+        got = next();
       }
     }
   }
@@ -507,6 +569,7 @@ static void do_spawn(Request& q, Outcome& o) {
     }
   }
   close(ctl[1]);
+  if (xp[0] >= 0) close(xp[0]);
   if (o.failed) {
     // Drain to EOF: after EOF the child no longer runs on our stack (its exit released
     // our memory before its descriptors), then reap it so nothing is left behind.
@@ -854,6 +917,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (getrandom(&m.token, sizeof m.token, 0) != (ssize_t)sizeof m.token) m.token = (int32_t)(uintptr_t)q ^ (int32_t)clock();
   m.cgroup_kill = -1;
   m.cgroup_procs = -1;
+  m.exec_detect = -1;
   m.start_op = q->init_from;
   m.plan_len = (uint32_t)q->plan.size();
   if (q->uses_init) {
@@ -880,6 +944,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   j.init_from = q->init_from;
   j.keep_permitted = !(m.unsafe & NSB_UNSAFE_SETUP_CAPS);
   j.init_fd = -1;
+  j.exec_detect = -1;
   if (!q->init_path.empty()) {
     int fd = init_fd_for(q->init_path);
     if (fd < 0) {
@@ -892,8 +957,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   Napi::Array extra = req.Get("extraFds").IsArray() ? req.Get("extraFds").As<Napi::Array>()
                                                      : Napi::Array::New(env);
-  // Room for the cgroup's two descriptors the parent may add (do_spawn).
-  j.nextra = (int)std::min<uint32_t>(extra.Length(), NSB_MAX_FDS - 2);
+  // Room for the three descriptors the parent may add (do_spawn: the cgroup's two, the
+  // exec-detect pipe).
+  j.nextra = (int)std::min<uint32_t>(extra.Length(), NSB_MAX_FDS - 3);
   for (int i = 0; i < j.nextra; i++) {
     int fd = fcntl(extra.Get(i).As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
     j.extra_fd[i] = fd;

@@ -7,6 +7,8 @@
 //   [plan]               msg.plan_len bytes: the whole plan; the init runs it from
 //                        msg.start_op on (the setup child ran the ops before that)
 //
+// (A second pipe, child -> parent, the exec-detect pipe, is described at exec_detect.)
+//
 // With NSB_INIT_READY (the setup runs in the init's own memory), the parent writes the
 // message with the go-ahead but the plan only after the init has reported
 // NSB_REPORT_READY and the parent has moved it into the sandbox's cgroup: no task that
@@ -50,7 +52,11 @@ struct nsb_init_msg {
   int32_t cgroup_procs;   // index of cgroup.procs (O_RDONLY), or -1
   uint32_t plan_len;      // bytes of plan that follow
   uint32_t start_op;      // the first op the init runs
-  uint32_t reserved;
+  int32_t exec_detect;    // index among the extra descriptors of the exec-detect pipe's
+                          // write end, or -1: the init gives it to the program's fork
+                          // alone (CLOEXEC), so the parent sees the program's exec itself
+                          // as EOF, without waiting for the init's STARTED record. The
+                          // fork writes one byte to it when the exec failed.
 };
 
 static_assert(sizeof(nsb_init_msg) == 48, "init message layout");

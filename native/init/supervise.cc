@@ -24,6 +24,7 @@ namespace {
 
 int g_kill_fd = -1;   // the cgroup's cgroup.kill (v2, Linux 5.14+), O_WRONLY
 int g_procs_fd = -1;  // the cgroup's cgroup.procs, O_RDONLY
+int g_exec_fd = -1;   // the exec-detect pipe's write end (init/control.h exec_detect)
 bool g_pid1 = false;
 
 bool forwarded(int sig) {
@@ -85,6 +86,7 @@ void nsb_supervise_prepare(nsb_interp* it, const nsb_init_msg* msg) {
   };
   g_kill_fd = take(msg->cgroup_kill);
   g_procs_fd = take(msg->cgroup_procs);
+  g_exec_fd = take(msg->exec_detect);
   // Orphans of the program come back to us, to be reaped and, at the end, killed: the
   // cgroup says what is the sandbox's, and this makes us the one who waits for it.
   if ((msg->flags & NSB_INIT_SUPERVISE) && !g_pid1) {
@@ -119,9 +121,14 @@ void nsb_supervise(nsb_interp* it, int, const nsb_op& op) {
     nsb_unblock_signals();
     int32_t err = nsb_execvpe(file, it->argv, it->envp, path);
     nsb_write_all(ep[1], &err, sizeof err);
+    // Before our exit closes it: the parent then waits for our init's ERROR record.
+    if (g_exec_fd >= 0) nsb_sys(SYS_write, g_exec_fd, NSB_P("x"), 1);
     nsb_exit(127);
   }
   nsb_sys(SYS_close, ep[1]);
+  // The program alone holds the exec-detect pipe now: its exec is the parent's EOF.
+  if (g_exec_fd >= 0) nsb_sys(SYS_close, g_exec_fd);
+  g_exec_fd = -1;
   if (pid < 0) nsb_fail(it, NSB_STEP_EXEC, NSB_SYS_FORK, pid);
   int32_t err = 0;
   do r = nsb_sys(SYS_read, ep[0], NSB_P(&err), sizeof err);
