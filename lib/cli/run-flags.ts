@@ -224,6 +224,15 @@ function firstSubidBlock(flag: ParsedFlag, kind: 'uid' | 'gid'): { start: number
   return block;
 }
 
+/** uid/gid maps of one id each: inside `uid`/`gid` is the caller's own id. */
+function ownIdMaps(uid: number, gid: number): { uid: undefined; gid: undefined; uidMap: IdRange[]; gidMap: IdRange[] } {
+  return {
+    uid: undefined, gid: undefined,
+    uidMap: [{ inside: uid, outside: process.geteuid!(), count: 1 }],
+    gidMap: [{ inside: gid, outside: process.getegid!(), count: 1 }],
+  };
+}
+
 function addRange(st: RunState, flag: ParsedFlag, kind: 'uid' | 'gid', range: IdRange): void {
   const key = kind === 'uid' ? 'uidMap' : 'gidMap';
   const existing = ((st.sb.options.namespaces?.user || undefined)?.[key] ?? []) as object[];
@@ -362,22 +371,27 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       st.sb = withNamespace(sb, CMD, g, 'pid', { init: false });
       return;
     // As unshare, these two also deny setgroups (a later --setgroups overrides).
+    // Explicit one-id maps of the caller's own ids, as unshare writes them: for a root
+    // caller that is host 0, which the CLI user asked for by name (the library's default
+    // map for root is unprivileged; SPEC 2.1).
     case '--map-root-user':
-      st.sb = withNamespace(sb, CMD, g, 'user', { uid: 0, gid: 0, uidMap: undefined, gidMap: undefined, setgroups: 'deny' });
+      st.sb = withNamespace(sb, CMD, g, 'user', { ...ownIdMaps(0, 0), setgroups: 'deny' });
       return;
     case '--map-current-user':
-      st.sb = withNamespace(sb, CMD, g, 'user', {
-        uid: process.geteuid!(), gid: process.getegid!(), uidMap: undefined, gidMap: undefined, setgroups: 'deny',
-      });
+      st.sb = withNamespace(sb, CMD, g, 'user', { ...ownIdMaps(process.geteuid!(), process.getegid!()), setgroups: 'deny' });
       return;
     // unshare's --map-user/--map-group deny setgroups as -r does; bwrap's --uid/--gid do not.
     case '--map-user':
     case '--uid':
-      st.sb = withNamespace(sb, CMD, g, 'user', { uid: integer(flag, a), uidMap: undefined, ...(flag.name === '--map-user' ? { setgroups: 'deny' as const } : {}) });
+      st.sb = withNamespace(sb, CMD, g, 'user', flag.name === '--map-user'
+        ? { uidMap: [{ inside: integer(flag, a), outside: process.geteuid!(), count: 1 }], uid: undefined, setgroups: 'deny' as const }
+        : { uid: integer(flag, a), uidMap: undefined });
       return;
     case '--map-group':
     case '--gid':
-      st.sb = withNamespace(sb, CMD, g, 'user', { gid: integer(flag, a), gidMap: undefined, ...(flag.name === '--map-group' ? { setgroups: 'deny' as const } : {}) });
+      st.sb = withNamespace(sb, CMD, g, 'user', flag.name === '--map-group'
+        ? { gidMap: [{ inside: integer(flag, a), outside: process.getegid!(), count: 1 }], gid: undefined, setgroups: 'deny' as const }
+        : { gid: integer(flag, a), gidMap: undefined });
       return;
     case '--map-users':
     case '--map-groups': {
