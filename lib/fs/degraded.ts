@@ -88,9 +88,13 @@ export function degradedRules(steps: readonly FilesStep[]): DegradedRule[] {
  * user namespace can be created, for root, and when there is no `.files()`.
  */
 export function degradeFiles(options: SandboxOptions, privileged = isPrivileged()): SandboxOptions {
+  if (privileged || !createdNamespaces(options, privileged).has('user') || usernsAllowed()) return options;
+  // The user namespace every sandbox gets by default (SPEC 2.1) is the one refused here:
+  // unless the caller asked for it by name, it falls away (SPEC 2.5: seccomp, rlimits and
+  // .files() by Landlock still apply, with no namespace; `isolation` says so).
+  const namespaces = options.namespaces?.user === undefined ? { ...(options.namespaces ?? {}), user: false as const } : options.namespaces;
   const fs = options.fs ?? [];
-  if (privileged || !fs.some((s) => s.op === 'files')) return options;
-  if (!createdNamespaces(options, privileged).has('user') || usernsAllowed()) return options;
+  if (!fs.some((s) => s.op === 'files')) return { ...options, namespaces };
   const files = fs.filter((s) => s.op === 'files') as unknown as FilesStep[];
-  return { ...options, fs: fs.filter((s) => s.op !== 'files') as FsStep[], filesDegraded: files };
+  return { ...options, namespaces, fs: fs.filter((s) => s.op !== 'files') as FsStep[], filesDegraded: files };
 }
