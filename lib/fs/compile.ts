@@ -112,7 +112,16 @@ export function compileFilesystem(ctx: PlanContext): void {
         break;
       case 'files':
         // A missing allowed path is skipped: nothing to write there, nothing to create.
-        slots.set(s, s.write.allow.map((p) => capture(Op.FS_OPEN_TREE, p, `files: write.allow ${p}`, FsFlag.OPTIONAL)));
+        // A root caller's allowed paths are idmapped like writable binds (SPEC 2.1): the
+        // program runs as an unprivileged host id, and what it writes belongs to the owner.
+        slots.set(s, s.write.allow.map((p) => {
+          const bind = { op: 'bind' as const, src: p, dst: p };
+          const extra = idmapped(ctx, bind as Extract<FilesystemStep, { op: 'bind' }>) ? idmapTree(ctx, bind as Extract<FilesystemStep, { op: 'bind' }>) : undefined;
+          if (extra === undefined) return capture(Op.FS_OPEN_TREE, p, `files: write.allow ${p}`, FsFlag.OPTIONAL);
+          const slot = nextSlot++;
+          w.op(Op.FS_EXTRA_TREE, `files: write.allow ${p}`, { n: [slot, extra] });
+          return slot;
+        }));
         if (s.read.deny.length > 0) devNull(name);
         break;
     }
