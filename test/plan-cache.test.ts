@@ -9,6 +9,8 @@ import { sandbox } from '../lib/index.js';
 import { compile } from '../lib/plan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbind-plan-cache-'));
+// The program runs as an unprivileged host id (root's default map, SPEC 2.1): it must be able to enter.
+chmodSync(dir, 0o755);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the plan cache', () => {
