@@ -9,6 +9,8 @@ import { NsbindError, sandbox } from '../lib/index.js';
 import { runNode } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbind-manners-'));
+// The program runs as an unprivileged host id (root's default map, SPEC 2.1): it must be able to enter.
+chmodSync(dir, 0o755);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("an 'error' nobody listens to", () => {
