@@ -1,7 +1,7 @@
 // Filesystem steps on kernels older than this one: which interface TypeScript picks from
 // the release, and the older kernels' path run here (NSBIND_TEST_KERNEL_RELEASE pretends)
 // and asserted from inside. The real 6.1 kernel runs them in `npm run test:vm`.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,11 @@ describe.skipIf(!root)('overlay the way kernels before 6.8 get it', () => {
   beforeAll(() => {
     dir = scratch();
     for (const d of ['lower', 'upper', 'work']) mkdirSync(join(dir, d));
+    // A root caller's program runs as an unprivileged host id (SPEC 2.1) and overlay layers
+    // are not idmapped: the upper and work layers must be writable by that id.
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'upper'), 0o777);
+    chmodSync(join(dir, 'work'), 0o777);
     writeFileSync(join(dir, 'lower', 'base.txt'), 'base\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
