@@ -93,7 +93,9 @@ describe('nsbind run: flags from unshare, bwrap and nsbind\'s own', () => {
     const l1 = join(dir, 'l1');
     const l2 = join(dir, 'l2');
     execFileSync('sh', ['-c', `mkdir -p ${l1} ${l2}; printf 1 > ${l1}/a; printf 2 > ${l1}/b; printf 3 > ${l2}/b`]);
-    expect(ok(['--mount', '--tmpfs', '/mnt', '--overlay-src', l1, '--overlay-src', l2, '--tmp-overlay', '/mnt/o', '--', 'sh', '-c', 'cat /mnt/o/a /mnt/o/b; printf 9 > /mnt/o/b; cat /mnt/o/b'])).toBe('139');
+    // -r: as unshare -r, the caller's own id is root inside. Without it a root caller's
+    // program is an unprivileged host id (SPEC 2.1) and cannot copy up root's files.
+    expect(ok(['-r', '--mount', '--tmpfs', '/mnt', '--overlay-src', l1, '--overlay-src', l2, '--tmp-overlay', '/mnt/o', '--', 'sh', '-c', 'cat /mnt/o/a /mnt/o/b; printf 9 > /mnt/o/b; cat /mnt/o/b'])).toBe('139');
     expect(readFileSync(join(l2, 'b'), 'utf8')).toBe('3');
     expect(ok(['--mount', '--tmpfs', '/mnt', '--overlay-src', l1, '--overlay-src', l2, '--ro-overlay', '/mnt/o', '--', 'sh', '-c', '{ printf 9 > /mnt/o/b; } 2>/dev/null || cat /mnt/o/b'])).toBe('3');
     expect(nsbind(['run', '--overlay-src', l1, '--', 'true']).stderr).toMatch(/--overlay-src: must be followed by --overlay/);
