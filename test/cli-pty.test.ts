@@ -11,7 +11,8 @@ const VIEW = 'tty; cut -d" " -f7 /proc/self/stat; stty size';
 
 /** `nsbind ARGS` run on a 77x11 terminal; lines of what the terminal shows. */
 async function onTerminal(args: string[]): Promise<{ code: number | null; lines: string[] }> {
-  const r = await sandbox().run(process.execPath, [MAIN, ...args], { pty: { cols: 77, rows: 11 } });
+  // The terminal host only (no user ns, no filter, the creator's capabilities): the nsbind inside makes the namespaces.
+  const r = await sandbox().user(false).seccomp('none').capabilities('all').run(process.execPath, [MAIN, ...args], { pty: { cols: 77, rows: 11 } });
   return { code: r.code, lines: r.stdout.split(/\r*\n/) };
 }
 
@@ -36,7 +37,7 @@ describe('nsbind run and terminals', () => {
   });
 
   it('^C typed on the terminal reaches the program as SIGINT through its pty', async () => {
-    const p = sandbox().spawn(process.execPath, [MAIN, 'run', '--', 'sh', '-c', 'trap "echo got-INT; exit 9" INT; echo ready; sleep 30 & wait'], { pty: true });
+    const p = sandbox().user(false).seccomp('none').capabilities('all').spawn(process.execPath, [MAIN, 'run', '--', 'sh', '-c', 'trap "echo got-INT; exit 9" INT; echo ready; sleep 30 & wait'], { pty: true });
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await until('the program', () => (out.includes('ready') ? true : undefined));
