@@ -171,7 +171,7 @@ describe('--config', () => {
     const { sb } = parseRun(['--user', '--map-user', '1000', '--pid', '--uts', '--hostname', 'h', '--net-try', '--setenv', 'K', 'V', '--', 'true']);
     const json = JSON.parse(JSON.stringify(sb.options));
     expect(json).toEqual({
-      namespaces: { user: { uid: 1000, setgroups: 'deny' }, pid: {}, uts: { hostname: 'h' }, net: { optional: true } },
+      namespaces: { user: { uidMap: [{ inside: 1000, outside: process.geteuid!(), count: 1 }], setgroups: 'deny' }, pid: {}, uts: { hostname: 'h' }, net: { optional: true } },
       env: { K: 'V' },
     });
     expect(sandbox(json).options).toEqual(sb.options);
