@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../lib/index.js';
-import { hasCommand, isRoot, root, runAsNobody } from './helpers.js';
+import { hasCommand, isRoot, root, runAsNobody, escapeProbe } from './helpers.js';
 
 const haveCc = hasCommand('cc');
 const HOST0 = { uidMap: [{ inside: 0, outside: 0, count: 1 }], gidMap: [{ inside: 0, outside: 0, count: 1 }] };
@@ -18,17 +18,9 @@ const HOST0 = { uidMap: [{ inside: 0, outside: 0, count: 1 }], gidMap: [{ inside
 let dir = '';
 let probe = '';
 
-beforeAll(() => {
-  if (!haveCc) return;
-  dir = mkdtempSync(join(tmpdir(), 'nsbind-identity-'));
-  chmodSync(dir, 0o755); // the rootless cases run as nobody
-  probe = join(dir, 'probe');
-  execFileSync('cc', ['-O1', '-o', probe, join(__dirname, 'fixtures', 'escape-probe.c'), '-lpthread']);
-  chmodSync(probe, 0o755);
-});
-
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+escapeProbe('nsbind-identity-', (d, p) => {
+  dir = d;
+  probe = p;
 });
 
 async function attack(sb: Sandbox, ...args: string[]): Promise<string> {

@@ -11,7 +11,7 @@ import { native } from '../lib/binding.js';
 import { sandbox, type Sandbox } from '../lib/index.js';
 import { CAPABILITIES } from '../lib/security/capabilities.js';
 import { originalNofileSoft, readNofile } from '../lib/security/rlimits.js';
-import { hasCommand, isRoot, root, runAsNobody } from './helpers.js';
+import { hasCommand, isRoot, root, runAsNobody, escapeProbe } from './helpers.js';
 
 const EPERM = 'errno 1';
 const ENOSYS = 'errno 38';
@@ -21,17 +21,9 @@ const haveProc = typeof (sandbox() as unknown as Record<string, unknown>).proc =
 let dir = '';
 let probe = '';
 
-beforeAll(() => {
-  if (!haveCc) return;
-  dir = mkdtempSync(join(tmpdir(), 'nsbind-escape-'));
-  chmodSync(dir, 0o755); // the rootless cases run as nobody
-  probe = join(dir, 'probe');
-  execFileSync('cc', ['-O1', '-o', probe, join(__dirname, 'fixtures', 'escape-probe.c'), '-lpthread']);
-  chmodSync(probe, 0o755);
-});
-
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+escapeProbe('nsbind-escape-', (d, p) => {
+  dir = d;
+  probe = p;
 });
 
 /**

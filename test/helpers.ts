@@ -1,9 +1,10 @@
 // Shared test helpers: the host's view to compare with, leak counters, and running a
 // script as an unprivileged user (the rootless path most users are on).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { NsbindError } from '../lib/errors.js';
 import { unavailable, type Need } from '../lib/vitest.js';
 
@@ -113,4 +114,26 @@ export async function rejection(p: Promise<unknown>): Promise<NsbindError> {
 export async function skipUnless(ctx: { skip: (note?: string) => never | void }, ...needs: Need[]): Promise<void> {
   const why = await unavailable(...needs);
   if (why) ctx.skip(why);
+}
+
+/**
+ * Compiles test/fixtures/escape-probe.c once per file into a scratch directory that the
+ * rootless cases (uid 65534) can enter, hands both paths to `ready`, removes them after.
+ * Does nothing without a C compiler (the callers skip then).
+ */
+export function escapeProbe(prefix: string, ready: (dir: string, probe: string) => void): void {
+  beforeAll(() => {
+    if (!hasCommand('cc')) return;
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    chmodSync(dir, 0o755); // the rootless cases run as nobody
+    const probe = join(dir, 'probe');
+    execFileSync('cc', ['-O1', '-o', probe, join(__dirname, 'fixtures', 'escape-probe.c'), '-lpthread']);
+    chmodSync(probe, 0o755);
+    ready(dir, probe);
+    scratch.push(dir);
+  });
+  const scratch: string[] = [];
+  afterAll(() => {
+    for (const d of scratch) rmSync(d, { recursive: true, force: true });
+  });
 }
