@@ -23,6 +23,18 @@ escapeProbe('nsbind-identity-', (d, p) => {
   probe = p;
 });
 
+/** /proc/PID/status of a sandboxed `sleep`, read from the host (the ids the kernel sees). */
+async function hostStatus(sb: Sandbox): Promise<string> {
+  const p = sb.spawn('sleep', ['30']);
+  try {
+    await once(p, 'spawn');
+    return readFileSync(`/proc/${p.pid}/status`, 'utf8');
+  } finally {
+    p.kill('SIGKILL');
+    await p.exited.catch(() => {});
+  }
+}
+
 async function attack(sb: Sandbox, ...args: string[]): Promise<string> {
   const r = await sb.run(probe, args, { stdio: 'pipe' });
   expect(r.stderr).toBe('');
@@ -100,17 +112,10 @@ describe.runIf(isRoot && haveCc)('a root creator: the program is never host root
 
   it('a uidMap without .as() leaves the program with the mapped host ids, seen from outside', async () => {
     const range = [{ inside: 0, outside: 200000, count: 65536 }];
-    const p = sandbox().user({ uidMap: range, gidMap: range }).spawn('sleep', ['30']);
-    try {
-      await once(p, 'spawn');
-      const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
-      expect(status).toMatch(/^Uid:\t200000\t200000\t200000\t200000$/m);
-      expect(status).toMatch(/^Gid:\t200000\t200000\t200000\t200000$/m);
-      expect(status).toMatch(/^Groups:\s*$/m);
-    } finally {
-      p.kill('SIGKILL');
-      await p.exited.catch(() => {});
-    }
+    const status = await hostStatus(sandbox().user({ uidMap: range, gidMap: range }));
+    expect(status).toMatch(/^Uid:\t200000\t200000\t200000\t200000$/m);
+    expect(status).toMatch(/^Gid:\t200000\t200000\t200000\t200000$/m);
+    expect(status).toMatch(/^Groups:\s*$/m);
   });
 
   it('the default map: inside-root is host 65534 (no range for root in /etc/subuid here) or the subuid range', async () => {
@@ -130,17 +135,10 @@ describe.runIf(isRoot && haveCc)('a root creator: the program is never host root
   });
 
   it('.as({ uid: 1000 }) runs as host uid 1000, as it reads', async () => {
-    const p = sandbox().as({ uid: 1000, gid: 1000, groups: [1001] }).spawn('sleep', ['30']);
-    try {
-      await once(p, 'spawn');
-      const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
-      expect(status).toMatch(/^Uid:\t1000\t1000\t1000\t1000$/m);
-      expect(status).toMatch(/^Gid:\t1000\t1000\t1000\t1000$/m);
-      expect(status).toMatch(/^Groups:\t1001 *$/m);
-    } finally {
-      p.kill('SIGKILL');
-      await p.exited.catch(() => {});
-    }
+    const status = await hostStatus(sandbox().as({ uid: 1000, gid: 1000, groups: [1001] }));
+    expect(status).toMatch(/^Uid:\t1000\t1000\t1000\t1000$/m);
+    expect(status).toMatch(/^Gid:\t1000\t1000\t1000\t1000$/m);
+    expect(status).toMatch(/^Groups:\t1001 *$/m);
   });
 
   it('keeps its capabilities inside when asked, and has none by default', async () => {
