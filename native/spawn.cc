@@ -456,6 +456,7 @@ static void do_spawn(Request& q, Outcome& o) {
     ca.stack_size = kStackSize;
     pid = nsb_clone3_call(&ca, sizeof ca, nsb_child_main, &q.job);
   }
+  bool used_clone = q.no_clone3 || pid == -ENOSYS;  // for the report: which call refused
   if (pid == -ENOSYS) {
     // clone() reads the low byte of its flags as the exit signal and CLONE_NEWTIME (0x80)
     // lies inside it: clone() cannot make a time namespace (the flag would silently turn
@@ -477,7 +478,7 @@ static void do_spawn(Request& q, Outcome& o) {
     close(ctl[1]);
     if (xp[0] >= 0) close(xp[0]);
     stack_put(stack);
-    return fail_parent(o, NSB_STEP_CLONE, q.no_clone3 ? NSB_SYS_CLONE : NSB_SYS_CLONE3, pid);
+    return fail_parent(o, NSB_STEP_CLONE, used_clone ? NSB_SYS_CLONE : NSB_SYS_CLONE3, pid);
   }
   o.pid = (int)pid;
   o.pidfd = pidfd;
