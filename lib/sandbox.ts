@@ -32,7 +32,7 @@ import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
 import { SandboxProcess, type ExitResult } from './process.js';
 import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
-import { UNSAFE, unsafeTestBits } from './unsafe-test.js';
+import { UNSAFE, UNSAFE_TS_ONLY, unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
 export interface SpawnOptions {
@@ -652,7 +652,7 @@ export function spawnSandbox(
     const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length, pty: pty !== undefined });
     const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
     if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
-    if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
+    if (unsafeTestBits & ~UNSAFE_TS_ONLY) request.unsafeTest = unsafeTestBits & ~UNSAFE_TS_ONLY;
 
     const finishers: PreparedSpawn[] = [];
     const hookContext: SpawnHookContext = { spawnOptions: o };

@@ -99,8 +99,12 @@ export function degradeFiles(options: SandboxOptions, privileged = isPrivileged(
   // unless the caller asked for it by name, it falls away (SPEC 2.5: seccomp, rlimits and
   // .files() by Landlock still apply, with no namespace; `isolation` says so).
   const namespaces = options.namespaces?.user === undefined ? { ...(options.namespaces ?? {}), user: false as const } : options.namespaces;
+  // `degraded`: lib/security/landlock.ts gives the program a Landlock domain in any case.
+  // Without a user namespace it has Node's own ids, and the domain is what keeps it from
+  // ptracing Node (or reading its memory, environ, descriptors): Landlock refuses that
+  // from inside a domain to any process outside it.
   const fs = options.fs ?? [];
-  if (!fs.some((s) => s.op === 'files')) return { ...options, namespaces };
+  if (!fs.some((s) => s.op === 'files')) return { ...options, namespaces, degraded: true } as SandboxOptions;
   const files = fs.filter((s) => s.op === 'files') as unknown as FilesStep[];
-  return { ...options, namespaces, fs: fs.filter((s) => s.op !== 'files') as FsStep[], filesDegraded: files };
+  return { ...options, namespaces, fs: fs.filter((s) => s.op !== 'files') as FsStep[], filesDegraded: files, degraded: true } as SandboxOptions;
 }
