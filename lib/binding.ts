@@ -152,6 +152,12 @@ export interface NativeBinding extends NativeNetwork {
   openTree(path: string): number;
   /** Makes a detached tree an idmapped mount on which host ids uid/gid act as its owner ownerUid/ownerGid: 0 or -errno (native/idmap.cc). */
   idmapTree(tree: number, ownerUid: number, uid: number, ownerGid: number, gid: number): number;
+  /** A non-blocking NETLINK_AUDIT socket on the read-only multicast group (needs CAP_AUDIT_READ): fd or -errno (native/audit.cc). */
+  auditOpen(): number;
+  /** The datagrams waiting on an audit socket (until EAGAIN), or -errno. */
+  auditRead(fd: number): Buffer[] | number;
+  /** AUDIT_GET: 0 audit off, 1 on, 2 locked; -errno when it cannot be asked (needs CAP_AUDIT_CONTROL). */
+  auditStatus(): number;
   /** [master, terminal] of a new pseudo-terminal of that size, or -errno. */
   ptyOpen(cols: number, rows: number): [number, number] | number;
   /** TIOCSWINSZ on the master: 0 or -errno. */

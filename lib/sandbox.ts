@@ -17,6 +17,7 @@ import { cgroupPreparer } from './cgroup/spawn.js';
 import { normalizeLimits, type Limits } from './cgroup/limits.js';
 import { resolveOptional } from './optional.js';
 import { degradeFiles } from './fs/degraded.js';
+import { landlockViolations } from './security/landlock-violations.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { validateVeth } from './net/veth.js';
 import { checkSandboxPorts, validateEgress, validatePorts } from './net/egress/options.js';
@@ -118,6 +119,7 @@ export function addSpawnPreparer(p: SpawnPreparer): void {
   preparers.push(p);
 }
 addSpawnPreparer(cgroupPreparer);
+addSpawnPreparer(landlockViolations);
 
 const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
   user: ['optional', 'join', 'uid', 'gid', 'uidMap', 'gidMap', 'setgroups'],

@@ -17,6 +17,7 @@
 
 void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
 void RegisterIdmap(Napi::Env env, Napi::Object exports);  // idmap.cc
+void RegisterAudit(Napi::Env env, Napi::Object exports);  // audit.cc
 namespace nsb {
 void RegisterEgress(Napi::Env env, Napi::Object exports);  // egress.cc
 }
@@ -80,6 +81,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsb::RegisterSyscalls(env, exports);
   RegisterFilesystem(env, exports);
   RegisterIdmap(env, exports);
+  RegisterAudit(env, exports);
   RegisterOptional(env, exports);
   RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);

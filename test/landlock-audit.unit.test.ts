@@ -2,7 +2,7 @@
 // machines and must not be switched on for the host, so the records are the kernel's
 // documented format, written out here.
 import { describe, expect, it } from 'vitest';
-import { AUDIT_LANDLOCK_ACCESS, fsViolations, parseLandlockRecord } from '../lib/security/landlock-audit.js';
+import { AUDIT_LANDLOCK_ACCESS, auditLines, DomainFilter, fsViolations, parseLandlockRecord } from '../lib/security/landlock-audit.js';
 
 const access = (domain: string, rest: string, serial = 30) =>
   `type=1423 audit(1729738800.268:${serial}): domain=${domain} ${rest}`;
@@ -49,5 +49,39 @@ describe('Landlock audit records', () => {
       { kind: 'fs', path: '/home/u', access: 'make_reg,refer' },
     ]);
     expect(fsViolations(lines, new Set([42]))).toEqual([]);
+  });
+
+  it('reads the netlink datagrams of the audit socket: one record per message, NUL or not, 4-byte aligned', () => {
+    const msg = (type: number, text: string, nul: boolean) => {
+      const body = Buffer.from(text + (nul ? '\0' : ''));
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(16 + body.length, 0);
+      h.writeUInt16LE(type, 4);
+      const pad = Buffer.alloc((4 - ((16 + body.length) % 4)) % 4);
+      return Buffer.concat([h, body, pad]);
+    };
+    const d = Buffer.concat([
+      msg(1424, 'audit(1729738800.268:30): domain=a1 status=allocated mode=enforcing pid=7 uid=0 exe="/x" comm="x"', true),
+      msg(1423, 'audit(1729738800.268:30): domain=a1 blockers=fs.write_file path="/etc" dev="sda" ino=2', false),
+    ]);
+    const lines = auditLines(d);
+    expect(lines).toEqual([
+      'type=1424 audit(1729738800.268:30): domain=a1 status=allocated mode=enforcing pid=7 uid=0 exe="/x" comm="x"',
+      'type=1423 audit(1729738800.268:30): domain=a1 blockers=fs.write_file path="/etc" dev="sda" ino=2',
+    ]);
+    expect(fsViolations(lines, new Set([7]))).toEqual([{ kind: 'fs', path: '/etc', access: 'write_file' }]);
+    // A truncated datagram yields the whole messages before the cut, nothing invented.
+    expect(auditLines(d.subarray(0, d.length - 5))).toHaveLength(1);
+  });
+
+  it('follows a stream line by line: asks once per domain whose it is, forgets denials of other domains', () => {
+    const asked: number[] = [];
+    const f = new DomainFilter((pid) => (asked.push(pid), pid === 100));
+    expect(f.push(access('x', 'blockers=fs.read_file path="/a" dev="sda" ino=1', 1))).toEqual([]);
+    expect(f.push(domain('x', 100, 1))).toEqual([{ kind: 'fs', path: '/a', access: 'read_file' }]);
+    expect(f.push(domain('y', 200, 2))).toEqual([]);
+    expect(f.push(access('y', 'blockers=fs.read_file path="/b" dev="sda" ino=1', 2))).toEqual([]);
+    expect(f.push(access('x', 'blockers=fs.remove_file path="/c" dev="sda" ino=1', 3))).toEqual([{ kind: 'fs', path: '/c', access: 'remove_file' }]);
+    expect(asked).toEqual([100, 200]);
   });
 });

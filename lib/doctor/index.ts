@@ -5,7 +5,8 @@ import { release } from 'node:os';
 import { native } from '../binding.js';
 import { invalid } from '../errors.js';
 import type { NamespaceType } from '../namespaces/types.js';
-import type { Check } from './check.js';
+import { fail, type Check } from './check.js';
+import { auditUnavailable } from '../security/landlock-violations.js';
 import { cgroupCheck, type CgroupCheck } from './cgroup.js';
 import { detectContainer, procCheck } from './container.js';
 import { namespaceChecks, syscallChecks, type Probes } from './features.js';
@@ -44,6 +45,11 @@ export interface Report {
   proc: Check & { masked: string[] };
   /** Landlock (`.files()` on new files, renames and links; `.landlock()`): the highest ABI, 0 without. */
   landlock: Check & { abi: number };
+  /**
+   * Whether Landlock's denials reach `'violation'` events and `ExitResult.violations`:
+   * Landlock ABI 7 (Linux 6.15), the audit subsystem on, and CAP_AUDIT_READ to read it.
+   */
+  landlockAudit: Check;
   /**
    * What sandboxes get here: `'namespaces'` (root, or user namespaces allowed);
    * `'degraded'` (user namespaces refused: `.files()`/`.landlock()`, seccomp, rlimits,
@@ -110,7 +116,17 @@ export async function doctor(options: DoctorOptions = {}): Promise<Report> {
     subuid: subuidCheck(host, options.user),
     proc: procCheck(host),
     landlock,
+    landlockAudit: landlockAuditCheck(options.root !== undefined, abi),
     mode,
     ...(container ? { container } : {}),
   };
+}
+
+/** Landlock's audit records: asked of this machine only (not of a `root` fixture). */
+function landlockAuditCheck(fixture: boolean, abi: number): Check {
+  if (abi < 7) return fail(`Landlock logs denials from ABI 7 (Linux 6.15); this kernel has ABI ${abi}`, 'a Linux 6.15+ kernel');
+  if (fixture) return fail('the audit subsystem is only asked of this machine');
+  const why = auditUnavailable();
+  if (why === undefined) return { ok: true };
+  return fail(why, why.includes('CAP_AUDIT_READ') ? 'run as root, or give node CAP_AUDIT_READ' : why.includes('off') ? 'auditctl -e 1 (or boot with audit=1)' : undefined);
 }

@@ -46,34 +46,71 @@ export function parseLandlockRecord(line: string): LandlockRecord | undefined {
 }
 
 /**
- * The filesystem violations of the domains created by `pids` (the sandbox's processes
- * that restricted themselves: nsbind's setup child or init). Records of other domains
- * (other sandboxes, other programs) are ignored; network and scope denials are left to
- * their own kinds.
+ * The records of one netlink datagram from the audit socket, as lines `type=N audit(...): ...`
+ * (the kernel sends each record as a message whose type is the record's, its text the
+ * payload, sometimes NUL-terminated).
  */
-export function fsViolations(lines: Iterable<string>, pids: ReadonlySet<number>): FsViolation[] {
-  const ours = new Set<string>();
-  const pending: LandlockRecord[] = [];
-  const out: FsViolation[] = [];
-  const take = (r: LandlockRecord) => {
-    const blockers = (r.fields.blockers ?? '').split(',').filter((b) => b.startsWith('fs.'));
-    if (blockers.length === 0 || r.fields.path === undefined) return;
-    out.push({ kind: 'fs', path: r.fields.path, access: blockers.map((b) => b.slice(3)).join(',') });
-  };
-  for (const line of lines) {
-    const r = parseLandlockRecord(line);
-    if (!r) continue;
-    if (r.type === AUDIT_LANDLOCK_DOMAIN) {
-      if (r.fields.status === 'allocated' && pids.has(Number(r.fields.pid))) {
-        ours.add(r.fields.domain);
-        // The domain record may follow the first denial of the same event.
-        for (const p of pending.splice(0)) if (p.fields.domain === r.fields.domain) take(p);
-      }
-    } else if (ours.has(r.fields.domain)) {
-      take(r);
-    } else {
-      pending.push(r);
-    }
+export function auditLines(datagram: Buffer): string[] {
+  const out: string[] = [];
+  for (let off = 0; off + 16 <= datagram.length; ) {
+    const len = datagram.readUInt32LE(off);
+    if (len < 16 || off + len > datagram.length) break;
+    const type = datagram.readUInt16LE(off + 4);
+    let end = off + len;
+    while (end > off + 16 && datagram[end - 1] === 0) end--;
+    out.push(`type=${type} ${datagram.toString('utf8', off + 16, end)}`);
+    off += (len + 3) & ~3;
   }
+  return out;
+}
+
+/** A denial record held until its domain's record says whose it is (at most this many). */
+const MAX_PENDING = 256;
+
+/**
+ * Follows the audit stream for one sandbox: which Landlock domains are its own (created by
+ * a process `owns` accepts: nsbind's setup child or init, or the program they became) and
+ * their filesystem denials. Records of other domains (other sandboxes, other programs)
+ * are dropped; network and scope denials are left to their own kinds.
+ */
+export class DomainFilter {
+  private readonly ours = new Set<string>();
+  private readonly others = new Set<string>();
+  private pending: LandlockRecord[] = [];
+  constructor(private readonly owns: (pid: number) => boolean) {}
+
+  /** The violations this line adds (the domain record may follow the first denial of its event). */
+  push(line: string): FsViolation[] {
+    const r = parseLandlockRecord(line);
+    if (!r) return [];
+    const out: FsViolation[] = [];
+    if (r.type === AUDIT_LANDLOCK_DOMAIN) {
+      if (r.fields.status !== 'allocated') return out;
+      const mine = this.owns(Number(r.fields.pid));
+      (mine ? this.ours : this.others).add(r.fields.domain);
+      const held = this.pending;
+      this.pending = held.filter((p) => p.fields.domain !== r.fields.domain);
+      if (mine) for (const p of held) if (p.fields.domain === r.fields.domain) take(p, out);
+    } else if (this.ours.has(r.fields.domain)) {
+      take(r, out);
+    } else if (!this.others.has(r.fields.domain)) {
+      this.pending.push(r);
+      if (this.pending.length > MAX_PENDING) this.pending.shift();
+    }
+    return out;
+  }
+}
+
+function take(r: LandlockRecord, out: FsViolation[]): void {
+  const blockers = (r.fields.blockers ?? '').split(',').filter((b) => b.startsWith('fs.'));
+  if (blockers.length === 0 || r.fields.path === undefined) return;
+  out.push({ kind: 'fs', path: r.fields.path, access: blockers.map((b) => b.slice(3)).join(',') });
+}
+
+/** The filesystem violations in `lines` of the domains created by `pids` (see DomainFilter). */
+export function fsViolations(lines: Iterable<string>, pids: ReadonlySet<number>): FsViolation[] {
+  const f = new DomainFilter((pid) => pids.has(pid));
+  const out: FsViolation[] = [];
+  for (const line of lines) out.push(...f.push(line));
   return out;
 }

@@ -168,7 +168,8 @@ addSpawnPreparer((options, request, spawn) => {
     },
     finish: async (result) => {
       await cleanup();
-      return policy ? { ...result, violations } : result;
+      // Beside the other kinds' (Landlock's, lib/security/landlock-violations.ts).
+      return policy ? { ...result, violations: [...(result.violations ?? []), ...violations].slice(0, MAX_VIOLATIONS) } : result;
     },
     abandon: cleanup,
   };
