@@ -4,11 +4,11 @@
 //   3. the steps in the order written, then entering the root.
 import { constants as fsConstants } from 'node:fs';
 import { native } from '../binding.js';
-import { invalid } from '../errors.js';
+import { invalid, systemError } from '../errors.js';
 import type { PlanContext } from '../plan/context.js';
 import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
-import { kernelRelease, overlayByPath } from './kernel.js';
+import { kernelRelease, noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
@@ -41,7 +41,23 @@ const MAX_IDMAPPED = 32;
  * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
  */
 function idmapped(ctx: PlanContext, s: Extract<FilesystemStep, { op: 'bind' }>): boolean {
-  return ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false;
+  if (!(ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false)) return false;
+  // Idmapped mounts came with mount_setattr (5.12). Before, the default degrades to a plain
+  // bind (as with { idmap: false }, and as for a filesystem that cannot be idmapped); an
+  // explicit { idmap: true } is refused rather than silently not honoured.
+  if (noMountSetattr(kernelRelease())) {
+    if (s.idmap === true) {
+      throw systemError(38 /* ENOSYS */, {
+        step: `bind ${s.src} -> ${s.dst}: idmapped mounts need Linux 5.12, this kernel is ${kernelRelease()}`,
+        syscall: 'mount_setattr',
+        option: 'bind.idmap',
+        path: s.src,
+        hint: 'drop { idmap: true } (the bind is then a plain one: the program writes what its host id may), or bind it read-only',
+      });
+    }
+    return false;
+  }
+  return true;
 }
 
 /**
@@ -71,6 +87,7 @@ export function compileFilesystem(ctx: PlanContext): void {
   const slots = new Map<FilesystemStep, number[]>();
   let nullSlot = -1;
 
+  if (noMountSetattr(kernelRelease())) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
   // 1. Sources.
   const capture = (kind: number, path: string, name: string, flags = 0, n1 = 0): number => {
     const slot = nextSlot++;
