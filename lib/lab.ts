@@ -13,6 +13,7 @@
 //   hub (`peerNetns`), as the README's veth example does.
 // - unprivileged: the caller holds CAP_NET_ADMIN over no namespace from outside, so the
 //   nodes are made from inside the hub (lib/lab-hub.ts says why that works).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { enter } from './enter.js';
 import { invalid, NsbindError } from './errors.js';
@@ -155,6 +156,12 @@ async function asRoot(wanted: HubNode[]): Promise<Built> {
   }
 }
 
+/** The compiled hub beside this file; from the TypeScript sources (nsbind's own tests), dist's. */
+function hubModule(): string {
+  const beside = join(__dirname, 'lab-hub.js');
+  return existsSync(beside) ? beside : join(__dirname, '..', 'dist', 'lab-hub.js');
+}
+
 async function rootless(wanted: HubNode[]): Promise<Built> {
   // 'all': the hub makes network and UTS namespaces and veth pairs, and drops capabilities
   // from its nodes; all of it within its own user namespace.
@@ -162,7 +169,7 @@ async function rootless(wanted: HubNode[]): Promise<Built> {
     .user()
     .net()
     .capabilities('all')
-    .fork(join(__dirname, 'lab-hub.js'), [], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    .fork(hubModule(), [], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   // Its stderr only matters when it ends before answering (a crash): kept for that error.
   let stderr = '';
   hub.stderr?.on('data', (c: Buffer) => {

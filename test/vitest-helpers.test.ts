@@ -95,6 +95,7 @@ describe('nsbind/vitest lab()', () => {
   });
 
   it('close() leaves no process, namespace or link behind', async (ctx) => {
+    distModule('lab-hub'); // an unprivileged caller's hub runs the compiled module
     const why = await unavailable('userns', 'namespaces.net', 'namespaces.uts');
     if (why) ctx.skip(why);
     const before = children().length;
