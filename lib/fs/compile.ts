@@ -7,9 +7,10 @@ import { constants as osConstants } from 'node:os';
 import { native } from '../binding.js';
 import { invalid, systemError } from '../errors.js';
 import { mapped } from '../namespaces/idmap.js';
-import { identity, type PlanContext } from '../plan.js';
+import type { PlanContext } from '../plan/context.js';
+import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
-import { kernelRelease, overlayByPath } from './kernel.js';
+import { kernelRelease, noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
@@ -41,8 +42,24 @@ const MAX_IDMAPPED = 32;
  * made by a root caller for a new user namespace -- the one case where the program's host
  * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
  */
-function idmapped(ctx: PlanContext, s: Pick<Extract<FilesystemStep, { op: 'bind' }>, 'readonly' | 'idmap'>): boolean {
-  return ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false;
+function idmapped(ctx: PlanContext, s: Pick<Extract<FilesystemStep, { op: 'bind' }>, 'readonly' | 'idmap' | 'src' | 'dst'>): boolean {
+  if (!(ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false)) return false;
+  // Idmapped mounts came with mount_setattr (5.12). Before, the default degrades to a plain
+  // bind (as with { idmap: false }, and as for a filesystem that cannot be idmapped); an
+  // explicit { idmap: true } is refused rather than silently not honoured.
+  if (noMountSetattr(kernelRelease())) {
+    if (s.idmap === true) {
+      throw systemError(38 /* ENOSYS */, {
+        step: `bind ${s.src} -> ${s.dst}: idmapped mounts need Linux 5.12, this kernel is ${kernelRelease()}`,
+        syscall: 'mount_setattr',
+        option: 'bind.idmap',
+        path: s.src,
+        hint: 'drop { idmap: true } (the bind is then a plain one: the program writes what its host id may), or bind it read-only',
+      });
+    }
+    return false;
+  }
+  return true;
 }
 
 /**
@@ -89,6 +106,7 @@ export function compileFilesystem(ctx: PlanContext): void {
   const slots = new Map<FilesystemStep, number[]>();
   let nullSlot = -1;
 
+  if (noMountSetattr(kernelRelease())) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
   // 1. Sources.
   const capture = (kind: number, path: string, name: string, flags = 0, n1 = 0): number => {
     const slot = nextSlot++;
@@ -133,7 +151,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         // A root caller's allowed paths are idmapped like writable binds (SPEC 2.1): the
         // program runs as an unprivileged host id, and what it writes belongs to the owner.
         slots.set(s, s.write.allow.map((p) => {
-          const extra = idmapped(ctx, {}) ? idmapTree(ctx, p, 'files.write.allow') : undefined;
+          const extra = idmapped(ctx, { src: p, dst: p }) ? idmapTree(ctx, p, 'files.write.allow') : undefined;
           if (extra === undefined) return capture(Op.FS_OPEN_TREE, p, `files: write.allow ${p}`, FsFlag.OPTIONAL);
           const slot = nextSlot++;
           w.op(Op.FS_EXTRA_TREE, `files: write.allow ${p}`, { n: [slot, extra] });

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { native } from '../binding.js';
 import type { SandboxOptions } from '../options.js';
-import type { PreparedSpawn, SpawnHookContext } from '../sandbox.js';
+import type { PreparedSpawn, SpawnHookContext } from '../spawn-types.js';
 import { MAX_VIOLATIONS, type FsViolation } from '../violations.js';
 import { auditLines, DomainFilter } from './landlock-audit.js';
 import { landlockAbi } from './landlock.js';
@@ -119,7 +119,7 @@ function hasRuleset(options: SandboxOptions): boolean {
   return o.landlock !== undefined || o.filesDegraded !== undefined || o.degraded === true || (options.fs ?? []).some((s) => s.op === 'files');
 }
 
-/** The spawn preparer (lib/sandbox.ts): listens for the sandbox's denials while it runs. */
+/** The spawn preparer (lib/spawn.ts): listens for the sandbox's denials while it runs. */
 export function landlockViolations(options: SandboxOptions, _request: unknown, spawn: SpawnHookContext): PreparedSpawn | void {
   if (!hasRuleset(options)) return;
   const violations: FsViolation[] = [];
