@@ -14,6 +14,8 @@
 //                      what a policy of proxy variables alone would be (lib/sandbox.ts)
 //   degraded-domain    in degraded mode, a sandbox without a Landlock ruleset of its own
 //                      gets none (lib/security/landlock.ts): its program may ptrace Node
+//   files-pins         .files() does not pin the directories leading to a denied or
+//                      mandatory path (lib/fs/compile.ts): renaming them gets around it
 export const UNSAFE = {
   SETUP_NONDUMPABLE: 1,
   INIT_NONDUMPABLE: 2,
@@ -24,9 +26,11 @@ export const UNSAFE = {
   EGRESS_NETNS: 1 << 12,
   /** TS only: see degraded-domain above. */
   DEGRADED_DOMAIN: 1 << 13,
+  /** TS only: see files-pins above. */
+  FILES_PINS: 1 << 14,
 } as const;
 /** The bits the addon never sees. */
-export const UNSAFE_TS_ONLY = UNSAFE.EGRESS_NETNS | UNSAFE.DEGRADED_DOMAIN;
+export const UNSAFE_TS_ONLY = UNSAFE.EGRESS_NETNS | UNSAFE.DEGRADED_DOMAIN | UNSAFE.FILES_PINS;
 const BITS: Record<string, number> = {
   'setup-nondumpable': UNSAFE.SETUP_NONDUMPABLE,
   'init-nondumpable': UNSAFE.INIT_NONDUMPABLE,
@@ -35,6 +39,7 @@ const BITS: Record<string, number> = {
   'user-join-in-init': UNSAFE.USER_JOIN_IN_INIT,
   'egress-netns': UNSAFE.EGRESS_NETNS,
   'degraded-domain': UNSAFE.DEGRADED_DOMAIN,
+  'files-pins': UNSAFE.FILES_PINS,
 };
 
 function parse(value: string | undefined): number {

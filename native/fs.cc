@@ -530,11 +530,13 @@ long op_readonly(const Run& r, const nsb_op& op) {
     close_fd(fd);
     return fail(r, NSB_SYS_OPEN_TREE, m);
   }
-  long e = set_attrs(r, m, kAttrRdonly, true);
+  // NSB_FS_PIN: the same copy with its flags as they are, only to make the path a mount point.
+  uint64_t attrs = (op.flags & NSB_FS_PIN) ? 0 : kAttrRdonly;
+  long e = attrs ? set_attrs(r, m, attrs, true) : 0;
   bool kept = false;
   if (e >= 0) e = attach(r, m, fd, path, &kept);
   close_fd(fd);
-  if (e >= 0) e = remount_attrs(r, m, kAttrRdonly, true);
+  if (e >= 0 && attrs) e = remount_attrs(r, m, attrs, true);
   if (!kept) close_fd(m);
   return e;
 }

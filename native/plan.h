@@ -114,6 +114,9 @@ enum nsb_op_kind : uint32_t {
 #define NSB_FS_CHROOT 8u      // NSB_OP_FS_ENTER: chroot instead of pivot_root
 #define NSB_FS_MADE_HERE 16u  // NSB_OP_FS_MOUNT: a filesystem the sandbox owns (creatable)
 #define NSB_FS_OVERLAY_PATHS 1024u  // 1u << 10: NSB_OP_FS_OVERLAY: layers as /proc/self/fd paths (before 6.8)
+#define NSB_FS_PIN 2048u  // 1u << 11: NSB_OP_FS_READONLY: bind the path over itself with its flags unchanged
+                          // (a mount point cannot be renamed or removed: .files() pins the names
+                          // leading to a protected path)
 // NSB_OP_CAPS flags: keep every capability the child holds (n0 is ignored).
 #define NSB_CAPS_ALL 1u
 

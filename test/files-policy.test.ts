@@ -7,7 +7,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, protectedPaths, type FilesStep } from '../lib/index.js';
 import { scratch, sh } from './fs-helpers.js';
-import { invalidOption, runAsNobody } from './helpers.js';
+import { invalidOption, runAsNobody, runNode } from './helpers.js';
+import { pins } from '../lib/fs/compile.js';
 
 let dir: string;
 let proj: string;
@@ -191,4 +192,39 @@ describe('.files(): inside the sandbox', () => {
       rmSync(d, { recursive: true, force: true });
     }
   });
+
+  // A read-only mount follows its directory, not its name: without the pins, renaming .git
+  // (its parent is writable) and making a new .git/hooks plants a hook on the host.
+  it('renaming the directories leading to a mandatory or denied path cannot get around it (root and unprivileged; without the pins it can)', () => {
+    expect(pins(['/p'], ['/p/.git/hooks', '/p/.git/config', '/p/.config/gh', '/p/.bashrc', '/q/x', '/p/a/b/c'])).toEqual(['/p/.git', '/p/.config', '/p/a', '/p/a/b']);
+    const d = scratch('nsbind-files-pins-');
+    try {
+      const w = join(d, 'w');
+      const reset = () => {
+        rmSync(w, { recursive: true, force: true });
+        for (const p of ['.git/hooks', 'src/keep']) mkdirSync(join(w, p), { recursive: true });
+        for (const p of ['', '.git', '.git/hooks', 'src', 'src/keep']) chmodSync(join(w, p), 0o777);
+        chmodSync(d, 0o777);
+      };
+      const script = `mv ${w}/.git ${w}/g 2>/dev/null && echo moved-git; mkdir -p ${w}/.git/hooks 2>/dev/null; { echo evil > ${w}/.git/hooks/pre-commit; } 2>/dev/null && echo planted-hook;
+        mv ${w}/src ${w}/s 2>/dev/null && echo moved-src; mkdir -p ${w}/src/keep 2>/dev/null; touch ${w}/src/keep/x 2>/dev/null && echo wrote-denied;
+        touch ${w}/.git/ok && echo git-rw`;
+      const run = (nobody: boolean, off: boolean) => {
+        reset();
+        const r = runNode(`const r = await nsbind.sandbox().files({ write: { allow: [${JSON.stringify(w)}], deny: [${JSON.stringify(join(w, 'src', 'keep'))}] } })
+            .run('/bin/sh', ['-c', ${JSON.stringify(script)}]); process.stdout.write(r.stdout); process.stderr.write(r.stderr);`,
+          { nobody, env: off ? { NSBIND_UNSAFE_TEST_DISABLE: 'files-pins' } : {} });
+        expect(r.stderr).toBe('');
+        return r.stdout;
+      };
+      for (const nobody of [false, true]) {
+        expect(run(nobody, false)).toBe('git-rw\n');
+        // The pins off: both renames work, and the new names are writable.
+        expect(run(nobody, true)).toBe('moved-git\nplanted-hook\nmoved-src\nwrote-denied\ngit-rw\n');
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
 });
+

@@ -10,6 +10,7 @@ import { mapped } from '../namespaces/idmap.js';
 import type { PlanContext } from '../plan/context.js';
 import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
+import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
 import { kernelRelease, noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
@@ -96,6 +97,22 @@ function idmapTree(ctx: PlanContext, src: string, option: string): number | unde
   request.extraFds ??= [];
   request.extraFds.push(fd);
   return request.extraFds.length - 1;
+}
+
+/** The directories strictly between an allowed path and each denied path beneath it, parents first. */
+export function pins(allow: readonly string[], denied: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const p of denied) {
+    const top = allow.filter((a) => p.startsWith(a === '/' ? '/' : a + '/')).sort((x, y) => y.length - x.length)[0];
+    if (top === undefined) continue;
+    const rest = p.slice(top === '/' ? 1 : top.length + 1).split('/').slice(0, -1);
+    let d = top;
+    for (const name of rest) {
+      d = join(d, name);
+      out.add(d);
+    }
+  }
+  return [...out].sort((x, y) => x.split('/').length - y.split('/').length);
 }
 
 export function compileFilesystem(ctx: PlanContext): void {
@@ -285,6 +302,13 @@ export function compileFilesystem(ctx: PlanContext): void {
         s.write.allow.forEach((p, i) => {
           w.op(Op.FS_BIND, `files: write.allow ${p}`, { s: [w.str(p)], n: [ids[i], NOSUID | NODEV] });
         });
+        // A read-only mount follows its directory, not its name: renaming .git away (its
+        // parent is writable) and making a new .git/hooks would get around it. Each directory
+        // between an allowed path and a denied or mandatory one becomes a mount point of its
+        // own, flags unchanged, which the kernel refuses to rename or remove (EBUSY).
+        for (const d of unsafeTestBits & UNSAFE.FILES_PINS ? [] : pins(s.write.allow, [...s.write.deny, ...s.protected])) {
+          w.op(Op.FS_READONLY, `files: pin ${d}`, { s: [w.str(d)], flags: FsFlag.OPTIONAL | FsFlag.PIN });
+        }
         for (const p of s.write.deny) w.op(Op.FS_READONLY, `files: write.deny ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
         for (const p of s.protected) w.op(Op.FS_READONLY, `files: protected ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
         for (const p of s.read.deny) w.op(Op.FS_MASK, `files: read.deny ${p}`, { s: [w.str(p)], n: [nullSlot], flags: FsFlag.OPTIONAL });

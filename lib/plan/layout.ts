@@ -64,6 +64,8 @@ export const FsFlag = {
   MADE_HERE: 16,
   /** FS_OVERLAY: layers as /proc/self/fd/N option strings (kernels before 6.8 lack "lowerdir+" by fd). */
   OVERLAY_PATHS: 1 << 10,
+  /** FS_READONLY: bind the path over itself, flags unchanged (a mount point's name cannot be renamed or removed). */
+  PIN: 1 << 11,
 } as const;
 
 /** Which system call failed (native/plan.h `nsb_syscall_id`) -> its name. */
