@@ -1,6 +1,7 @@
 // .files() (SPEC 2.5): the policy is resolved when the method is called, compiled to
 // readonly/bind/mask in order, and each rule kind and each mandatory deny holds inside
-// the sandbox — as root here, and unprivileged in files-policy-rootless.test.ts.
+// the sandbox — as root, and unprivileged (uid 65534, runAsNobody) in the cases so named.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -222,6 +223,55 @@ describe('.files(): inside the sandbox', () => {
         // The pins off: both renames work, and the new names are writable.
         expect(run(nobody, true)).toBe('moved-git\nplanted-hook\nmoved-src\nwrote-denied\ngit-rw\n');
       }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('unprivileged: globs, .. in a policy path, a symlinked allowed path and a symlink out of an allowed path', () => {
+    const d = scratch('nsbind-files-nobody-links-');
+    try {
+      for (const p of ['real', 'w', 'other']) mkdirSync(join(d, p));
+      writeFileSync(join(d, 'a.env'), 'A\n');
+      writeFileSync(join(d, '.b.env'), 'B\n');
+      writeFileSync(join(d, 'o'), 'O\n');
+      symlinkSync(join(d, 'real'), join(d, 'link'));
+      symlinkSync(join(d, 'o'), join(d, 'w', 'out-file'));
+      symlinkSync(join(d, 'other'), join(d, 'w', 'out-dir'));
+      for (const p of ['', 'real', 'w', 'other']) chmodSync(join(d, p), 0o777);
+      for (const p of ['a.env', '.b.env', 'o']) chmodSync(join(d, p), 0o666);
+      const script = `cat ${d}/a.env ${d}/.b.env 2>/dev/null; echo env-hidden;
+        touch ${d}/link/x && echo link-target-rw; touch ${d}/real/y && echo real-rw;
+        touch ${d}/w/z && echo dotdot-rw;
+        { echo x > ${d}/w/out-file; } 2>/dev/null || echo out-file-ro; touch ${d}/w/out-dir/n 2>/dev/null || echo out-dir-ro;
+        touch ${d}/o 2>/dev/null || echo beside-ro`;
+      const r = runAsNobody(`process.chdir(${JSON.stringify(join(d, 'other'))});
+        const sb = nsbind.sandbox().files({ read: { deny: [${JSON.stringify(d + '/*.env')}] },
+          write: { allow: [${JSON.stringify(join(d, 'link'))}, '../w'] } });
+        const r = await sb.run('/bin/sh', ['-c', ${JSON.stringify(script)}]);
+        console.log(JSON.stringify({ out: r.stdout, err: r.stderr, allow: sb.options.fs.at(-1).write.allow }));`);
+      expect(r.stderr).toBe('');
+      const res = JSON.parse(r.stdout) as { out: string; err: string; allow: string[] };
+      // '../w' was taken from the caller's cwd and resolved; the link became its target.
+      expect(res.allow.sort()).toEqual([join(d, 'real'), join(d, 'w')].sort());
+      expect(res.out).toBe('env-hidden\nlink-target-rw\nreal-rw\ndotdot-rw\nout-file-ro\nout-dir-ro\nbeside-ro\n');
+      expect(readFileSync(join(d, 'o'), 'utf8')).toBe('O\n');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('unprivileged: each mandatory path inside an allowed path is read-only; one allowed by name is writable', () => {
+    const d = scratch('nsbind-files-nobody-mandatory-');
+    try {
+      const w = join(d, 'w');
+      for (const p of protectedPaths) mkdirSync(join(w, p), { recursive: true });
+      execFileSync('chmod', ['-R', '0777', d]);
+      const script = protectedPaths.map((p) => `touch ${w}/${p}/x 2>/dev/null && echo ${p}:rw || echo ${p}:ro`).join('\n');
+      const r = runAsNobody(`const r = await nsbind.sandbox().files({ write: { allow: [${JSON.stringify(w)}, ${JSON.stringify(join(w, '.aws'))}] } })
+        .run('/bin/sh', ['-c', ${JSON.stringify(script)}]); process.stdout.write(r.stdout); process.stderr.write(r.stderr);`);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim().split('\n')).toEqual(protectedPaths.map((p) => `${p}:${p === '.aws' ? 'rw' : 'ro'}`));
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
