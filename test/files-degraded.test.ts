@@ -93,7 +93,7 @@ describe.runIf((landlockAbi() > 0 || inCI) && hasCommand('cc'))('degraded mode: 
   const HOST0 = '{ uidMap: [{ inside: 0, outside: 0, count: 1 }], gidMap: [{ inside: 0, outside: 0, count: 1 }] }';
 
   /** The attacks of escape-identity, from a degraded sandbox (bare, or with .files()) against the inner Node. */
-  function attacks(creator: 'root' | 'unprivileged', disable?: string): Record<string, unknown> {
+  function attacks(creator: 'root' | 'unprivileged', disable?: string): Record<string, Record<string, unknown>> {
     const inner = join(pdir, `attack-${creator}-${disable ?? 'on'}.js`);
     writeFileSync(inner, `const nsbind = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
 (async () => {
@@ -126,7 +126,7 @@ describe.runIf((landlockAbi() > 0 || inCI) && hasCommand('cc'))('degraded mode: 
     const res = JSON.parse(r.stdout) as { uid: number; out: Record<string, Record<string, unknown>> };
     // The inner Node is the creator we meant: root (host 0, no capability) or unprivileged (inside-0 of its own namespace).
     expect(res.uid).toBe(0);
-    return res.out;
+    return res.out as Record<string, Record<string, string>>;
   }
 
   const refused = { 'read-size': 'errno 13', 'open-rw': 'errno 13', 'vm-readv': 'errno 1', 'pidfd-getfd': 'errno 1', ptrace: 'errno 1' };
