@@ -102,15 +102,18 @@ describe.runIf((landlockAbi() > 0 || inCI) && hasCommand('cc'))('degraded mode: 
     const v = {};
     for (const a of ['read-size /proc/PID/environ', 'open-rw /proc/PID/mem', 'vm-readv PID', 'pidfd-getfd PID', 'ptrace PID']) {
       const [cmd, arg] = a.split(' ');
-      // The attack starts once Node has seen the spawn: a root Node's memory is not
-      // dumpable until then (the setup window), which would stop it for another reason.
-      const p = sb.spawn('/bin/sh', ['-c', 'read go; exec "$0" "$@"', ${JSON.stringify(probe)}, cmd, arg.replace('PID', String(process.pid))], { stdio: ['pipe', 'pipe', 'pipe'] });
-      p.once('spawn', () => p.stdin.end('go\\n'));
-      let o = ''; p.stdout.on('data', (b) => (o += b)); p.stderr.on('data', (b) => (o += b));
-      await p.exited;
-      v[cmd] = o.trim();
-      v.isolation = [...p.isolation];
-      v.landlock = p.isolation.landlock ?? null;
+      // An attacker tries again: a refusal can be a passing moment (a root Node is not
+      // dumpable while one of its setup children shares its memory), never a wall.
+      for (let t = 0; t < 5; t++) {
+        const p = sb.spawn(${JSON.stringify(probe)}, [cmd, arg.replace('PID', String(process.pid))], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let o = ''; p.stdout.on('data', (b) => (o += b)); p.stderr.on('data', (b) => (o += b));
+        await p.exited;
+        v[cmd] = o.trim();
+        v.isolation = [...p.isolation];
+        v.landlock = p.isolation.landlock ?? null;
+        if (!v[cmd].startsWith('errno')) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
     out[name] = v;
   }
@@ -126,7 +129,7 @@ describe.runIf((landlockAbi() > 0 || inCI) && hasCommand('cc'))('degraded mode: 
     const res = JSON.parse(r.stdout) as { uid: number; out: Record<string, Record<string, unknown>> };
     // The inner Node is the creator we meant: root (host 0, no capability) or unprivileged (inside-0 of its own namespace).
     expect(res.uid).toBe(0);
-    return res.out as Record<string, Record<string, string>>;
+    return res.out;
   }
 
   const refused = { 'read-size': 'errno 13', 'open-rw': 'errno 13', 'vm-readv': 'errno 1', 'pidfd-getfd': 'errno 1', ptrace: 'errno 1' };
@@ -139,7 +142,9 @@ describe.runIf((landlockAbi() > 0 || inCI) && hasCommand('cc'))('degraded mode: 
       // The protection off: a bare degraded sandbox has no domain, and every attack works.
       const off = attacks(creator, 'degraded-domain');
       expect(off.bare).toMatchObject({ 'open-rw': 'ok', 'vm-readv': 'ok', 'pidfd-getfd': 'ok', ptrace: 'ok', isolation: [], landlock: null });
-      expect(Number(off.bare['read-size']), JSON.stringify(off.bare)).toBeGreaterThan(0);
+      // (Node's environ: read as root; the unprivileged inner Node's is refused to the
+      // program by something else with or without the domain, so it proves nothing there.)
+      if (creator === 'root') expect(Number(off.bare['read-size']), JSON.stringify(off.bare)).toBeGreaterThan(0);
       // .files() brings its own ruleset: still a domain, still refused.
       expect(off.files).toEqual({ ...refused, isolation: [], landlock: landlockAbi() });
     });

@@ -43,7 +43,7 @@ const MAX_IDMAPPED = 32;
  * made by a root caller for a new user namespace -- the one case where the program's host
  * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
  */
-function idmapped(ctx: PlanContext, s: Pick<Extract<FilesystemStep, { op: 'bind' }>, 'readonly' | 'idmap' | 'src' | 'dst'>): boolean {
+function idmapped(ctx: PlanContext, s: Partial<Pick<Extract<FilesystemStep, { op: 'bind' }>, 'readonly' | 'idmap' | 'src' | 'dst'>>): boolean {
   if (!(ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false)) return false;
   // Idmapped mounts came with mount_setattr (5.12). Before, the default degrades to a plain
   // bind (as with { idmap: false }, and as for a filesystem that cannot be idmapped); an
@@ -51,7 +51,7 @@ function idmapped(ctx: PlanContext, s: Pick<Extract<FilesystemStep, { op: 'bind'
   if (noMountSetattr(kernelRelease())) {
     if (s.idmap === true) {
       throw systemError(38 /* ENOSYS */, {
-        step: `bind ${s.src} -> ${s.dst}: idmapped mounts need Linux 5.12, this kernel is ${kernelRelease()}`,
+        step: `bind ${s.src ?? ''} -> ${s.dst ?? ''}: idmapped mounts need Linux 5.12, this kernel is ${kernelRelease()}`,
         syscall: 'mount_setattr',
         option: 'bind.idmap',
         path: s.src,
