@@ -3,12 +3,11 @@
 //   2. the new root, if any, stacked over "/" (so steps written before .root() land in it);
 //   3. the steps in the order written, then entering the root.
 import { constants as fsConstants } from 'node:fs';
-import { native } from '../binding.js';
 import { invalid } from '../errors.js';
 import type { PlanContext } from '../plan/context.js';
 import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
-import { kernelRelease, overlayByPath } from './kernel.js';
+import { overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
@@ -32,31 +31,16 @@ function join(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
-/** At most this many idmapped binds per sandbox (each is a descriptor passed to the child). */
-const MAX_IDMAPPED = 32;
-
 /**
- * Whether a bind is idmapped (BindOptions.idmap): writable, asked for (the default), and
- * made by a root caller for a new user namespace -- the one case where the program's host
- * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
+ * The tree resolve opened for this bind (lib/plan/resolve.ts), as an index in extraFds:
+ * undefined when it is not idmapped, or could not be opened (the child's own capture then
+ * reports the error as for any bind).
  */
-function idmapped(ctx: PlanContext, s: Extract<FilesystemStep, { op: 'bind' }>): boolean {
-  return ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false;
-}
-
-/**
- * Opens the bind's source in the Node process: its index in extraFds, or undefined when it
- * cannot be opened (the child's own capture then reports the error as for any bind).
- */
-function idmapTree(ctx: PlanContext, s: Extract<FilesystemStep, { op: 'bind' }>): number | undefined {
+function idmapTree(ctx: PlanContext, s: FilesystemStep, i = 0): number | undefined {
+  const fd = ctx.facts.idmapTrees.get(s)?.[i];
+  if (fd === undefined) return undefined;
   const request = ctx.request;
   request.idmap ??= [];
-  if (request.idmap.length >= MAX_IDMAPPED) {
-    throw invalid('bind.idmap', `at most ${MAX_IDMAPPED} writable binds are idmapped per sandbox`, 'give the others { idmap: false }');
-  }
-  const fd = native().openTree(s.src);
-  if (fd < 0) return undefined;
-  ctx.transientFds.push(fd);
   request.extraFds ??= [];
   request.extraFds.push(fd);
   request.idmap.push(request.extraFds.length - 1);
@@ -85,7 +69,7 @@ export function compileFilesystem(ctx: PlanContext): void {
     const name = stepName(s);
     switch (s.op) {
       case 'bind': {
-        const extra = idmapped(ctx, s) ? idmapTree(ctx, s) : undefined;
+        const extra = idmapTree(ctx, s);
         if (extra === undefined) {
           slots.set(s, [capture(Op.FS_OPEN_TREE, s.src, name, s.optional ? FsFlag.OPTIONAL : 0)]);
         } else {
@@ -115,9 +99,8 @@ export function compileFilesystem(ctx: PlanContext): void {
         // A missing allowed path is skipped: nothing to write there, nothing to create.
         // A root caller's allowed paths are idmapped like writable binds (SPEC 2.1): the
         // program runs as an unprivileged host id, and what it writes belongs to the owner.
-        slots.set(s, s.write.allow.map((p) => {
-          const bind = { op: 'bind' as const, src: p, dst: p };
-          const extra = idmapped(ctx, bind as Extract<FilesystemStep, { op: 'bind' }>) ? idmapTree(ctx, bind as Extract<FilesystemStep, { op: 'bind' }>) : undefined;
+        slots.set(s, s.write.allow.map((p, i) => {
+          const extra = idmapTree(ctx, s, i);
           if (extra === undefined) return capture(Op.FS_OPEN_TREE, p, `files: write.allow ${p}`, FsFlag.OPTIONAL);
           const slot = nextSlot++;
           w.op(Op.FS_EXTRA_TREE, `files: write.allow ${p}`, { n: [slot, extra] });
@@ -222,7 +205,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         w.op(Op.FS_OVERLAY, name, {
           s: [w.str(s.dst), w.blob(layout, 4), fsOptions(w, opts)],
           n: [0, NOSUID | NODEV],
-          flags: createFlag(s.dst) | (overlayByPath(kernelRelease()) ? FsFlag.OVERLAY_PATHS : 0),
+          flags: createFlag(s.dst) | (overlayByPath(ctx.facts.kernelRelease) ? FsFlag.OVERLAY_PATHS : 0),
         });
         break;
       }

@@ -183,7 +183,7 @@ export function landlockRuleset(options: { landlock?: LandlockOptions; fs?: unkn
 function compileLandlock(ctx: PlanContext): void {
   const o = ctx.options as { landlock?: LandlockOptions; fs?: unknown[]; filesDegraded?: FilesStep[] };
   if (!o.landlock && !o.filesDegraded && !(o.fs ?? []).some((s) => (s as { op: string }).op === 'files')) return;
-  const abi = landlockAbi();
+  const abi = ctx.facts.landlockAbi;
   if (abi === 0 && o.filesDegraded) {
     throw invalid('files', 'this host refuses user namespaces and has no Landlock: nothing could enforce the policy', 'run nsbind doctor');
   }
