@@ -12,6 +12,7 @@
         "native/interp.cc",
         "native/child.cc",
         "native/fs.cc",
+        "native/fs_remount.cc",
         "native/security_ops.cc",
         "native/landlock.cc",
         "native/egress_child.cc",

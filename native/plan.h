@@ -80,6 +80,10 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_FS_EXTRA_TREE = 29,  // slot n0 = job extra fd n1: a detached tree the parent opened
                               // and idmapped with this child's user namespace (an idmapped
                               // bind), taken over like an NSB_OP_FS_OPEN_TREE capture
+  // 33-35 kernels without an interface (native/fs_remount.cc)
+  NSB_OP_FS_NO_SETATTR = 33,  // from here on, binds, masks and read-only steps set their mount
+                              // flags with mount(MS_REMOUNT | MS_BIND) after the attach
+                              // (mount_setattr came with Linux 5.12)
   // 40-49 security (native/security.cc)
   NSB_OP_RLIMIT = 40,         // prlimit64(0, n0, {soft n1, hard n2}, NULL)
   NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),

@@ -7,7 +7,7 @@ import { invalid } from '../errors.js';
 import type { PlanContext } from '../plan/context.js';
 import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
-import { overlayByPath } from './kernel.js';
+import { noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
@@ -55,6 +55,7 @@ export function compileFilesystem(ctx: PlanContext): void {
   const slots = new Map<FilesystemStep, number[]>();
   let nullSlot = -1;
 
+  if (noMountSetattr(ctx.facts.kernelRelease)) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
   // 1. Sources.
   const capture = (kind: number, path: string, name: string, flags = 0, n1 = 0): number => {
     const slot = nextSlot++;

@@ -20,7 +20,7 @@ import { delimiter, join } from 'node:path';
 import { initBinary, native } from '../binding.js';
 import { invalid, nsbindError, systemError } from '../errors.js';
 import { subidRanges } from '../doctor/ids.js';
-import { kernelRelease } from '../fs/kernel.js';
+import { kernelRelease, noMountSetattr } from '../fs/kernel.js';
 import type { FilesystemStep } from '../fs/steps.js';
 import { createdNamespaces, isPrivileged } from '../namespaces/created.js';
 import { mapped, ownNamespaceHas, ownSetgroupsAllowed, rootBase, rootDefaultMap } from '../namespaces/idmap.js';
@@ -144,9 +144,25 @@ function refuseUngrantedSetgroups(gidMap: IdMapEntry[], euid: number): void {
  * Whether a bind is idmapped (BindOptions.idmap): writable, asked for (the default), and
  * made by a root caller for a new user namespace -- the one case where the program's host
  * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
+ * Idmapped mounts came with mount_setattr (5.12). Before, the default degrades to a plain
+ * bind (as with { idmap: false }, and as for a filesystem that cannot be idmapped); an
+ * explicit { idmap: true } is refused rather than silently not honoured.
  */
-export function idmapped(privileged: boolean, created: Set<NamespaceType>, s: { readonly?: boolean; idmap?: boolean }): boolean {
-  return privileged && created.has('user') && !s.readonly && s.idmap !== false;
+export function idmapped(privileged: boolean, created: Set<NamespaceType>, s: { src: string; dst: string; readonly?: boolean; idmap?: boolean }, release: string): boolean {
+  if (!(privileged && created.has('user') && !s.readonly && s.idmap !== false)) return false;
+  if (noMountSetattr(release)) {
+    if (s.idmap === true) {
+      throw systemError(38 /* ENOSYS */, {
+        step: `bind ${s.src} -> ${s.dst}: idmapped mounts need Linux 5.12, this kernel is ${release}`,
+        syscall: 'mount_setattr',
+        option: 'bind.idmap',
+        path: s.src,
+        hint: 'drop { idmap: true } (the bind is then a plain one: the program writes what its host id may), or bind it read-only',
+      });
+    }
+    return false;
+  }
+  return true;
 }
 
 /** At most this many idmapped binds per sandbox (each is a descriptor passed to the child). */
@@ -157,7 +173,7 @@ export const MAX_IDMAPPED = 32;
  * Node process: undefined where it cannot be opened (the child's own capture then reports
  * the error as for any bind).
  */
-function idmapTrees(steps: readonly FilesystemStep[], privileged: boolean, created: Set<NamespaceType>, transient: number[]): Map<FilesystemStep, (number | undefined)[]> {
+function idmapTrees(steps: readonly FilesystemStep[], privileged: boolean, created: Set<NamespaceType>, release: string, transient: number[]): Map<FilesystemStep, (number | undefined)[]> {
   const out = new Map<FilesystemStep, (number | undefined)[]>();
   if (!privileged || !created.has('user')) return out;
   let opened = 0;
@@ -172,8 +188,8 @@ function idmapTrees(steps: readonly FilesystemStep[], privileged: boolean, creat
     return fd;
   };
   for (const s of steps) {
-    if (s.op === 'bind' && idmapped(privileged, created, s)) out.set(s, [open(s.src)]);
-    else if (s.op === 'files') out.set(s, s.write.allow.map(open));
+    if (s.op === 'bind' && idmapped(privileged, created, s, release)) out.set(s, [open(s.src)]);
+    else if (s.op === 'files' && idmapped(privileged, created, { src: '', dst: '' }, release)) out.set(s, s.write.allow.map(open));
   }
   return out;
 }
@@ -183,6 +199,7 @@ export function resolve(options: SandboxOptions, input: SpawnInput): Facts {
   const privileged = isPrivileged();
   const created = createdNamespaces(options, privileged);
   const transientFds: number[] = [];
+  const release = kernelRelease();
   try {
     const euid = process.geteuid!();
     const egid = created.has('user') || options.as ? process.getegid!() : -1;
@@ -197,8 +214,8 @@ export function resolve(options: SandboxOptions, input: SpawnInput): Facts {
       created,
       user: created.has('user') ? userFacts(options, privileged, euid, egid) : undefined,
       joins: resolveJoins(options, transientFds),
-      idmapTrees: idmapTrees(steps, privileged, created, transientFds),
-      kernelRelease: kernelRelease(),
+      idmapTrees: idmapTrees(steps, privileged, created, release, transientFds),
+      kernelRelease: release,
       capLastCap: capLastCap(),
       nofile: options.rlimits?.nofile ? null : defaultNofile(),
       landlockAbi: wantsLandlock ? landlockAbi() : 0,
