@@ -145,4 +145,18 @@ describe('compilePlan', () => {
     expect(plan.steps).not.toContain('setsid');
     expect(plan.steps.at(-1)).toBe('execve /bin/true');
   });
+
+  it('mounts a kernel filesystem from its row in lib/fs/kinds.ts (.mqueue(): type, attributes, implied namespace)', async () => {
+    const { STEP_KINDS, NOSUID, NODEV, NOEXEC } = await import('../lib/fs/kinds.js');
+    expect(STEP_KINDS.mqueue.mount).toEqual({ type: 'mqueue', attrs: NOSUID | NODEV | NOEXEC });
+    const { plan, ops } = compiled(sandbox().mqueue());
+    const i = plan.steps.indexOf('mqueue /dev/mqueue');
+    expect(ops[i].kind).toBe(Op.FS_MOUNT);
+    expect(ops[i].n0).toBe(0n);
+    expect(plan.request.plan.includes(Buffer.from('\0mqueue\0'))).toBe(true);
+    expect([...plan.isolation].sort()).toEqual(['ipc', 'mnt', 'user']);
+    // Stored and replayed through the same row: its keys, and no others.
+    expect(sandbox(JSON.parse(JSON.stringify(sandbox().mqueue('/q').options))).options.fs).toEqual([{ op: 'mqueue', dst: '/q' }]);
+    expect(() => sandbox({ fs: [{ op: 'mqueue', dst: '/q', size: 1 }] } as never)).toThrow(expect.objectContaining({ code: 'ERR_NSBIND_INVALID' }));
+  });
 });

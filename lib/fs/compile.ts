@@ -9,17 +9,13 @@ import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
 import { noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
+import { kindOf, NODEV, NOEXEC, NOSUID, RDONLY } from './kinds.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
 import { PROC_MASKED, PROC_READONLY, SYS_MASKED } from './proc.js';
 import { destinationOf, stepName, type FilesystemStep } from './steps.js';
 import { size } from './validate.js';
 
-// mount_setattr(2) / fsmount(2) attributes.
-const RDONLY = 0x1;
-const NOSUID = 0x2;
-const NODEV = 0x4;
-const NOEXEC = 0x8;
 
 /** "key\0value\0...\0": options for fsconfig; an empty value sets a flag. */
 function fsOptions(w: PlanWriter, opts: [string, string][]): number {
@@ -162,9 +158,6 @@ export function compileFilesystem(ctx: PlanContext): void {
         newFs(s.dst, name, 'tmpfs', opts, NOSUID | NODEV, true);
         break;
       }
-      case 'mqueue':
-        newFs(s.dst, name, 'mqueue', [], NOSUID | NODEV | NOEXEC, false);
-        break;
       case 'proc': {
         newFs(s.dst, name, 'proc', [], NOSUID | NODEV | NOEXEC, false);
         for (const m of PROC_MASKED) {
@@ -239,6 +232,11 @@ export function compileFilesystem(ctx: PlanContext): void {
         for (const p of s.protected) w.op(Op.FS_READONLY, `files: protected ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
         for (const p of s.read.deny) w.op(Op.FS_MASK, `files: read.deny ${p}`, { s: [w.str(p)], n: [nullSlot], flags: FsFlag.OPTIONAL });
         break;
+      }
+      default: {
+        // A kernel filesystem mounted fresh (`.mqueue()`): all lib/fs/kinds.ts says.
+        const mount = kindOf(s.op)!.mount!;
+        newFs(destinationOf(s)!, name, mount.type, [], mount.attrs, false);
       }
     }
     done.push(s);
