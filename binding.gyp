@@ -51,6 +51,7 @@
         "native/spawn_threads.cc",
         "native/setup_window.cc",
         "native/fs_layout.cc",
+        "native/idmap.cc",
         "native/syscalls.cc",
         "native/security.cc",
         "native/helper.cc",

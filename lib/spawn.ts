@@ -22,7 +22,7 @@ import { missingInterpreterHint } from './exec-hint.js';
 import { SandboxProcess } from './process.js';
 import type { PreparedSpawn, RunOptions, RunResult, SpawnHookContext, SpawnOptions, SpawnPreparer } from './spawn-types.js';
 import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
-import { UNSAFE, unsafeTestBits } from './unsafe-test.js';
+import { UNSAFE, UNSAFE_TS_ONLY, unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
 /**
@@ -145,7 +145,7 @@ export function spawnSandbox(
     transientOpen = true;
     const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
     if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
-    if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
+    if (unsafeTestBits & ~UNSAFE_TS_ONLY) request.unsafeTest = unsafeTestBits & ~UNSAFE_TS_ONLY;
 
     const hookContext: SpawnHookContext = { spawnOptions: o, plan };
     for (const prep of [...PREPARERS, ...testPreparers]) {

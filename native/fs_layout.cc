@@ -12,8 +12,8 @@
 #include "plan.h"
 
 // open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC) in the Node process: a writable
-// bind's source for an idmapped mount (the parent idmaps it after the clone, spawn.cc
-// idmap_trees). Returns the descriptor or -errno.
+// bind's source for an idmapped mount (idmapped for its owner before the clone, idmap.cc
+// IdmapTree). Returns the descriptor or -errno.
 Napi::Value OpenTree(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
   long fd = syscall(428 /* SYS_open_tree */, AT_FDCWD, path.c_str(), 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | AT_RECURSIVE);

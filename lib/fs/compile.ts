@@ -28,18 +28,16 @@ function join(dir: string, name: string): string {
 }
 
 /**
- * The tree resolve opened for this bind (lib/plan/resolve.ts), as an index in extraFds:
- * undefined when it is not idmapped, or could not be opened (the child's own capture then
- * reports the error as for any bind).
+ * The tree resolve opened and idmapped for its owner for this bind or allowed path
+ * (lib/plan/resolve.ts), as an index in extraFds: undefined when it is not idmapped, or
+ * could not be opened (the child's own capture then reports the error as for any bind).
  */
 function idmapTree(ctx: PlanContext, s: FilesystemStep, i = 0): number | undefined {
   const fd = ctx.facts.idmapTrees.get(s)?.[i];
   if (fd === undefined) return undefined;
   const request = ctx.request;
-  request.idmap ??= [];
   request.extraFds ??= [];
   request.extraFds.push(fd);
-  request.idmap.push(request.extraFds.length - 1);
   return request.extraFds.length - 1;
 }
 
@@ -70,8 +68,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         if (extra === undefined) {
           slots.set(s, [capture(Op.FS_OPEN_TREE, s.src, name, s.optional ? FsFlag.OPTIONAL : 0)]);
         } else {
-          // A tree the parent opened and idmaps once the maps are written (native/spawn.cc
-          // idmap_trees).
+          // A tree the Node process opened and idmapped for its owner (idmapTree).
           const slot = nextSlot++;
           w.op(Op.FS_EXTRA_TREE, name, { n: [slot, extra] });
           slots.set(s, [slot]);

@@ -13,9 +13,8 @@
 //
 // Descriptors opened here are listed in `transientFds`: whoever compiles closes them once
 // the spawn has its copies, or at once if the compile or the spawn refuses.
-import { readFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync, fstatSync, readFileSync } from 'node:fs';
+import { constants as osConstants, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { initBinary, native } from '../binding.js';
 import { invalid, nsbindError, systemError } from '../errors.js';
@@ -29,7 +28,7 @@ import { egressListenersWanted } from '../net/egress/spawn.js';
 import { userOptions, type IdMapEntry, type NamespaceType, type SandboxOptions } from '../options.js';
 import { capLastCap } from '../security/capabilities.js';
 import { defaultNofile } from '../security/rlimits.js';
-import { landlockAbi } from '../security/landlock.js';
+import { landlockAbi, landlockWanted } from '../security/landlock.js';
 import type { Facts, IdMaps, SpawnInput, UserFacts } from './context.js';
 
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -148,12 +147,12 @@ function refuseUngrantedSetgroups(gidMap: IdMapEntry[], euid: number): void {
  * bind (as with { idmap: false }, and as for a filesystem that cannot be idmapped); an
  * explicit { idmap: true } is refused rather than silently not honoured.
  */
-export function idmapped(privileged: boolean, created: Set<NamespaceType>, s: { src: string; dst: string; readonly?: boolean; idmap?: boolean }, release: string): boolean {
+export function idmapped(privileged: boolean, created: Set<NamespaceType>, s: { src?: string; dst?: string; readonly?: boolean; idmap?: boolean }, release: string): boolean {
   if (!(privileged && created.has('user') && !s.readonly && s.idmap !== false)) return false;
   if (noMountSetattr(release)) {
     if (s.idmap === true) {
       throw systemError(38 /* ENOSYS */, {
-        step: `bind ${s.src} -> ${s.dst}: idmapped mounts need Linux 5.12, this kernel is ${release}`,
+        step: `bind ${s.src ?? ''} -> ${s.dst ?? ''}: idmapped mounts need Linux 5.12, this kernel is ${release}`,
         syscall: 'mount_setattr',
         option: 'bind.idmap',
         path: s.src,
@@ -170,26 +169,44 @@ export const MAX_IDMAPPED = 32;
 
 /**
  * Opens the tree of each bind (and `.files()` allowed path) a root caller idmaps, in the
- * Node process: undefined where it cannot be opened (the child's own capture then reports
- * the error as for any bind).
+ * Node process, and idmaps it for its owner (native/idmap.cc says why the owner's
+ * mapping): on that mount the program's host ids act as the owner of the tree's top, so it
+ * writes what the owner may, and what it creates belongs to the owner (SPEC 2.1).
+ * Undefined where it cannot be opened (the child's own capture then reports the error as
+ * for any bind).
  */
-function idmapTrees(steps: readonly FilesystemStep[], privileged: boolean, created: Set<NamespaceType>, release: string, transient: number[]): Map<FilesystemStep, (number | undefined)[]> {
+function idmapTrees(options: SandboxOptions, steps: readonly FilesystemStep[], privileged: boolean, created: Set<NamespaceType>, user: UserFacts | undefined, release: string, transient: number[]): Map<FilesystemStep, (number | undefined)[]> {
   const out = new Map<FilesystemStep, (number | undefined)[]>();
-  if (!privileged || !created.has('user')) return out;
-  let opened = 0;
-  const open = (p: string): number | undefined => {
-    if (opened >= MAX_IDMAPPED) {
-      throw invalid('bind.idmap', `at most ${MAX_IDMAPPED} writable binds are idmapped per sandbox`, 'give the others { idmap: false }');
+  if (!privileged || !created.has('user') || !user) return out;
+  const { maps } = user;
+  // The ids the program ends with: `.as()` is applied last, over the namespace's own.
+  const uid = mapped(maps.uidMap, options.as?.uid ?? maps.uid);
+  const gid = mapped(maps.gidMap, options.as?.gid ?? maps.gid);
+  let count = 0;
+  const open = (src: string, option: string): number | undefined => {
+    if (uid === undefined || gid === undefined) return undefined;
+    if (++count > MAX_IDMAPPED) {
+      throw invalid(option, `at most ${MAX_IDMAPPED} writable binds are idmapped per sandbox`, 'give the others { idmap: false }');
     }
-    const fd = native().openTree(p);
+    const b = native();
+    const fd = b.openTree(src);
     if (fd < 0) return undefined;
-    opened++;
     transient.push(fd);
+    const owner = fstatSync(fd);
+    // Already the owner (an explicit map of host 0 over root's tree): a plain bind.
+    if (owner.uid !== uid || owner.gid !== gid) {
+      const r = b.idmapTree(fd, owner.uid, uid, owner.gid, gid);
+      // EINVAL: a filesystem in the tree cannot be idmapped (devtmpfs, procfs, sysfs...):
+      // the bind stays a plain one, with the host's ids, as with { idmap: false }.
+      if (r < 0 && r !== -osConstants.errno.EINVAL) {
+        throw systemError(-r, { step: `idmap ${src}`, syscall: 'mount_setattr', path: src });
+      }
+    }
     return fd;
   };
   for (const s of steps) {
-    if (s.op === 'bind' && idmapped(privileged, created, s, release)) out.set(s, [open(s.src)]);
-    else if (s.op === 'files' && idmapped(privileged, created, { src: '', dst: '' }, release)) out.set(s, s.write.allow.map(open));
+    if (s.op === 'bind' && idmapped(privileged, created, s, release)) out.set(s, [open(s.src, 'bind.idmap')]);
+    else if (s.op === 'files' && idmapped(privileged, created, {}, release)) out.set(s, s.write.allow.map((p) => open(p, 'files.write.allow')));
   }
   return out;
 }
@@ -205,8 +222,6 @@ export function resolve(options: SandboxOptions, input: SpawnInput): Facts {
     const egid = created.has('user') || options.as ? process.getegid!() : -1;
     const steps = (options.fs ?? []) as unknown as FilesystemStep[];
     const rootChanged = steps.some((s) => s.op === 'root' || s.op === 'chroot');
-    const o = options as { landlock?: unknown; filesDegraded?: unknown };
-    const wantsLandlock = o.landlock !== undefined || o.filesDegraded !== undefined || steps.some((s) => s.op === 'files');
     const facts: Facts = {
       privileged,
       euid,
@@ -214,16 +229,18 @@ export function resolve(options: SandboxOptions, input: SpawnInput): Facts {
       created,
       user: created.has('user') ? userFacts(options, privileged, euid, egid) : undefined,
       joins: resolveJoins(options, transientFds),
-      idmapTrees: idmapTrees(steps, privileged, created, release, transientFds),
+      idmapTrees: undefined!,
       kernelRelease: release,
       capLastCap: capLastCap(),
       nofile: options.rlimits?.nofile ? null : defaultNofile(),
-      landlockAbi: wantsLandlock ? landlockAbi() : 0,
+      landlockAbi: landlockWanted(options) ? landlockAbi() : 0,
       initPath: initBinary(),
       cwd: options.cwd === undefined && !rootChanged ? process.cwd() : undefined,
       execPath: input.file.includes('/') ? '' : ((input.env ?? process.env).PATH ?? DEFAULT_PATH),
       transientFds,
     };
+    // After the user facts: the trees are idmapped to the ids the program ends with.
+    facts.idmapTrees = idmapTrees(options, steps, privileged, created, facts.user, release, transientFds);
     if (egressListenersWanted(options, created)) {
       const pair = native().egressSocketpair();
       if (typeof pair === 'number') throw systemError(-pair, { step: 'egress: socketpair', syscall: 'socketpair' });
