@@ -4,12 +4,9 @@
 import { native } from './binding.js';
 import { invalid } from './errors.js';
 import { checkPid, checkTypes, describe, type HasPid } from './namespaces/target.js';
-import { namespaceTypes, type NamespaceType } from './namespaces/types.js';
+import { methodOf, namespaceTypes, type NamespaceType } from './namespaces/types.js';
 import { sandbox, supportedNamespaces, type Sandbox } from './sandbox.js';
 
-const methodOf: Record<NamespaceType, 'user' | 'pid' | 'mount' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'time'> = {
-  user: 'user', pid: 'pid', mnt: 'mount', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup', time: 'time',
-};
 
 /**
  * A sandbox that joins every namespace of `target` (or only `types`), in the order the
@@ -37,7 +34,7 @@ export function enter(target: number | HasPid, types?: readonly NamespaceType[])
   const wanted = types === undefined ? supportedNamespaces() : checkTypes(types, 'enter.types');
   let sb = sandbox();
   for (const t of namespaceTypes) {
-    if (wanted.includes(t)) sb = sb[methodOf[t]]({ join: pid });
+    if (wanted.includes(t)) sb = sb[methodOf(t)]({ join: pid });
   }
   return sb;
 }

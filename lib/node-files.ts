@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readElfDeps } from './elf.js';
+import { kindOf } from './fs/kinds.js';
 import type { FsStep } from './options.js';
 
 const DEFAULT_LIBRARY_DIRS = ['/lib64', '/usr/lib64', '/lib', '/usr/lib'];
@@ -133,7 +134,6 @@ function identityBindCovers(step: FsStep, need: string): boolean {
   return dst !== undefined && src !== undefined && src === dst && under(need, dst);
 }
 
-const HIDING_OPS = new Set(['tmpfs', 'mask', 'overlay', 'proc', 'dev', 'mqueue', 'bind']);
 
 /**
  * The paths among `needs` that the filesystem steps hide: everything after `.root()` or
@@ -148,7 +148,7 @@ export function hiddenPaths(steps: readonly FsStep[], needs: readonly string[]):
     let hidden = false;
     for (const s of steps) {
       if (identityBindCovers(s, need)) hidden = false;
-      else if (HIDING_OPS.has(s.op)) {
+      else if (kindOf(s.op)?.hides) {
         const t = target(s);
         if (t !== undefined && under(need, t)) hidden = true;
       }

@@ -13,19 +13,15 @@
 import { native } from './binding.js';
 import { NAMESPACE_TYPES, type NamespaceType, type SandboxOptions } from './options.js';
 import { createdNamespaces, isPrivileged } from './namespaces/created.js';
+import { cloneFlag } from './namespaces/types.js';
 
 /** Refusals that do not change while this process runs (unlike ENOSPC, a count limit). */
 const LASTING = new Set([1 /* EPERM */, 13 /* EACCES */, 22 /* EINVAL */, 38 /* ENOSYS */]);
 const answers = new Map<number, number>();
 
 function flagsOf(types: Iterable<NamespaceType>): number {
-  const c = native().constants;
-  const flag: Record<NamespaceType, number> = {
-    user: c.CLONE_NEWUSER, pid: c.CLONE_NEWPID, mnt: c.CLONE_NEWNS, uts: c.CLONE_NEWUTS,
-    ipc: c.CLONE_NEWIPC, net: c.CLONE_NEWNET, cgroup: c.CLONE_NEWCGROUP, time: c.CLONE_NEWTIME,
-  };
   let f = 0;
-  for (const t of types) f |= flag[t];
+  for (const t of types) f |= cloneFlag(t);
   return f;
 }
 

@@ -6,9 +6,10 @@ import type { Rlimits } from './security/rlimits.js';
 import type { Seccomp } from './security/seccomp.js';
 
 /** Namespace types, named as the kernel names them (`/proc/PID/ns/<type>`). */
-export type NamespaceType = 'user' | 'pid' | 'mnt' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'time';
+export type { NamespaceType } from './namespaces/types.js';
+import { namespaceTypes, type NamespaceType } from './namespaces/types.js';
 
-export const NAMESPACE_TYPES: readonly NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
+export const NAMESPACE_TYPES: readonly NamespaceType[] = namespaceTypes;
 
 /**
  * An existing namespace to join: a host pid, a `SandboxProcess` (anything with a `pid`;

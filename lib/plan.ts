@@ -1,5 +1,7 @@
 // Builder options -> what the addon needs: clone flags, the parent's steps (id maps,
-// time offsets) and the child's ordered ops. This is the one place that decides order:
+// time offsets) and the child's ordered ops. compile() = resolve (lib/plan/resolve.ts: all
+// the I/O) + compilePlan (pure: options, input and facts -> the plan, the native request
+// assembled here and only here). compilePlan decides the order:
 //
 //   (clone: user, pid, mnt, uts, ipc, net, time namespaces; the parent writes id maps
 //    and time offsets while the child waits)
@@ -14,18 +16,16 @@
 //
 // Which process runs which ops (the setup child, which shares the Node process's memory
 // until its exec, or nsbind-init, with memory of its own) is decided in plan/takeover.ts.
-import { constants as osConstants, userInfo } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { initBinary, native, type NativeSpawnRequest } from './binding.js';
-import { invalid, nsbindError } from './errors.js';
-import { userOptions, type IdMapEntry, type SandboxOptions } from './options.js';
-import { mapped, ownNamespaceHas, rootBase, rootDefaultMap } from './namespaces/idmap.js';
-import { createdNamespaces, isPrivileged } from './namespaces/created.js';
+import { constants as osConstants } from 'node:os';
+import { native } from './binding.js';
+import type { NativeSpawnRequest } from './binding.js';
+import type { SandboxOptions } from './options.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
-import type { CompiledPlan, IdMaps, Isolation, PlanContext, SpawnInput } from './plan/context.js';
-import { credentials, defaultSetgroups, identity } from './plan/identity.js';
-import { kernelRelease, timeEnteredAtExec } from './fs/kernel.js';
+import type { IdMapEntry } from './options.js';
+import type { CompiledPlan, Facts, Isolation, PlanContext, SpawnInput } from './plan/context.js';
+import { credentials, identity } from './plan/identity.js';
+import { resolve } from './plan/resolve.js';
+import { timeEnteredAtExec } from './fs/kernel.js';
 import { compileFilesystem } from './fs/compile.js';
 import { egressListeners } from './net/egress/spawn.js';
 import { securityBeforeCredentials, securityBeforeExec } from './security/phases.js';
@@ -33,123 +33,36 @@ import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
 import { cloneFlag } from './namespaces/types.js';
 import { joinPhase } from './namespaces/join.js';
-import { subidRanges } from './doctor/ids.js';
 
-export type { CompiledPlan, IdMaps, Isolation, PlanContext, SpawnInput } from './plan/context.js';
+export type { CompiledPlan, Facts, IdMaps, Isolation, PlanContext, SpawnInput } from './plan/context.js';
+export { idMaps } from './plan/resolve.js';
 
 const MS_PRIVATE = 1 << 18;
 const MS_SLAVE = 1 << 19;
 const MS_SHARED = 1 << 20;
-const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 function mapText(entries: IdMapEntry[]): string {
   return entries.map((e) => `${e.inside} ${e.outside} ${e.count}\n`).join('');
 }
 
-function findHelper(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).concat(['/usr/bin', '/usr/sbin'])) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
+function helperArgs(helper: string, map: IdMapEntry[]): string[] {
+  return [helper, ...map.flatMap((e) => [e.inside, e.outside, e.count].map(String))];
 }
 
-/**
- * The maps (see namespaces/idmap.ts for a root caller's default) and the program's ids:
- * `uid`/`gid` (default 0), or with a map of the user's, 0 when it maps 0, else its first id.
- */
-export function idMaps(options: SandboxOptions, privileged = isPrivileged()): IdMaps {
-  const u = userOptions(options) ?? {};
-  const as = options.as ?? {};
-  const euid = process.geteuid!();
-  const egid = process.getegid!();
-  const ubase = privileged ? rootBase('uid') : undefined;
-  const gbase = privileged ? rootBase('gid') : undefined;
-  const same = (kind: 'uid' | 'gid', ids: (number | undefined)[]) =>
-    ids.filter((id): id is number => id !== undefined && ownNamespaceHas(kind, id, 1));
-  const uidMap =
-    u.uidMap ??
-    (ubase
-      ? rootDefaultMap(ubase.range, u.uid ?? 0, same('uid', [as.uid]))
-      : [{ inside: u.uid ?? 0, outside: euid, count: 1 }]);
-  const gidMap =
-    u.gidMap ??
-    (gbase
-      ? rootDefaultMap(gbase.range, u.gid ?? 0, same('gid', [as.gid, ...(as.groups ?? [])]))
-      : [{ inside: u.gid ?? 0, outside: egid, count: 1 }]);
-  const runAs = (map: IdMapEntry[], given: number | undefined, option: string): number => {
-    const id = given ?? (mapped(map, 0) !== undefined ? 0 : Math.min(...map.map((e) => e.inside)));
-    if (mapped(map, id) === undefined) {
-      throw invalid(option, `${id} is not mapped in the user namespace`, 'give an id inside your subordinate range, or a uidMap/gidMap');
-    }
-    return id;
-  };
-  return { uidMap, gidMap, uid: runAs(uidMap, u.uid, 'user.uid'), gid: runAs(gidMap, u.gid, 'user.gid') };
-}
-
-/** uid_map/gid_map for a new user namespace: written directly, or by newuidmap/newgidmap. */
-function userMaps(options: SandboxOptions, maps: IdMaps, request: Omit<NativeSpawnRequest, 'stdio'>, privileged: boolean): void {
-  const u = userOptions(options) ?? {};
-  const euid = process.geteuid!();
-  const egid = process.getegid!();
-  const { uidMap, gidMap } = maps;
-  const setgroups = u.setgroups ?? defaultSetgroups(privileged);
-  const ownOnly = (m: IdMapEntry[], own: number) => m.length === 1 && m[0].count === 1 && m[0].outside === own;
-
-  if (privileged || ownOnly(uidMap, euid)) {
-    request.uidMap = mapText(uidMap);
+/** uid_map/gid_map for a new user namespace: written by the parent, or by newuidmap/newgidmap. */
+function userMaps(facts: Facts, request: Omit<NativeSpawnRequest, 'stdio'>): void {
+  const user = facts.user!;
+  const { uidMap, gidMap } = user.maps;
+  if (user.newuidmap) request.newuidmap = helperArgs(user.newuidmap, uidMap);
+  else request.uidMap = mapText(uidMap);
+  if (user.newgidmap) {
+    // newgidmap writes setgroups 'allow' itself where /etc/subgid grants it (resolve checked).
+    if (user.setgroups === 'deny') request.setgroups = 'deny';
+    request.newgidmap = helperArgs(user.newgidmap, gidMap);
   } else {
-    const helper = findHelper('newuidmap');
-    if (!helper) throw missingHelper('newuidmap', 'user.uidMap');
-    request.newuidmap = [helper, ...uidMap.flatMap((e) => [e.inside, e.outside, e.count].map(String))];
-  }
-  // Without privileges the kernel takes a gid map only once setgroups is denied; a map
-  // beyond our own gid, or setgroups allowed, needs the setuid helper.
-  if (privileged || (ownOnly(gidMap, egid) && setgroups === 'deny')) {
-    request.setgroups = setgroups;
+    request.setgroups = user.setgroups;
     request.gidMap = mapText(gidMap);
-  } else {
-    const helper = findHelper('newgidmap');
-    if (!helper) throw missingHelper('newgidmap', u.gidMap ? 'user.gidMap' : 'user.setgroups');
-    if (setgroups === 'deny') request.setgroups = 'deny';
-    else refuseUngrantedSetgroups(gidMap);
-    request.newgidmap = [helper, ...gidMap.flatMap((e) => [e.inside, e.outside, e.count].map(String))];
   }
-}
-
-/**
- * newgidmap allows setgroups only when /etc/subgid grants one of the mapped ranges; a
- * map of just our own gid makes it write "deny" instead. Asked for 'allow', the caller
- * must get it or an error, never a sandbox that silently differs (read only here, off
- * the default path).
- */
-function refuseUngrantedSetgroups(gidMap: IdMapEntry[]): void {
-  let text = '';
-  try {
-    text = readFileSync('/etc/subgid', 'utf8');
-  } catch {
-    // no file: nothing is granted
-  }
-  let name = '';
-  try {
-    name = userInfo().username;
-  } catch {
-    // no passwd entry: only a numeric line can match
-  }
-  const ranges = subidRanges(text, name, process.geteuid!());
-  const granted = gidMap.some((e) => ranges.some((r) => e.outside >= r.start && e.outside + e.count <= r.start + r.count));
-  if (!granted) {
-    throw nsbindError('ERR_NSBIND_SETGROUPS', "user.setgroups: 'allow' needs a gid range of yours in /etc/subgid in the gid map (newgidmap denies setgroups for a map of only your own gid)", {
-      option: 'user.setgroups',
-      hint: `give ${name || 'your user'} a range in /etc/subgid and map it with .user({ gidMap }), run as root, or leave setgroups 'deny'`,
-    });
-  }
-}
-
-function missingHelper(name: string, option: string) {
-  return nsbindError('ERR_NSBIND_NO_IDMAP_HELPER', `${option}: mapping ids beyond your own needs ${name}, which is not installed`, {
-    option,
-    hint: `install it (Debian/Ubuntu: apt-get install uidmap) and give your user ranges in /etc/subuid and /etc/subgid`,
-  });
 }
 
 function propagationFlag(p: string): number {
@@ -181,6 +94,7 @@ function cacheKey(options: SandboxOptions, input: SpawnInput): string | undefine
   return `${input.file}\0${input.nfds}\0${process.cwd()}\0${process.env.PATH}\0${euid}:${gid}`;
 }
 
+/** Resolves the facts and compiles (or takes the cached plan): what a spawn calls. */
 export function compile(options: SandboxOptions, input: SpawnInput): CompiledPlan {
   const key = cacheKey(options, input);
   const plans = key === undefined ? undefined : planCache.get(options);
@@ -193,17 +107,17 @@ export function compile(options: SandboxOptions, input: SpawnInput): CompiledPla
       transientFds: [],
     };
   }
-  // Descriptors opened for the child (namespaces to join) must not leak if a later
-  // check refuses the plan.
-  const transientFds: number[] = [];
+  const facts = resolve(options, input);
   let plan: CompiledPlan;
   try {
-    plan = compileWith(options, input, transientFds);
+    plan = compilePlan(options, input, facts);
   } catch (e) {
-    for (const fd of transientFds) native().close(fd);
+    // Descriptors opened for the child must not leak when the plan is refused.
+    for (const fd of facts.transientFds) native().close(fd);
+    if (facts.egressPair) native().close(facts.egressPair[0]);
     throw e;
   }
-  if (key !== undefined && transientFds.length === 0) {
+  if (key !== undefined && plan.transientFds.length === 0 && !plan.egress) {
     let m = plans;
     if (!m) planCache.set(options, (m = new Map()));
     if (m.size >= PLAN_CACHE_MAX) m.clear();
@@ -213,9 +127,15 @@ export function compile(options: SandboxOptions, input: SpawnInput): CompiledPla
   return plan;
 }
 
-function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: number[]): CompiledPlan {
-  const privileged = isPrivileged();
-  const created = createdNamespaces(options, privileged);
+
+/**
+ * The plan, from the options, the spawn's input and the resolved facts: no I/O, no host
+ * state read (test/plan-compile.unit.test.ts). Throws ERR_NSBIND_INVALID for combinations
+ * only the facts reveal (an id the map does not hold, Landlock asked on a kernel without it).
+ */
+export function compilePlan(options: SandboxOptions, input: SpawnInput, facts: Facts): CompiledPlan {
+  const { privileged, created } = facts;
+  const maps = facts.user?.maps;
   const ns = options.namespaces ?? {};
   const w = new PlanWriter();
   const request: Omit<NativeSpawnRequest, 'stdio'> = {
@@ -225,11 +145,10 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     extraFds: input.extraFds ?? [],
   };
   if (input.env) request.envp = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
-  const maps = created.has('user') ? idMaps(options, privileged) : undefined;
-  const ctx: PlanContext = { options, writer: w, request, created, privileged, transientFds, maps, isolationExtra: {} };
+  const ctx: PlanContext = { options, facts, writer: w, request, created, privileged, transientFds: facts.transientFds, maps, isolationExtra: {} };
 
   for (const t of created) if (t !== 'cgroup') request.cloneFlags |= cloneFlag(t);
-  if (maps) userMaps(options, maps, request, privileged);
+  if (facts.user) userMaps(facts, request);
   if (created.has('time')) {
     const t = ns.time ?? {};
     if (t.monotonic || t.boottime) {
@@ -239,7 +158,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   if (options.dieWithParent !== false) request.pdeathsig = osConstants.signals.SIGKILL;
 
   // Joining existing namespaces comes first: what follows acts inside them.
-  const joinedNeedsFork = joinPhase(ctx, transientFds).viaInit;
+  const joinedNeedsFork = joinPhase(ctx, facts.joins).viaInit;
 
   if (created.has('mnt')) {
     const p = ns.mnt?.propagation ?? 'private';
@@ -248,7 +167,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     }
   }
   if (created.has('cgroup')) {
-    w.op(Op.UNSHARE, 'cgroup namespace', { n: [native().constants.CLONE_NEWCGROUP] });
+    w.op(Op.UNSHARE, 'cgroup namespace', { n: [cloneFlag('cgroup')] });
   }
   if (created.has('uts')) {
     const { hostname, domainname } = ns.uts ?? {};
@@ -257,7 +176,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   }
   if (created.has('net') && ns.net?.loopback !== false) w.op(Op.LOOPBACK_UP, 'bring lo up');
   compileFilesystem(ctx);
-  egressListeners(ctx);
+  const egress = egressListeners(ctx);
 
   // A pty needs a session of its own to be its controlling terminal (spawn() refuses a
   // pty with newSession(false)).
@@ -272,12 +191,12 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   if (options.cwd !== undefined) {
     w.op(Op.CHDIR, `cwd ${options.cwd}`, { s: [w.str(options.cwd)] });
   } else {
-    const cwd = rootChanged ? '/' : process.cwd();
+    const cwd = rootChanged ? '/' : facts.cwd!;
     w.op(Op.CHDIR, `cwd ${cwd}`, { s: [w.str(cwd)], flags: CHDIR_FALLBACK_ROOT });
   }
   securityBeforeExec(ctx);
 
-  const path = input.file.includes('/') ? '' : ((input.env ?? process.env).PATH ?? DEFAULT_PATH);
+  const path = facts.execPath;
   const execStep = `execve ${input.file}`;
   // A joined pid namespace holds only the joiner's children: the init forks the program
   // into it. A sandbox with limits always has the init as its supervisor, with or without
@@ -286,7 +205,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   const limits = options.limits !== undefined;
   // A time namespace is entered at exec only on new kernels; before, only by a fork: the
   // init forks the program (lib/fs/kernel.ts).
-  const timeByFork = created.has('time') && !(created.has('pid') && ns.pid?.init === false) && !timeEnteredAtExec(kernelRelease());
+  const timeByFork = created.has('time') && !(created.has('pid') && ns.pid?.init === false) && !timeEnteredAtExec(facts.kernelRelease);
   const viaInit =
     (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork || (limits && !created.has('pid')) || timeByFork;
   w.op(Op.EXEC, execStep, { s: [w.str(input.file), w.str(path)], flags: viaInit ? EXEC_VIA_INIT : 0 });
@@ -294,10 +213,10 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   const from = initTakeover(w, { viaInit, privileged, wholeSetup: limits || request.initFrom === 0 });
   if (from !== undefined) request.initFrom = from;
   // Always: the addon also starts the init on its own (a cgroup to join).
-  request.initPath = initBinary();
+  request.initPath = facts.initPath;
 
   request.plan = w.finish();
   const isolation: Isolation = [...created];
   if (ctx.isolationExtra.landlock !== undefined) isolation.landlock = ctx.isolationExtra.landlock;
-  return { request, steps: w.steps, execStep, isolation, transientFds };
+  return { request, steps: w.steps, execStep, isolation, transientFds: facts.transientFds, ...(egress ? { egress } : {}) };
 }

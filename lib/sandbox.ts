@@ -19,6 +19,7 @@ import { normalizeCapabilities, type CapabilitiesOption } from './security/capab
 import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
 import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
+import { methodOf } from './namespaces/types.js';
 import type { SandboxProcess } from './process.js';
 import { runSandbox, spawnSandbox } from './spawn.js';
 import type { RunOptions, RunResult, SpawnOptions } from './spawn-types.js';
@@ -37,9 +38,6 @@ const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
   time: ['optional', 'join', 'monotonic', 'boottime'],
 };
 
-const METHOD_OF: Record<NamespaceType, string> = {
-  user: 'user', pid: 'pid', mnt: 'mount', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup', time: 'time',
-};
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
@@ -51,7 +49,7 @@ function deepFreeze<T>(o: T): T {
 
 /** Validates one namespace method's options; returns the normalised copy. */
 function validateNamespace<T extends NamespaceType>(type: T, raw: unknown): NamespaceOptionsMap[T] {
-  const m = METHOD_OF[type];
+  const m = methodOf(type);
   const o = v.plainObject(raw, m);
   v.knownKeys(o, NS_KEYS[type], m);
   const out: Record<string, unknown> = {};
@@ -449,7 +447,7 @@ export function sandbox(options?: SandboxOptions): Sandbox {
         const nss = v.plainObject(value, 'namespaces');
         for (const [t, nso] of Object.entries(nss)) {
           const type = v.namespaceType(t, `namespaces.${t}`);
-          sb = (sb as unknown as Record<string, (x: unknown) => Sandbox>)[METHOD_OF[type]].call(sb, nso);
+          sb = (sb as unknown as Record<string, (x: unknown) => Sandbox>)[methodOf(type)].call(sb, nso);
         }
         break;
       }

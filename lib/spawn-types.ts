@@ -4,6 +4,7 @@ import type { NativeSpawnRequest, NativeSpawnResult } from './binding.js';
 import type { NsbindError } from './errors.js';
 import type { EgressCallback } from './net/egress/policy.js';
 import type { SandboxOptions } from './options.js';
+import type { CompiledPlan } from './plan/context.js';
 import type { ExitResult, SandboxProcess } from './process.js';
 import type { PtyOption } from './pty.js';
 import type { StdioOption } from './stdio.js';
@@ -77,6 +78,8 @@ export interface PreparedSpawn {
 /** The spawn a preparer works for: its options, and the process once it exists. */
 export interface SpawnHookContext {
   spawnOptions: SpawnOptions;
+  /** The compiled plan the request was made from. */
+  plan: CompiledPlan;
   process?: SandboxProcess;
 }
 /** Prepares the parent's side of a spawn synchronously, before the clone. */

@@ -148,7 +148,7 @@ export function spawnSandbox(
     if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
     if (unsafeTestBits & ~UNSAFE_TS_ONLY) request.unsafeTest = unsafeTestBits & ~UNSAFE_TS_ONLY;
 
-    const hookContext: SpawnHookContext = { spawnOptions: o };
+    const hookContext: SpawnHookContext = { spawnOptions: o, plan };
     for (const prep of [...PREPARERS, ...testPreparers]) {
       const r = prep(options, request, hookContext);
       if (r) finishers.push(r);
@@ -219,6 +219,11 @@ export function spawnSandbox(
   } catch (e) {
     if (transientOpen) for (const fd of plan!.transientFds) b.close(fd);
     abandon();
+    // The egress preparer owns the socketpair's parent end once it ran; before, nobody does.
+    if (plan?.egress && plan.egress.parentFd >= 0) {
+      b.close(plan.egress.parentFd);
+      plan.egress.parentFd = -1;
+    }
     if (thrownAtOnce(e)) throw e;
     return failedProcess(e, plan);
   } finally {

@@ -238,3 +238,20 @@ describe('namespaces.list', () => {
     }
   });
 });
+
+describe('the namespace table (lib/namespaces/types.ts)', () => {
+  it("has every type once, with the kernel's clone flag (the addon's constants) and its builder method", async () => {
+    const { NAMESPACES, cloneFlag, methodOf, typeOfCloneFlag } = await import('../lib/namespaces/types.js');
+    const { native } = await import('../lib/binding.js');
+    const { sandbox } = await import('../lib/index.js');
+    const c = native().constants;
+    const kernel = { user: c.CLONE_NEWUSER, pid: c.CLONE_NEWPID, mnt: c.CLONE_NEWNS, uts: c.CLONE_NEWUTS, ipc: c.CLONE_NEWIPC, net: c.CLONE_NEWNET, cgroup: c.CLONE_NEWCGROUP, time: c.CLONE_NEWTIME };
+    expect(Object.keys(NAMESPACES)).toEqual([...namespaceTypes]);
+    for (const t of namespaceTypes) {
+      expect(cloneFlag(t)).toBe(kernel[t]);
+      expect(typeOfCloneFlag(kernel[t])).toBe(t);
+      expect(typeof (sandbox() as unknown as Record<string, unknown>)[methodOf(t)]).toBe('function');
+    }
+    expect(methodOf('mnt')).toBe('mount');
+  });
+});

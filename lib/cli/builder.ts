@@ -4,12 +4,10 @@
 // fails with a clear message (exit 125) instead of ignoring the flag.
 import { NsbindError } from '../errors.js';
 import type { NamespaceOptionsMap, NamespaceType } from '../options.js';
+import { methodOf } from '../namespaces/types.js';
 import type { Sandbox } from '../sandbox.js';
 import { UsageError } from './usage.js';
 
-export const METHOD_OF: Record<NamespaceType, string> = {
-  user: 'user', pid: 'pid', mnt: 'mount', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup', time: 'time',
-};
 
 /** A flag's failure that is not bad input: this build lacks the method. Exit 125. */
 export class MissingFeature extends Error {
@@ -48,7 +46,7 @@ export function withNamespace<T extends NamespaceType>(
     if (v === undefined) delete merged[k];
     else merged[k] = v;
   }
-  return call(sb, command, given, METHOD_OF[type], merged);
+  return call(sb, command, given, methodOf(type), merged);
 }
 
 /** Library validation errors become command-line errors naming the flag. */

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import type { NamespaceType } from '../options.js';
 import type { Sandbox } from '../sandbox.js';
 import { parseArgs, type FlagSpec } from './args.js';
-import { call, METHOD_OF } from './builder.js';
+import { call } from './builder.js';
+import { methodOf } from '../namespaces/types.js';
 import { libraryExport } from './feature.js';
 import { EXEC_HELP } from './help.js';
 import { supervise } from './supervise.js';
@@ -107,7 +108,7 @@ export function parseExec(argv: readonly string[]): { sb: Sandbox; cmd: string[]
     sb = (require('../index.js') as typeof import('../index.js')).sandbox();
   }
   for (const [type, file, given] of fromFile) {
-    sb = call(sb, 'exec', given, METHOD_OF[type], { ...((sb.options.namespaces ?? {})[type] ?? {}), join: file });
+    sb = call(sb, 'exec', given, methodOf(type), { ...((sb.options.namespaces ?? {})[type] ?? {}), join: file });
   }
   for (const fn of after) sb = fn(sb);
   return { sb, cmd: rest };

@@ -7,6 +7,7 @@ import { invalid } from '../errors.js';
 import type { FsStep } from '../options.js';
 import { Sandbox } from '../sandbox.js';
 import * as v from '../validate.js';
+import { kindOf, STEP_KINDS, type StepKind, type StepOp } from './kinds.js';
 import { creatable, parentOf } from './layers.js';
 import type { BindOptions, FilesystemStep, OverlayOptions, TmpfsOptions } from './steps.js';
 import { destination, size, source } from './validate.js';
@@ -182,9 +183,13 @@ Sandbox.prototype.dev = function dev(this: Sandbox, dst = '/dev'): Sandbox {
   return add(this, { op: 'dev', dst: destination(dst, 'dev.dst') }, 'dev');
 };
 
-Sandbox.prototype.mqueue = function mqueue(this: Sandbox, dst = '/dev/mqueue'): Sandbox {
-  return add(this, { op: 'mqueue', dst: destination(dst, 'mqueue.dst') }, 'mqueue');
-};
+// Kernel filesystems mounted fresh (lib/fs/kinds.ts `mount`): one method each, from the row.
+for (const [op, kind] of Object.entries(STEP_KINDS) as [StepOp, StepKind][]) {
+  if (!kind.mount) continue;
+  (Sandbox.prototype as unknown as Record<string, unknown>)[op] = function (this: Sandbox, dst = kind.defaultAt): Sandbox {
+    return add(this, { op, dst: destination(dst, `${op}.dst`) } as FilesystemStep, op);
+  };
+}
 
 Sandbox.prototype.overlay = function overlay(this: Sandbox, dst: string, o: OverlayOptions): Sandbox {
   const d = destination(dst, 'overlay.dst');
@@ -282,18 +287,9 @@ Sandbox.prototype.chroot = function chroot(this: Sandbox, dir: string): Sandbox 
 /** Replays one stored step through its method (used by `sandbox(options)`). */
 export function replayFs(sb: Sandbox, step: Record<string, unknown>): Sandbox {
   const s = step as unknown as FilesystemStep & Record<string, unknown>;
-  const known: Record<string, string[]> = {
-    bind: ['src', 'dst', 'readonly', 'optional', 'devices', 'idmap'],
-    tmpfs: ['dst', 'size', 'mode'],
-    proc: ['dst'], dev: ['dst'], mqueue: ['dst'],
-    overlay: ['dst', 'lower', 'upper', 'work'],
-    dir: ['path', 'mode'], symlink: ['target', 'path'], file: ['path', 'content', 'encoding', 'mode'],
-    readonly: ['path'], mask: ['path'], root: ['dir'], chroot: ['dir'],
-    files: ['read', 'write', 'protected'],
-  };
-  const keys = known[String(s.op)];
-  if (!keys) throw invalid('fs.op', `unknown filesystem step ${v.describe(s.op)}`);
-  v.knownKeys(Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'op')), keys, `fs.${s.op}`);
+  const kind = kindOf(s.op);
+  if (!kind) throw invalid('fs.op', `unknown filesystem step ${v.describe(s.op)}`);
+  v.knownKeys(Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'op')), [...kind.keys], `fs.${s.op}`);
   const { op: _op, ...rest } = s as Record<string, unknown>;
   switch (s.op) {
     case 'bind': {
@@ -306,7 +302,6 @@ export function replayFs(sb: Sandbox, step: Record<string, unknown>): Sandbox {
     }
     case 'proc': return sb.proc(s.dst);
     case 'dev': return sb.dev(s.dst);
-    case 'mqueue': return sb.mqueue(s.dst);
     case 'overlay': {
       const { dst, ...o } = rest;
       return sb.overlay(dst as string, o as unknown as OverlayOptions);
@@ -325,6 +320,8 @@ export function replayFs(sb: Sandbox, step: Record<string, unknown>): Sandbox {
     case 'files': return sb.files({ read: s.read, write: s.write });
     case 'root': return sb.root(s.dir);
     case 'chroot': return sb.chroot(s.dir);
+    // A kernel filesystem mounted fresh (lib/fs/kinds.ts `mount`): its method takes the destination.
+    default: return (sb as unknown as Record<string, (dst: string) => Sandbox>)[s.op](s.dst);
   }
 }
 

@@ -2,28 +2,21 @@
 //   1. capture every source (host paths as the caller sees them before any step);
 //   2. the new root, if any, stacked over "/" (so steps written before .root() land in it);
 //   3. the steps in the order written, then entering the root.
-import { constants as fsConstants, fstatSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
-import { native } from '../binding.js';
-import { invalid, systemError } from '../errors.js';
-import { mapped } from '../namespaces/idmap.js';
+import { constants as fsConstants } from 'node:fs';
+import { invalid } from '../errors.js';
 import type { PlanContext } from '../plan/context.js';
 import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
 import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
-import { kernelRelease, noMountSetattr, overlayByPath } from './kernel.js';
+import { noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
+import { kindOf, NODEV, NOEXEC, NOSUID, RDONLY } from './kinds.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
 import { PROC_MASKED, PROC_READONLY, SYS_MASKED } from './proc.js';
 import { destinationOf, stepName, type FilesystemStep } from './steps.js';
 import { size } from './validate.js';
 
-// mount_setattr(2) / fsmount(2) attributes.
-const RDONLY = 0x1;
-const NOSUID = 0x2;
-const NODEV = 0x4;
-const NOEXEC = 0x8;
 
 /** "key\0value\0...\0": options for fsconfig; an empty value sets a flag. */
 function fsOptions(w: PlanWriter, opts: [string, string][]): number {
@@ -35,65 +28,15 @@ function join(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
-/** At most this many idmapped binds per sandbox (each is a descriptor passed to the child). */
-const MAX_IDMAPPED = 32;
-
 /**
- * Whether a bind is idmapped (BindOptions.idmap): writable, asked for (the default), and
- * made by a root caller for a new user namespace -- the one case where the program's host
- * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
+ * The tree resolve opened and idmapped for its owner for this bind or allowed path
+ * (lib/plan/resolve.ts), as an index in extraFds: undefined when it is not idmapped, or
+ * could not be opened (the child's own capture then reports the error as for any bind).
  */
-function idmapped(ctx: PlanContext, s: Partial<Pick<Extract<FilesystemStep, { op: 'bind' }>, 'readonly' | 'idmap' | 'src' | 'dst'>>): boolean {
-  if (!(ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false)) return false;
-  // Idmapped mounts came with mount_setattr (5.12). Before, the default degrades to a plain
-  // bind (as with { idmap: false }, and as for a filesystem that cannot be idmapped); an
-  // explicit { idmap: true } is refused rather than silently not honoured.
-  if (noMountSetattr(kernelRelease())) {
-    if (s.idmap === true) {
-      throw systemError(38 /* ENOSYS */, {
-        step: `bind ${s.src ?? ''} -> ${s.dst ?? ''}: idmapped mounts need Linux 5.12, this kernel is ${kernelRelease()}`,
-        syscall: 'mount_setattr',
-        option: 'bind.idmap',
-        path: s.src,
-        hint: 'drop { idmap: true } (the bind is then a plain one: the program writes what its host id may), or bind it read-only',
-      });
-    }
-    return false;
-  }
-  return true;
-}
-
-/**
- * Opens the bind's source in the Node process and idmaps it for its owner (native/idmap.cc
- * says why the owner's mapping): on this mount the program's host ids act as the owner of
- * the tree's top, so it writes what the owner may, and what it creates belongs to the
- * owner (SPEC 2.1). Its index in extraFds, or undefined when it cannot be opened (the
- * child's own capture then reports the error as for any bind).
- */
-function idmapTree(ctx: PlanContext, src: string, option: string): number | undefined {
+function idmapTree(ctx: PlanContext, s: FilesystemStep, i = 0): number | undefined {
+  const fd = ctx.facts.idmapTrees.get(s)?.[i];
+  if (fd === undefined) return undefined;
   const request = ctx.request;
-  const maps = ctx.maps!;
-  // The ids the program ends with: `.as()` is applied last, over the namespace's own.
-  const uid = mapped(maps.uidMap, ctx.options.as?.uid ?? maps.uid);
-  const gid = mapped(maps.gidMap, ctx.options.as?.gid ?? maps.gid);
-  if (uid === undefined || gid === undefined) return undefined;
-  if ((ctx.idmapped = (ctx.idmapped ?? 0) + 1) > MAX_IDMAPPED) {
-    throw invalid(option, `at most ${MAX_IDMAPPED} writable binds are idmapped per sandbox`, 'give the others { idmap: false }');
-  }
-  const b = native();
-  const fd = b.openTree(src);
-  if (fd < 0) return undefined;
-  ctx.transientFds.push(fd);
-  const owner = fstatSync(fd);
-  // Already the owner (an explicit map of host 0 over root's tree): a plain bind.
-  if (owner.uid !== uid || owner.gid !== gid) {
-    const r = b.idmapTree(fd, owner.uid, uid, owner.gid, gid);
-    // EINVAL: a filesystem in the tree cannot be idmapped (devtmpfs, procfs, sysfs...): the
-    // bind stays a plain one, with the host's ids, as with { idmap: false }.
-    if (r < 0 && r !== -osConstants.errno.EINVAL) {
-      throw systemError(-r, { step: `idmap ${src}`, syscall: 'mount_setattr', path: src });
-    }
-  }
   request.extraFds ??= [];
   request.extraFds.push(fd);
   return request.extraFds.length - 1;
@@ -123,7 +66,7 @@ export function compileFilesystem(ctx: PlanContext): void {
   const slots = new Map<FilesystemStep, number[]>();
   let nullSlot = -1;
 
-  if (noMountSetattr(kernelRelease())) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
+  if (noMountSetattr(ctx.facts.kernelRelease)) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
   // 1. Sources.
   const capture = (kind: number, path: string, name: string, flags = 0, n1 = 0): number => {
     const slot = nextSlot++;
@@ -138,7 +81,7 @@ export function compileFilesystem(ctx: PlanContext): void {
     const name = stepName(s);
     switch (s.op) {
       case 'bind': {
-        const extra = idmapped(ctx, s) ? idmapTree(ctx, s.src, 'bind.idmap') : undefined;
+        const extra = idmapTree(ctx, s);
         if (extra === undefined) {
           slots.set(s, [capture(Op.FS_OPEN_TREE, s.src, name, s.optional ? FsFlag.OPTIONAL : 0)]);
         } else {
@@ -167,8 +110,8 @@ export function compileFilesystem(ctx: PlanContext): void {
         // A missing allowed path is skipped: nothing to write there, nothing to create.
         // A root caller's allowed paths are idmapped like writable binds (SPEC 2.1): the
         // program runs as an unprivileged host id, and what it writes belongs to the owner.
-        slots.set(s, s.write.allow.map((p) => {
-          const extra = idmapped(ctx, { src: p, dst: p }) ? idmapTree(ctx, p, 'files.write.allow') : undefined;
+        slots.set(s, s.write.allow.map((p, i) => {
+          const extra = idmapTree(ctx, s, i);
           if (extra === undefined) return capture(Op.FS_OPEN_TREE, p, `files: write.allow ${p}`, FsFlag.OPTIONAL);
           const slot = nextSlot++;
           w.op(Op.FS_EXTRA_TREE, `files: write.allow ${p}`, { n: [slot, extra] });
@@ -229,9 +172,6 @@ export function compileFilesystem(ctx: PlanContext): void {
         newFs(s.dst, name, 'tmpfs', opts, NOSUID | NODEV, true);
         break;
       }
-      case 'mqueue':
-        newFs(s.dst, name, 'mqueue', [], NOSUID | NODEV | NOEXEC, false);
-        break;
       case 'proc': {
         newFs(s.dst, name, 'proc', [], NOSUID | NODEV | NOEXEC, false);
         for (const m of PROC_MASKED) {
@@ -273,7 +213,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         w.op(Op.FS_OVERLAY, name, {
           s: [w.str(s.dst), w.blob(layout, 4), fsOptions(w, opts)],
           n: [0, NOSUID | NODEV],
-          flags: createFlag(s.dst) | (overlayByPath(kernelRelease()) ? FsFlag.OVERLAY_PATHS : 0),
+          flags: createFlag(s.dst) | (overlayByPath(ctx.facts.kernelRelease) ? FsFlag.OVERLAY_PATHS : 0),
         });
         break;
       }
@@ -313,6 +253,11 @@ export function compileFilesystem(ctx: PlanContext): void {
         for (const p of s.protected) w.op(Op.FS_READONLY, `files: protected ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
         for (const p of s.read.deny) w.op(Op.FS_MASK, `files: read.deny ${p}`, { s: [w.str(p)], n: [nullSlot], flags: FsFlag.OPTIONAL });
         break;
+      }
+      default: {
+        // A kernel filesystem mounted fresh (`.mqueue()`): all lib/fs/kinds.ts says.
+        const mount = kindOf(s.op)!.mount!;
+        newFs(destinationOf(s)!, name, mount.type, [], mount.attrs, false);
       }
     }
     done.push(s);

@@ -2,7 +2,8 @@
 // create files and directories only in filesystems the sandbox made itself (a tmpfs, an
 // overlay, the empty root of `.root()`), never on the host's. The child checks again at
 // run time by mount id (symlinks can point anywhere); this catches the mistake up front.
-import type { FilesystemStep } from './steps.js';
+import { STEP_KINDS, type StepKind } from './kinds.js';
+import { destinationOf, type FilesystemStep } from './steps.js';
 
 interface Layer {
   path: string;
@@ -20,20 +21,8 @@ export function layers(steps: readonly FilesystemStep[]): Layer[] {
   const root = steps.find((s) => s.op === 'root' || s.op === 'chroot');
   if (root) out.push({ path: '/', made: root.op === 'root' && root.dir === undefined });
   for (const s of steps) {
-    switch (s.op) {
-      case 'tmpfs': case 'overlay': case 'dev':
-        out.push({ path: s.dst, made: true });
-        break;
-      case 'bind': case 'proc': case 'mqueue':
-        out.push({ path: s.dst, made: false });
-        break;
-      case 'readonly': case 'mask':
-        out.push({ path: s.path, made: false });
-        break;
-      case 'files':
-        out.push({ path: '/', made: false });
-        break;
-    }
+    const layer = (STEP_KINDS[s.op] as StepKind).layer;
+    if (layer) out.push({ path: destinationOf(s)!, made: layer === 'made' });
   }
   return out;
 }

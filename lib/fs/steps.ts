@@ -1,6 +1,8 @@
 // The filesystem steps (SPEC 2.2) as plain JSON data: what `sb.options.fs` holds and
 // `sandbox(options)` replays, one entry per builder call, in the order written.
 
+import { STEP_KINDS, type StepKind, type StepOp } from './kinds.js';
+
 /** Options of `.bind()` and `.roBind()`. */
 export interface BindOptions {
   /**
@@ -138,36 +140,27 @@ export type FilesystemStep =
   | ChrootStep
   | FilesStep;
 
+// One row in kinds.ts per step type here (a compile error otherwise), and one step type per row.
+const _rows: { readonly [K in FilesystemStep['op']]: StepKind } = STEP_KINDS;
+const _types: { readonly [K in StepOp]: FilesystemStep['op'] } = Object.fromEntries(Object.keys(STEP_KINDS).map((k) => [k, k])) as { [K in StepOp]: K };
+void _rows;
+void _types;
+
 /** The name a user reads in an error about this step, e.g. `bind /data -> /mnt`. */
 export function stepName(s: FilesystemStep): string {
   switch (s.op) {
     case 'bind': return `bind ${s.src} -> ${s.dst}`;
-    case 'tmpfs': return `tmpfs ${s.dst}`;
-    case 'proc': return `proc ${s.dst}`;
-    case 'dev': return `dev ${s.dst}`;
-    case 'mqueue': return `mqueue ${s.dst}`;
-    case 'overlay': return `overlay ${s.dst}`;
-    case 'dir': return `dir ${s.path}`;
     case 'symlink': return `symlink ${s.path} -> ${s.target}`;
-    case 'file': return `file ${s.path}`;
-    case 'readonly': return `readonly ${s.path}`;
-    case 'mask': return `mask ${s.path}`;
     case 'root': return s.dir === undefined ? 'root (empty tmpfs)' : `root ${s.dir}`;
     case 'chroot': return `chroot ${s.dir}`;
     case 'files': return 'files';
+    default: return `${s.op} ${destinationOf(s)}`;
   }
 }
 
 /** Where a step mounts or creates something inside the sandbox (undefined for root). */
 export function destinationOf(s: FilesystemStep): string | undefined {
-  switch (s.op) {
-    case 'bind': case 'tmpfs': case 'proc': case 'dev': case 'mqueue': case 'overlay':
-      return s.dst;
-    case 'dir': case 'symlink': case 'file': case 'readonly': case 'mask':
-      return s.path;
-    case 'files':
-      return '/'; // it makes "/" read-only
-    default:
-      return undefined;
-  }
+  if (s.op === 'files') return '/'; // it makes "/" read-only
+  const at = (STEP_KINDS[s.op] as StepKind).at;
+  return at === undefined ? undefined : (s as unknown as Record<string, string>)[at];
 }

@@ -1,5 +1,6 @@
 // Which namespaces a sandbox creates, after what its other options imply. Read by the
 // compiler, by the optional-namespace probe and by degraded .files(), before any plan exists.
+import { kindOf } from '../fs/kinds.js';
 import type { NamespaceType, SandboxOptions } from '../options.js';
 
 export function isPrivileged(): boolean {
@@ -22,9 +23,12 @@ export function createdNamespaces(options: SandboxOptions, privileged = isPrivil
   }
   const fs = options.fs ?? [];
   if (fs.length > 0 && ns.mnt?.join === undefined) out.add('mnt');
-  if (fs.some((s) => s.op === 'proc') && ns.pid?.join === undefined) out.add('pid');
-  // An mqueue mount shows the IPC namespace's queues: the sandbox's own, not the host's.
-  if (fs.some((s) => s.op === 'mqueue') && ns.ipc?.join === undefined) out.add('ipc');
+  // A procfs shows the pid namespace's processes, an mqueue mount the IPC namespace's
+  // queues: the sandbox's own, not the host's (lib/fs/kinds.ts `implies`).
+  for (const s of fs) {
+    const implied = kindOf(s.op)?.implies;
+    if (implied && (ns[implied] || undefined)?.join === undefined) out.add(implied);
+  }
   const user = ns.user;
   const joinsOthers = Object.values(ns).some((o) => o && o.join !== undefined);
   if (user !== false && user?.join === undefined && (user !== undefined || !joinsOthers)) out.add('user');

@@ -11,13 +11,13 @@
 import { release } from 'node:os';
 import { native } from '../binding.js';
 import { invalid, systemError } from '../errors.js';
-import type { JoinTarget, NamespaceType } from '../options.js';
+import type { JoinTarget, NamespaceType, SandboxOptions } from '../options.js';
 import { Op } from '../plan/layout.js';
 import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
-import type { PlanContext } from '../plan/context.js';
+import type { JoinFact, PlanContext } from '../plan/context.js';
 import { of } from './of.js';
 import { openNamespaceFile, resolveTarget, targetPath, type NamespaceTarget, type ResolvedTarget } from './target.js';
-import { cloneFlag } from './types.js';
+import { cloneFlag, methodOf } from './types.js';
 
 const ENOSYS = 38;
 const EINVAL = 22;
@@ -25,9 +25,6 @@ const EINVAL = 22;
 /** The order of setns calls in the child. */
 export const joinOrder: readonly NamespaceType[] = ['user', 'ipc', 'uts', 'net', 'cgroup', 'pid', 'time', 'mnt'];
 
-const methodOf: Record<NamespaceType, string> = {
-  user: 'user', pid: 'pid', mnt: 'mount', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup', time: 'time',
-};
 
 /**
  * Check a `join` target now (the pid exists, the file is a namespace of this type) and
@@ -51,33 +48,28 @@ function describeTarget(t: ResolvedTarget, type: NamespaceType): string {
 }
 
 /**
- * The join phase of the plan: first ops of the child. Returns what the rest of the
- * plan must know: whether the program must be started by the init's fork (a pid
- * namespace was joined).
+ * The resolve half of joining (lib/plan/resolve.ts): each namespace to join, in setns
+ * order, checked and opened now; those the process is already in are left out (as
+ * nsenter --all skips them: joining our own user namespace again is EINVAL, the others
+ * would be no-ops). Opened descriptors are pushed to `transient`.
  */
-export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boolean } {
-  const ns = ctx.options.namespaces ?? {};
+export function resolveJoins(options: SandboxOptions, transient: number[]): JoinFact[] {
+  const ns = options.namespaces ?? {};
   const wanted = joinOrder.filter((t) => (ns[t] || undefined)?.join !== undefined);
-  if (wanted.length === 0) return { viaInit: false };
+  if (wanted.length === 0) return [];
   const b = native();
-  const { writer: w, request } = ctx;
-  request.extraFds ??= [];
   const mine = of();
   const pidfds = new Map<number, number>();
   const usePidfd = kernelHasPidfdSetns();
-  let joinedUser = false;
-  let joinedPid = false;
-
+  const out: JoinFact[] = [];
   for (const type of wanted) {
-    const option = `${methodOf[type]}.join`;
+    const option = `${methodOf(type)}.join`;
     const target = resolveTarget((ns[type] || undefined)!.join as NamespaceTarget, type, option);
     const path = targetPath(target, type);
     const id = b.nsStat(path);
     if (typeof id === 'number') {
       throw systemError(-id, { step: describeTarget(target, type), syscall: 'stat', path, option });
     }
-    // Already there (as nsenter --all skips them): joining our own user namespace again
-    // is EINVAL, and the others would be no-ops.
     if (mine[type] && id[0] === mine[type].inode && id[1] === mine[type].dev) continue;
 
     let fd: number | undefined;
@@ -99,9 +91,27 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
       fd = openNamespaceFile(path, option);
       transient.push(fd);
     }
+    out.push({ type, step: describeTarget(target, type), fd });
+  }
+  return out;
+}
+
+/**
+ * The join phase of the plan: first ops of the child, from the resolved joins. Returns
+ * what the rest of the plan must know: whether the program must be started by the init's
+ * fork (a pid namespace was joined).
+ */
+export function joinPhase(ctx: PlanContext, joins: readonly JoinFact[]): { viaInit: boolean } {
+  if (joins.length === 0) return { viaInit: false };
+  const { writer: w, request } = ctx;
+  request.extraFds ??= [];
+  let joinedUser = false;
+  let joinedPid = false;
+
+  for (const { type, step, fd } of joins) {
     let index = request.extraFds.indexOf(fd);
     if (index < 0) index = request.extraFds.push(fd) - 1;
-    w.op(Op.SETNS, describeTarget(target, type), { n: [index, cloneFlag(type)] });
+    w.op(Op.SETNS, step, { n: [index, cloneFlag(type)] });
     // setns() into a time namespace refuses (EUSERS) a process that shares its memory
     // with another, as the setup child shares the Node process's: nsbind-init joins it.
     // So does a user namespace for a Node process without privileges (plan/takeover.ts).
@@ -117,7 +127,7 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
     const later = [...ctx.created].filter((t) => t !== 'user' && t !== 'cgroup');
     for (const t of later) {
       if (t === 'pid' || t === 'time') {
-        throw invalid(`${methodOf[t]}`, `a new ${t} namespace inside a joined user namespace is not supported; join one instead or drop user.join`);
+        throw invalid(methodOf(t), `a new ${t} namespace inside a joined user namespace is not supported; join one instead or drop user.join`);
       }
       request.cloneFlags &= ~cloneFlag(t);
     }

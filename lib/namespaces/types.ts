@@ -1,5 +1,5 @@
-// Namespace types as the kernel names them, and the identity of one namespace.
-import { native } from '../binding.js';
+// Namespace types as the kernel names them, the one table of what each is called where,
+// and the identity of one namespace.
 
 /** Every namespace type, in the order nsbind reports them. */
 export const namespaceTypes = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'] as const;
@@ -25,19 +25,32 @@ export interface NamespaceId {
  */
 export type Namespaces = { [T in NamespaceType]: NamespaceId };
 
+/**
+ * Each type (its /proc/PID/ns name) with its clone/setns flag (linux/sched.h: kernel ABI,
+ * compared with the addon's constants in test/namespaces.test.ts) and its builder method.
+ */
+export const NAMESPACES: { readonly [T in NamespaceType]: { readonly flag: number; readonly method: NamespaceMethod } } = {
+  user: { flag: 0x1000_0000, method: 'user' },
+  pid: { flag: 0x2000_0000, method: 'pid' },
+  mnt: { flag: 0x0002_0000, method: 'mount' },
+  uts: { flag: 0x0400_0000, method: 'uts' },
+  ipc: { flag: 0x0800_0000, method: 'ipc' },
+  net: { flag: 0x4000_0000, method: 'net' },
+  cgroup: { flag: 0x0200_0000, method: 'cgroup' },
+  time: { flag: 0x0000_0080, method: 'time' },
+};
+
+/** The builder method of a namespace type (`mnt` is `.mount()`). */
+export type NamespaceMethod = 'user' | 'pid' | 'mount' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'time';
+
 /** `'net'` -> `CLONE_NEWNET`. */
 export function cloneFlag(type: NamespaceType): number {
-  const c = native().constants;
-  switch (type) {
-    case 'user': return c.CLONE_NEWUSER;
-    case 'pid': return c.CLONE_NEWPID;
-    case 'mnt': return c.CLONE_NEWNS;
-    case 'uts': return c.CLONE_NEWUTS;
-    case 'ipc': return c.CLONE_NEWIPC;
-    case 'net': return c.CLONE_NEWNET;
-    case 'cgroup': return c.CLONE_NEWCGROUP;
-    case 'time': return c.CLONE_NEWTIME;
-  }
+  return NAMESPACES[type].flag;
+}
+
+/** `'mnt'` -> `'mount'`: the method, and the first part of an option's name (`mount.join`). */
+export function methodOf(type: NamespaceType): NamespaceMethod {
+  return NAMESPACES[type].method;
 }
 
 /** `CLONE_NEWNET` (as NS_GET_NSTYPE answers) -> `'net'`; undefined for anything else. */

@@ -3,6 +3,7 @@
 // without importing the compiler that calls it.
 import type { NativeSpawnRequest } from '../binding.js';
 import type { IdMapEntry, NamespaceType, SandboxOptions } from '../options.js';
+import type { FilesystemStep } from '../fs/steps.js';
 import type { PlanWriter } from './writer.js';
 
 export interface SpawnInput {
@@ -31,6 +32,16 @@ export interface CompiledPlan {
   isolation: Isolation;
   /** Descriptors the parent opened for the child (namespaces to join): closed after the spawn. */
   transientFds: number[];
+  /** The setup's listening sockets for the egress proxy and `expose` (lib/net/egress/spawn.ts). */
+  egress?: EgressChannel;
+}
+
+/** The setup's listening sockets and the parent's end of the socketpair they come over. */
+export interface EgressChannel {
+  /** -1 once the egress preparer closed it. */
+  parentFd: number;
+  /** What each socket the setup sends is for, in order. */
+  listeners: ({ kind: 'proxy'; port: number } | { kind: 'expose'; port: number; host: number })[];
 }
 
 /** A new user namespace's maps, and the ids the program runs as inside (SPEC 2.1). */
@@ -44,6 +55,8 @@ export interface IdMaps {
 /** What every compile phase reads and writes (one per compile). */
 export interface PlanContext {
   options: SandboxOptions;
+  /** What resolve read of the host (lib/plan/resolve.ts). */
+  facts: Facts;
   writer: PlanWriter;
   request: Omit<NativeSpawnRequest, 'stdio'>;
   created: Set<NamespaceType>;
@@ -54,8 +67,51 @@ export interface PlanContext {
   maps?: IdMaps;
   /** Whether identity() has switched to the namespace's ids. */
   identityDone?: boolean;
-  /** How many writable trees are idmapped (lib/fs/compile.ts). */
-  idmapped?: number;
   /** What else was applied, for `isolation` (e.g. `landlock`: the ABI). */
   isolationExtra: { landlock?: number };
+}
+
+/** A new user namespace: its maps, its setgroups, and who writes the maps. */
+export interface UserFacts {
+  maps: IdMaps;
+  setgroups: 'allow' | 'deny';
+  /** Set when the map goes through the setuid helper (our own write would be refused). */
+  newuidmap?: string;
+  newgidmap?: string;
+}
+
+/** What compile needs to know about the host, read by resolve() (lib/plan/resolve.ts). */
+export interface Facts {
+  privileged: boolean;
+  euid: number;
+  egid: number;
+  /** Namespace types the sandbox creates (namespaces/created.ts). */
+  created: Set<NamespaceType>;
+  user?: UserFacts;
+  /** Namespaces to join, in setns order, with the descriptor opened for each. */
+  joins: JoinFact[];
+  /** Per bind (or `.files()` allowed path) a root caller idmaps: the tree opened, or undefined. */
+  idmapTrees: Map<FilesystemStep, (number | undefined)[]>;
+  /** The egress socketpair: [parent's end, child's end]. */
+  egressPair?: [number, number];
+  kernelRelease: string;
+  capLastCap: number;
+  /** NOFILE [soft, hard] the child gets back when `rlimits` does not set it (null: leave it). */
+  nofile: [number | 'unlimited', number | 'unlimited'] | null;
+  /** 0 without Landlock; read only when the sandbox asks for it. */
+  landlockAbi: number;
+  initPath: string;
+  /** The caller's cwd, where the plan defaults to it. */
+  cwd?: string;
+  /** PATH for the exec lookup ('' for a file with a slash). */
+  execPath: string;
+  /** Every descriptor opened here. */
+  transientFds: number[];
+}
+
+/** One namespace to join, resolved: its setns step, and the descriptor opened for it. */
+export interface JoinFact {
+  type: NamespaceType;
+  step: string;
+  fd: number;
 }

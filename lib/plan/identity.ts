@@ -3,18 +3,9 @@
 // the setup's capabilities (credentials). Called from lib/plan.ts and lib/fs/compile.ts.
 import { invalid } from '../errors.js';
 import { userOptions } from '../options.js';
-import { mapped, ownSetgroupsAllowed } from '../namespaces/idmap.js';
+import { mapped } from '../namespaces/idmap.js';
 import { Op } from './layout.js';
 import type { IdMaps, PlanContext } from './context.js';
-
-/**
- * setgroups in a new user namespace: allowed for root, denied for an unprivileged caller
- * (the kernel takes its gid map only so) -- and for root of a namespace that denies it
- * itself (a rootless container: a child namespace cannot allow what its parent denies).
- */
-export function defaultSetgroups(privileged: boolean): 'allow' | 'deny' {
-  return privileged && ownSetgroupsAllowed() ? 'allow' : 'deny';
-}
 
 /**
  * The namespace's own ids (SPEC 2.1), taken as soon as the filesystem sources are captured
@@ -33,8 +24,8 @@ export function identity(ctx: PlanContext, maps: IdMaps | undefined): void {
   if (!maps || ctx.identityDone) return;
   ctx.identityDone = true;
   const ids: { uid?: number; gid?: number } = {};
-  if (mapped(maps.uidMap, maps.uid) !== process.geteuid!()) ids.uid = maps.uid;
-  if (mapped(maps.gidMap, maps.gid) !== process.getegid!()) ids.gid = maps.gid;
+  if (mapped(maps.uidMap, maps.uid) !== ctx.facts.euid) ids.uid = maps.uid;
+  if (mapped(maps.gidMap, maps.gid) !== ctx.facts.egid) ids.gid = maps.gid;
   switchIds(ctx, ids);
 }
 
@@ -45,10 +36,9 @@ export function credentials(ctx: PlanContext): void {
 
 /** Supplementary groups, then gid, then uid, then the parent-death signal again. */
 function switchIds(ctx: PlanContext, as: { uid?: number; gid?: number; groups?: number[] }): void {
-  const { options, writer: w, created, privileged } = ctx;
+  const { options, writer: w, created } = ctx;
   if (as.uid === undefined && as.gid === undefined && as.groups === undefined) return;
-  const setgroupsAllowed =
-    !created.has('user') || (userOptions(options)?.setgroups ?? defaultSetgroups(privileged)) === 'allow';
+  const setgroupsAllowed = !created.has('user') || ctx.facts.user?.setgroups === 'allow';
   // Clearing the supplementary groups implicitly is only safe where we know setgroups is
   // allowed: not in a joined user namespace, whose /proc/PID/setgroups may say deny.
   const joinedUser = userOptions(options)?.join !== undefined;

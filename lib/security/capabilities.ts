@@ -3,6 +3,7 @@
 //
 // The names and numbers are part of the kernel ABI and never change; new capabilities
 // only get appended. CAP_CHECKPOINT_RESTORE (40, Linux 5.9) is the last one today.
+import { readFileSync } from 'node:fs';
 import { invalid } from '../errors.js';
 
 /** Every capability the kernel defines, by its `CAP_*` name, with its number. */
@@ -142,4 +143,18 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'string' ? `'${v}'` : typeof v;
+}
+
+let lastCap: number | undefined;
+/** The kernel's highest capability number (newer kernels may know more than nsbind). */
+export function capLastCap(): number {
+  if (lastCap === undefined) {
+    try {
+      lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+    } catch {
+      lastCap = CAP_LAST_KNOWN;
+    }
+    if (!Number.isInteger(lastCap) || lastCap < 0 || lastCap > 63) lastCap = CAP_LAST_KNOWN;
+  }
+  return lastCap;
 }

@@ -204,10 +204,16 @@ function implicitDomain(o: LandlockInput): boolean {
   return o.degraded === true && o.noNewPrivileges !== false && !(unsafeTestBits & UNSAFE.DEGRADED_DOMAIN);
 }
 
+/** Whether these options ask for a Landlock ruleset (resolve then reads the ABI). */
+export function landlockWanted(options: object): boolean {
+  const o = options as LandlockInput;
+  return !!o.landlock || !!o.filesDegraded || implicitDomain(o) || (o.fs ?? []).some((s) => (s as { op: string }).op === 'files');
+}
+
 function compileLandlock(ctx: PlanContext): void {
   const o = ctx.options as LandlockInput;
-  if (!o.landlock && !o.filesDegraded && !implicitDomain(o) && !(o.fs ?? []).some((s) => (s as { op: string }).op === 'files')) return;
-  const abi = landlockAbi();
+  if (!landlockWanted(o)) return;
+  const abi = ctx.facts.landlockAbi;
   if (abi === 0 && o.filesDegraded) {
     throw invalid('files', 'this host refuses user namespaces and has no Landlock: nothing could enforce the policy', 'run nsbind doctor');
   }

@@ -18,30 +18,15 @@
 // filter then goes in before those steps, while the child still holds them (runc does the
 // same), and the steps after it (setresuid, capset, prctl, chdir, execve) are allowed by
 // every profile nsbind generates.
-import { readFileSync } from 'node:fs';
 import type { PlanContext } from '../plan/context.js';
 import { CAPS_ALL, Op } from '../plan/layout.js';
-import { capabilityMask, CAP_LAST_KNOWN, type Capabilities } from './capabilities.js';
+import { capabilityMask, type Capabilities } from './capabilities.js';
 import { compileLandlock } from './landlock.js';
 import { effectiveRlimits, RLIMITS, rlimitValue, type RlimitName } from './rlimits.js';
 import { compileSeccomp, type Seccomp } from './seccomp.js';
 
 const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
-
-let lastCap: number | undefined;
-/** The kernel's highest capability number (newer kernels may know more than nsbind). */
-function capLastCap(): number {
-  if (lastCap === undefined) {
-    try {
-      lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-    } catch {
-      lastCap = CAP_LAST_KNOWN;
-    }
-    if (!Number.isInteger(lastCap) || lastCap < 0 || lastCap > 63) lastCap = CAP_LAST_KNOWN;
-  }
-  return lastCap;
-}
 
 const filters = new Map<string, Buffer | null>();
 /** The compiled filter of a profile, compiled once per profile. */
@@ -65,7 +50,7 @@ function seccompOp(ctx: PlanContext): void {
 /** Ops right before the uid/gid switch: rlimits, seccomp without no_new_privs, keepcaps. */
 export function securityBeforeCredentials(ctx: PlanContext): void {
   const { options, writer: w } = ctx;
-  const limits = effectiveRlimits(options.rlimits);
+  const limits = effectiveRlimits(options.rlimits, ctx.facts.nofile);
   for (const [name, [soft, hard]] of Object.entries(limits) as [RlimitName, [number | 'unlimited', number | 'unlimited']][]) {
     w.op(Op.RLIMIT, `rlimit ${name} ${soft}:${hard}`, { n: [RLIMITS[name], rlimitValue(soft), rlimitValue(hard)] });
   }
@@ -80,7 +65,7 @@ export function securityBeforeExec(ctx: PlanContext): void {
   const { options, writer: w } = ctx;
   const caps: Capabilities = options.capabilities ?? 'none';
   const step = caps === 'none' || caps === 'all' ? `capabilities ${caps}` : `capabilities ${caps.join(',')}`;
-  w.op(Op.CAPS, step, { n: [capabilityMask(caps), capLastCap()], flags: caps === 'all' ? CAPS_ALL : 0 });
+  w.op(Op.CAPS, step, { n: [capabilityMask(caps), ctx.facts.capLastCap], flags: caps === 'all' ? CAPS_ALL : 0 });
   if (options.noNewPrivileges !== false) {
     w.op(Op.PRCTL, 'no_new_privs', { n: [PR_SET_NO_NEW_PRIVS, 1, 0] });
     compileLandlock(ctx);

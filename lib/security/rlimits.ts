@@ -176,16 +176,19 @@ function parentOf(pid: number): number {
 }
 
 /**
- * The limits the child gets: the caller's, plus NOFILE restored to the system's soft
- * limit (hard limit unchanged) when the caller did not set it.
+ * NOFILE as the child gets it when the caller does not set it: the system's soft limit
+ * (hard limit unchanged), or null when this process's limits cannot be read. Read once:
+ * Node has no API to change its own limits, and this is on every spawn (resolve reads it).
  */
-export function effectiveRlimits(limits: Rlimits | undefined): Rlimits {
-  const out: Rlimits = { ...(limits ?? {}) };
-  if (!out.nofile) {
-    // Read once: Node has no API to change its own limits, and this is on every spawn.
-    ownNofile ??= readNofile('self') ?? null;
-    if (ownNofile) out.nofile = [originalNofileSoft(), ownNofile[1]];
-  }
-  return out;
+export function defaultNofile(): [RlimitValue, RlimitValue] | null {
+  ownNofile ??= readNofile('self') ?? null;
+  return ownNofile ? [originalNofileSoft(), ownNofile[1]] : null;
 }
 let ownNofile: [RlimitValue, RlimitValue] | null | undefined;
+
+/** The limits the child gets: the caller's, plus NOFILE restored (`nofile`) when not set. */
+export function effectiveRlimits(limits: Rlimits | undefined, nofile: [RlimitValue, RlimitValue] | null = defaultNofile()): Rlimits {
+  const out: Rlimits = { ...(limits ?? {}) };
+  if (!out.nofile && nofile) out.nofile = nofile;
+  return out;
+}

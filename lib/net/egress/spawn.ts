@@ -13,7 +13,7 @@ import { native } from '../../binding.js';
 import { nsbindError, systemError } from '../../errors.js';
 import type { SandboxOptions } from '../../options.js';
 import { createdNamespaces } from '../../namespaces/created.js';
-import type { PlanContext } from '../../plan/context.js';
+import type { EgressChannel, PlanContext } from '../../plan/context.js';
 import { Op, syscallNames } from '../../plan/layout.js';
 import type { SpawnPreparer } from '../../spawn-types.js';
 import { MAX_VIOLATIONS, type Violation } from '../../violations.js';
@@ -24,16 +24,6 @@ import { relay, Relays } from './relay.js';
 
 const BACKLOG = 511;
 
-interface Channel {
-  parentFd: number;
-  /** What each socket the setup sends is for, in order. */
-  listeners: ({ kind: 'proxy'; port: number } | { kind: 'expose'; port: number; host: number })[];
-}
-
-// Keyed by the request's extraFds array: spawn() copies the request object shallowly,
-// the array is shared.
-const channels = new WeakMap<object, Channel>();
-
 function wanted(options: SandboxOptions) {
   const net = options.namespaces?.net;
   if (!net || net.join !== undefined) return undefined;
@@ -41,31 +31,42 @@ function wanted(options: SandboxOptions) {
   return net;
 }
 
-/** Compile phase (lib/plan.ts, with the filesystem steps): the setup's listening sockets. */
-export function egressListeners(ctx: PlanContext): void {
-  const net = wanted(ctx.options);
-  if (!net || !ctx.created.has('net')) return;
-  const listeners: Channel['listeners'] = [];
+function listenersOf(options: SandboxOptions, created: Set<string>): EgressChannel['listeners'] {
+  const net = wanted(options);
+  if (!net || !created.has('net')) return [];
+  const listeners: EgressChannel['listeners'] = [];
   if (net.egress) listeners.push({ kind: 'proxy', port: net.egress.port ?? DEFAULT_PROXY_PORT });
   for (const e of net.expose ?? []) listeners.push({ kind: 'expose', port: e.sandbox, host: e.host });
-  if (listeners.length === 0) return;
-  const pair = native().egressSocketpair();
-  if (typeof pair === 'number') throw systemError(-pair, { step: 'egress: socketpair', syscall: 'socketpair' });
-  ctx.transientFds.push(pair[1]);
+  return listeners;
+}
+
+/** Whether the setup listens for the parent (lib/plan/resolve.ts then opens the socketpair). */
+export function egressListenersWanted(options: SandboxOptions, created: Set<string>): boolean {
+  return listenersOf(options, created).length > 0;
+}
+
+/**
+ * Compile phase (lib/plan.ts, with the filesystem steps): the setup listens on
+ * 127.0.0.1:PORT inside the new netns and sends each socket over the resolved socketpair.
+ */
+export function egressListeners(ctx: PlanContext): EgressChannel | undefined {
+  const listeners = listenersOf(ctx.options, ctx.created);
+  const pair = ctx.facts.egressPair;
+  if (listeners.length === 0 || !pair) return undefined;
   ctx.request.extraFds ??= [];
   const slot = ctx.request.extraFds.push(pair[1]) - 1;
   for (const l of listeners) {
     const what = l.kind === 'proxy' ? 'egress proxy' : 'expose';
     ctx.writer.op(Op.NET_LISTEN, `${what}: listen on 127.0.0.1:${l.port}`, { n: [l.port, slot, BACKLOG] });
   }
-  channels.set(ctx.request.extraFds, { parentFd: pair[0], listeners });
+  return { parentFd: pair[0], listeners };
 }
 
 /** The spawn preparer (lib/spawn.ts): serves those sockets, the proxy and the forwarded ports. */
-export const egressPreparer: SpawnPreparer = (options, request, spawn) => {
+export const egressPreparer: SpawnPreparer = (options, _request, spawn) => {
   const net = wanted(options);
   if (!net) return;
-  const channel = request.extraFds ? channels.get(request.extraFds) : undefined;
+  const channel = spawn.plan.egress;
   const violations: Violation[] = [];
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
