@@ -244,7 +244,9 @@ describe('the working directory (CVE-2024-21626 style)', () => {
     const join_ = sandbox().net().spawn('sleep', ['30'], { stdio: 'ignore' });
     await new Promise((r) => join_.once('spawn', r));
     try {
-      const r = await sandbox()
+      // An unprivileged caller holds no capability over that network namespace from its
+      // own user namespace: it joins the one that owns it first (as nsenter -U must).
+      const r = await (isRoot ? sandbox() : sandbox().user({ join: join_.pid! }))
         .net({ join: join_.pid! })
         .root()
         .roBind('/usr')

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as nsbind from '../lib/index.js';
 import { sandbox } from '../lib/index.js';
-import { isRoot } from './helpers.js';
+import { isRoot, skipUnless } from './helpers.js';
 
 const fixture = (name: string) => join(__dirname, 'fixtures', 'readme', name);
 const methods = nsbind.Sandbox.prototype as unknown as Record<string, unknown>;
@@ -77,7 +77,8 @@ describe('Isolated children in unit tests (README.md)', () => {
     },
   );
 
-  it('behaviour under 32 pids', async () => {
+  it('behaviour under 32 pids', async (ctx) => {
+    await skipUnless(ctx, 'cgroup');
     const child = (sandbox() as Later).user().pid().limits({ pids: 32 }).fork(fixture('pids-probe.mjs'));
     const [report] = await once(child, 'message');
     expect(report.error).toBe('EAGAIN'); // fork() refused: the limit, not a crash
@@ -85,7 +86,8 @@ describe('Isolated children in unit tests (README.md)', () => {
     expect(await child.exited).toMatchObject({ code: 0 });
   });
 
-  it('behaviour under 64 MiB', async () => {
+  it('behaviour under 64 MiB', async (ctx) => {
+    await skipUnless(ctx, 'cgroup');
     const child = (sandbox() as Later).user().pid().limits({ memory: '64M', memorySwap: '64M' }).fork(fixture('memory-hog.mjs'));
     let most = 0;
     child.on('message', (m: { mib: number }) => (most = m.mib));
