@@ -14,7 +14,7 @@ import { invalid, systemError } from '../errors.js';
 import type { JoinTarget, NamespaceType } from '../options.js';
 import { Op } from '../plan/layout.js';
 import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
-import type { PlanContext } from '../plan.js';
+import type { PlanContext } from '../plan/context.js';
 import { of } from './of.js';
 import { openNamespaceFile, resolveTarget, targetPath, type NamespaceTarget, type ResolvedTarget } from './target.js';
 import { cloneFlag } from './types.js';
