@@ -5,6 +5,9 @@ export default defineConfig({
   ...(process.env.NSBIND_TEST_CACHE_DIR ? { cacheDir: process.env.NSBIND_TEST_CACHE_DIR } : {}),
   test: {
     include: ['test/**/*.test.ts'],
+    // Fails the run when a test leaves a temporary directory behind (test/temp-dirs.ts).
+    globalSetup: ['test/temp-dirs.ts'],
+    setupFiles: ['test/temp-dirs.ts'],
     // Sandboxes are processes: forks isolate each file's leaks from the others.
     pool: 'forks',
     testTimeout: 30_000,

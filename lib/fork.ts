@@ -6,6 +6,7 @@
 // `process.on('message')` and `process.disconnect` work unchanged. The parent's end is
 // lib/ipc (Node's own parent side is internal).
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalid, nsbindError } from './errors.js';
@@ -212,8 +213,11 @@ export function forkSandbox(
   const proc = spawnSandbox(options.options as SandboxOptions, execPath, [...execArgv, module, ...args], { ...spawnOpts, stdio }, {
     env: { NODE_CHANNEL_FD: String(ipc), NODE_CHANNEL_SERIALIZATION_MODE: serialization },
   });
-  const socket = proc.stdio[ipc];
-  if (!socket) throw nsbindError('ERR_NSBIND_SPAWN', 'fork: the IPC channel was not created');
+  // A setup that failed before anything was spawned (a cgroup the caller may not create,
+  // a taken interface name) made no channel: the process reports that error on 'error'
+  // and `exited`, as spawn() does, and its channel is closed from the start.
+  const never = !proc.stdio[ipc];
+  const socket = (proc.stdio[ipc] ?? new Socket()) as Socket;
   // As child_process: the channel is `child.channel`, not one of the stdio streams, so
   // `child.unref()` leaves it alone.
   proc.stdio[ipc] = null;
@@ -221,6 +225,7 @@ export function forkSandbox(
   if (proc.stdout === socket) proc.stdout = null;
   if (proc.stderr === socket) proc.stderr = null;
   const { target, ended, abandon } = setupChannel(proc, socket, serialization, { maxMessageSize });
-  proc._exited.then(ended, abandon);
+  if (never) abandon();
+  else proc._exited.then(ended, abandon);
   return target;
 }

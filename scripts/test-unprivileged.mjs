@@ -18,6 +18,11 @@ if (process.geteuid() !== 0) {
   process.exit(spawnSync(process.execPath, [vitest, ...args], { cwd: root, stdio: 'inherit' }).status ?? 1);
 }
 
+// dist/ as `npm test` builds it first: tests load it in child processes, and a copy whose
+// dist/ is older than lib/ would rebuild it inside a test (test/helpers/dist.ts).
+const build = spawnSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const work = mkdtempSync(join(tmpdir(), 'nsbind-unprivileged-'));
 let status = 1;
 try {

@@ -11,6 +11,7 @@ import { isAlive, reclaimStale } from '../lib/cgroup/reclaim.js';
 import { currentLayout, prepareCgroup, type SandboxCgroup } from '../lib/cgroup/sandbox-cgroup.js';
 import { cgroupTree } from '../lib/cgroup/teardown.js';
 import { systemdRuns } from '../lib/cgroup/hints.js';
+import { requires } from './helpers.js';
 // Where systemd runs the hint is systemd-run; elsewhere an administrator's delegation.
 const DELEGATE_HINT = systemdRuns() ? 'systemd-run --user --scope -p Delegate=yes' : 'have an administrator create a cgroup for you';
 
@@ -19,6 +20,9 @@ const layout = currentLayout();
 const hasV1 = ['memory', 'pids', 'cpu'].every((c) => layout.v1.has(c));
 const hasV2 = layout.v2 !== undefined && !layout.v2.readOnly;
 const isRoot = process.getuid?.() === 0;
+
+// Every case makes cgroups beneath ours: doctor() says whether we may (and how to).
+requires('cgroup');
 
 const started: ChildProcess[] = [];
 const made: SandboxCgroup[] = [];

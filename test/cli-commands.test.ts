@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
 import { libraryHas, nsbind } from './cli-helpers.js';
-import { hasCommand, root } from './helpers.js';
+import { hasCommand, requires, root } from './helpers.js';
 
 const TYPES = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
 const lib = () => require(join(root, 'dist', 'index.js')) as Record<string, any>;
@@ -33,6 +33,9 @@ describe('a missing library part', () => {
 });
 
 describe.skipIf(!hasEnter)(`nsbind exec${skipNote('enter()', hasEnter)}`, () => {
+  // nsenter, the oracle, joins a namespace owned by another user namespace only with the
+  // privileges root has (an unprivileged user would add -U, which these cases do not test).
+  requires('root');
   it('--target PID --all -- hostname prints the sandbox hostname, as nsenter does', async () => {
     const p = await sleeper();
     try {
@@ -113,6 +116,7 @@ describe.skipIf(!hasList)(`nsbind ls${skipNote('namespaces.list()', hasList)}`, 
 const hasIp = hasCommand('ip');
 describe.skipIf(!hasNetns || !hasIp)(`nsbind netns${skipNote('netns', hasNetns)}${hasIp ? '' : ' (skipped: ip is not installed)'}`, () => {
   const ipList = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]);
+  requires('root'); // named namespaces live in /run/netns, root's
 
   it('add / list / exec / delete round-trip with ip netns', () => {
     const name = `nsbind-cli-${process.pid}`;

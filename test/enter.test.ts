@@ -9,7 +9,7 @@ import { namespaces } from '../lib/namespaces/index.js';
 import { NsbindError } from '../lib/errors.js';
 import type { SandboxProcess } from '../lib/process.js';
 import { distModule } from './helpers/dist.js';
-import { openFds, runAsNobody } from './helpers.js';
+import { isRoot, openFds, runAsNobody, skipUnless } from './helpers.js';
 
 const types = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'] as const;
 const dirs: string[] = [];
@@ -47,6 +47,15 @@ function firstLine(p: SandboxProcess): Promise<string> {
     });
     p.exited.then(() => reject(new Error(`exited before it was ready: ${buf}`)), reject);
   });
+}
+
+/**
+ * A sandbox about to join namespaces of `first`. Root may join them from its own user
+ * namespace; an unprivileged caller holds no capability over them there, and joins the
+ * user namespace that owns them first (as `nsenter -U` must).
+ */
+function joiner(first: SandboxProcess) {
+  return isRoot ? sandbox() : sandbox().user({ join: first });
 }
 
 function expectInvalid(f: () => unknown, option: string, pattern?: RegExp) {
@@ -130,7 +139,7 @@ describe('enter(sandboxProcess)', () => {
     const first = sandbox().pid().spawn('sleep', ['1000'], { stdio: 'pipe' });
     procs.push(first);
     await started(first);
-    const r = await sandbox().pid({ join: first }).run('sh', ['-c', 'echo $$; readlink /proc/self/ns/pid']);
+    const r = await joiner(first).pid({ join: first }).run('sh', ['-c', 'echo $$; readlink /proc/self/ns/pid']);
     const [pid, ns] = r.stdout.trim().split('\n');
     expect(ns).toBe(readlinkSync(`/proc/${first.pid}/ns/pid`));
     expect(Number(pid)).toBeGreaterThan(2); // init is 1, sleep 2: a pid of that namespace
@@ -142,7 +151,7 @@ describe('enter(sandboxProcess)', () => {
     const first = sandbox().pid().time({ boottime: 86400 }).spawn('sleep', ['1000'], { stdio: 'pipe' });
     procs.push(first);
     await started(first);
-    const r = await sandbox().time({ join: first.pid! }).run('sh', ['-c', 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime']);
+    const r = await joiner(first).time({ join: first.pid! }).run('sh', ['-c', 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime']);
     const [ns, uptime] = r.stdout.trim().split('\n');
     expect(ns).toBe(readlinkSync(`/proc/${first.pid}/ns/time`));
     const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split('.')[0]);
@@ -188,7 +197,8 @@ describe('enter(sandboxProcess)', () => {
 });
 
 describe('namespaces.persist / release', () => {
-  it('a persisted namespace outlives its processes, can be joined, and is gone after release', () => {
+  it('a persisted namespace outlives its processes, can be joined, and is gone after release', async (ctx) => {
+    await skipUnless(ctx, 'root'); // a bind mount on the host's filesystem, in a mount namespace unshare makes
     const dir = tempDir();
     const file = join(dir, 'net');
     // In a private mount namespace of the test's own (the bind mount never reaches the host).

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { NsbindError, Sandbox, sandbox, type ForkedProcess } from '../lib/index.js';
 import { runtimeFiles } from '../lib/node-files.js';
 import { createCodec } from '../lib/ipc/serialization.js';
-import { isRoot, openFds, runAsNobody } from './helpers.js';
+import { isRoot, openFds, runAsNobody, skipUnless } from './helpers.js';
 
 const CHILD = join(__dirname, 'fixtures', 'fork-child.cjs');
 const PRELOAD = join(__dirname, 'fixtures', 'fork-preload.cjs');
@@ -183,6 +183,21 @@ describe('fork: the child inside .user().net().pid().mount()', () => {
 });
 
 describe('fork: channel lifecycle', () => {
+  it("a setup that fails before the spawn reports its own error on 'error' and exited, with the channel closed (no throw)", async () => {
+    const fdsBefore = openFds().length;
+    // A missing peer namespace fails in the preparation, as a cgroup the caller may not create does.
+    const child = isolated().net({ veth: { peer: 'nsbt-fork0', peerNetns: 'nsbind-test-no-such-netns' } }).fork(CHILD);
+    const error = new Promise<any>((resolve) => child.once('error', resolve));
+    expect(child.connected).toBe(false);
+    const viaCallback = await new Promise<any>((resolve) => child.send('early', resolve));
+    expect(viaCallback?.code).toBe('ERR_IPC_CHANNEL_CLOSED');
+    const e = await child.exited.then(() => undefined, (x) => x);
+    expect(e).toBeInstanceOf(NsbindError);
+    expect(e).toMatchObject({ code: 'ENOENT', step: 'veth eth0 <-> nsbt-fork0' });
+    expect(await error).toBe(e);
+    expect(openFds().length).toBe(fdsBefore);
+  });
+
   it('a send after the child exited fails with ERR_IPC_CHANNEL_CLOSED, as child_process', async () => {
     const child = isolated().fork(CHILD);
     child.send({ cmd: 'exit', code: 3 });
@@ -289,7 +304,9 @@ describe('fork: options', () => {
     expect(() => isolated().fork(new URL('https://example.com/x.js'))).toThrow(/fork\.modulePath: expected a file: URL/);
   });
 
-  it('an unreadable module is refused (as an unprivileged caller)', () => {
+  // The module must belong to another user than the caller: root writes it, nobody forks.
+  it('an unreadable module is refused (as an unprivileged caller)', async (ctx) => {
+    await skipUnless(ctx, 'root');
     const dir = mkdtempSync(join(tmpdir(), 'nsbind-fork-'));
     try {
       const file = join(dir, 'secret.cjs');

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { NsbindError } from '../lib/errors.js';
 import { unavailable, type Need } from '../lib/vitest.js';
 
@@ -114,6 +114,18 @@ export async function rejection(p: Promise<unknown>): Promise<NsbindError> {
 export async function skipUnless(ctx: { skip: (note?: string) => never | void }, ...needs: Need[]): Promise<void> {
   const why = await unavailable(...needs);
   if (why) ctx.skip(why);
+}
+
+/**
+ * skipUnless for every test of the enclosing describe (or of the file, at its top level):
+ * `describe('limits', () => { requires('cgroup'); it(...) })`. Each test is then reported
+ * as skipped with doctor()'s reason and fix where the machine lacks what it needs (as an
+ * unprivileged user: npm run test:unprivileged), and runs wherever it has it (root, CI).
+ */
+export function requires(...needs: Need[]): void {
+  beforeEach(async (ctx) => {
+    await skipUnless(ctx, ...needs);
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox, type SandboxProcess } from '../lib/index.js';
 import type { Hierarchy } from '../lib/cgroup/layout.js';
 import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
-import { children, isRoot, openFds, runAsNobody, until } from './helpers.js';
+import { children, isRoot, openFds, requires, runAsNobody, until } from './helpers.js';
 import { systemdRuns } from '../lib/cgroup/hints.js';
 // Where systemd runs the hint is systemd-run; elsewhere an administrator's delegation.
 const DELEGATE_HINT = systemdRuns() ? 'systemd-run --user --scope -p Delegate=yes' : 'have an administrator create a cgroup for you';
@@ -85,6 +85,7 @@ describe('.limits() input', () => {
 });
 
 describe.skipIf(!offers('memory'))(`memory${offers('memory') ? '' : ' (skipped: no memory controller for our cgroup)'}`, () => {
+  requires('cgroup');
   it("a 64 MiB sandbox allocating 256 MiB ends with reason 'oom'; Node is unharmed and the next sandbox runs", async () => {
     const r = await sandbox()
       .limits({ memory: '64M' })
@@ -107,6 +108,7 @@ describe.skipIf(!offers('memory'))(`memory${offers('memory') ? '' : ' (skipped: 
 });
 
 describe.skipIf(!offers('pids'))(`pids${offers('pids') ? '' : ' (skipped: no pids controller for our cgroup)'}`, () => {
+  requires('cgroup');
   it('a fork bomb under pids: 32 is contained, the host can still fork, it ends when asked and nothing is left', async () => {
     const p = sandbox().pid().limits({ pids: 32 }).spawn('sh', ['-c', 'f() { f | f & }; f & exec sleep 1000'], { stdio: 'ignore' });
     await started(p);
@@ -126,6 +128,7 @@ describe.skipIf(!offers('pids'))(`pids${offers('pids') ? '' : ' (skipped: no pid
 });
 
 describe.skipIf(!offers('cpu'))(`cpu${offers('cpu') ? '' : ' (skipped: no cpu controller for our cgroup)'}`, () => {
+  requires('cgroup');
   it('cpu: 0.25 keeps a busy loop near a quarter of a core, by the cgroup\'s own counters', async () => {
     const p = sandbox().limits({ cpu: 0.25 }).spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
     await started(p);
@@ -163,6 +166,7 @@ describe.skipIf(!offers('cpu'))(`cpu${offers('cpu') ? '' : ' (skipped: no cpu co
 });
 
 describe.skipIf(!offers('pids'))(`placement${offers('pids') ? '' : ' (skipped: no pids controller for our cgroup)'}`, () => {
+  requires('cgroup');
   it("`cat /proc/self/cgroup` as the program shows the sandbox's cgroup beneath ours", async () => {
     const r = await sandbox().limits({ pids: 8 }).run('cat', ['/proc/self/cgroup']);
     const lines = r.stdout.split('\n').filter((l) => l.includes('/nsbind-'));
@@ -187,6 +191,7 @@ describe.skipIf(!offers('pids'))(`placement${offers('pids') ? '' : ' (skipped: n
 });
 
 describe.skipIf(!hybridV2)(`cgroup v2 on a hybrid host${hybridV2 ? '' : ' (skipped: not a hybrid host with a cgroup2 mount)'}`, () => {
+  requires('cgroup');
   it('placement (by the cgroup directory\'s fd), kill and cleanup on the cgroup2 mount', async () => {
     // No controller is needed, so the cgroup2 mount is used even without controllers.
     const r = await sandbox().limits({}).run('cat', ['/proc/self/cgroup']);
@@ -222,6 +227,7 @@ describe.skipIf(!hybridV2)(`cgroup v2 on a hybrid host${hybridV2 ? '' : ' (skipp
 describe.skipIf(!offers('pids', 'memory'))(
   `200 limited sandboxes${offers('pids', 'memory') ? '' : ' (skipped: no pids and memory controllers for our cgroup)'}`,
   () => {
+    requires('cgroup');
     it('including failed setups and killed ones, leave no cgroup, fd or zombie behind', async () => {
       const fdsBefore = openFds().length;
       const one = async (i: number) => {
@@ -265,6 +271,7 @@ describe.skipIf(!offers('pids', 'memory'))(
 );
 
 describe.skipIf(!offers('pids'))(`a SIGKILLed Node process${offers('pids') ? '' : ' (skipped: no pids controller for our cgroup)'}`, () => {
+  requires('cgroup');
   it('takes its sandbox with it, and the next call beneath the same parent reclaims the empty cgroup', async () => {
     const script = `
       const { sandbox } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});

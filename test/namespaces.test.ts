@@ -7,6 +7,7 @@ import { namespaces, namespaceTypes, type NamespaceEntry } from '../lib/namespac
 import { resolveTarget } from '../lib/namespaces/target.js';
 import { NsbindError } from '../lib/errors.js';
 import { distModule } from './helpers/dist.js';
+import { isRoot, skipUnless } from './helpers.js';
 
 /** lsns as the oracle: one flat list, every column. */
 interface LsnsRow {
@@ -194,16 +195,19 @@ describe('namespaces.list', () => {
   });
 
   it('lists a namespace held only by an open fd', async () => {
-    const holder = spawn('unshare', ['--net', 'sleep', '1000'], { stdio: 'ignore' });
+    // An unprivileged caller's network namespace needs a user namespace of its own.
+    const holder = spawn('unshare', [...(isRoot ? [] : ['--user', '--map-root-user']), '--net', 'sleep', '1000'], { stdio: 'ignore' });
     children.push(holder);
     await inOwnNamespace(holder.pid!, 'net');
     const fd = openSync(`/proc/${holder.pid}/ns/net`, 'r');
     const inode = namespaces.of(holder.pid!).net.inode;
+    const owner = namespaces.of(holder.pid!).user.inode;
+    expect(owner === namespaces.of().user.inode).toBe(isRoot);
     try {
       holder.kill('SIGKILL');
       await exited(holder);
       const e = (await namespaces.list({ type: 'net' })).find((x) => x.inode === inode);
-      expect(e).toMatchObject({ type: 'net', nprocs: 0, pid: null, user: null, command: null, owner: namespaces.of().user.inode });
+      expect(e).toMatchObject({ type: 'net', nprocs: 0, pid: null, user: null, command: null, owner });
       expect(e!.paths).toContain(`/proc/${process.pid}/fd/${fd}`);
     } finally {
       closeSync(fd);
@@ -212,7 +216,8 @@ describe('namespaces.list', () => {
     expect((await namespaces.list({ type: 'net' })).map((x) => x.inode)).not.toContain(inode);
   });
 
-  it('lists a namespace held only by a bind mount (in a private mount namespace of the test)', () => {
+  it('lists a namespace held only by a bind mount (in a private mount namespace of the test)', async (ctx) => {
+    await skipUnless(ctx, 'root'); // unshare --mount and --net=FILE without a user namespace
     const dir = mkdtempSync(join(tmpdir(), 'nsbind-list-'));
     try {
       const file = join(dir, 'net');

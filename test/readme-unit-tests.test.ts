@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as nsbind from '../lib/index.js';
 import { sandbox } from '../lib/index.js';
-import { isRoot } from './helpers.js';
+import { isRoot, skipUnless } from './helpers.js';
+import { lab } from '../lib/vitest.js';
 
 const fixture = (name: string) => join(__dirname, 'fixtures', 'readme', name);
 const methods = nsbind.Sandbox.prototype as unknown as Record<string, unknown>;
@@ -56,6 +57,29 @@ describe('Isolated children in unit tests (README.md)', () => {
     },
   );
 
+  it('a client reaches the server over a link (lab())', async (ctx) => {
+    await skipUnless(ctx, 'userns', 'namespaces.net', 'namespaces.uts');
+    const net = await lab({ nodes: ['server', 'client'] });
+    try {
+      const server = net.node('server').sandbox
+        .capabilities(['CAP_NET_BIND_SERVICE']) // port 80; programs hold no capability by default
+        .fork(fixture('http-server.mjs'));
+      const [ready] = await once(server, 'message');
+      expect(ready).toBe('listening');
+      const address = net.node('server').address; // '10.77.1.2'
+      expect(address).toBe('10.77.1.2');
+      const client = await net.node('client').sandbox.run(process.execPath, [
+        '-e',
+        `fetch('http://${address}/').then((r) => r.text()).then((t) => process.stdout.write(t))`,
+      ]);
+      expect(client.stdout).toBe(`hello from ${address}`);
+      server.disconnect();
+      await server.exited;
+    } finally {
+      await net.close();
+    }
+  });
+
   it(
     'a private /tmp and a read-only project',
     async () => {
@@ -77,7 +101,8 @@ describe('Isolated children in unit tests (README.md)', () => {
     },
   );
 
-  it('behaviour under 32 pids', async () => {
+  it('behaviour under 32 pids', async (ctx) => {
+    await skipUnless(ctx, 'cgroup');
     const child = (sandbox() as Later).user().pid().limits({ pids: 32 }).fork(fixture('pids-probe.mjs'));
     const [report] = await once(child, 'message');
     expect(report.error).toBe('EAGAIN'); // fork() refused: the limit, not a crash
@@ -85,7 +110,8 @@ describe('Isolated children in unit tests (README.md)', () => {
     expect(await child.exited).toMatchObject({ code: 0 });
   });
 
-  it('behaviour under 64 MiB', async () => {
+  it('behaviour under 64 MiB', async (ctx) => {
+    await skipUnless(ctx, 'cgroup');
     const child = (sandbox() as Later).user().pid().limits({ memory: '64M', memorySwap: '64M' }).fork(fixture('memory-hog.mjs'));
     let most = 0;
     child.on('message', (m: { mib: number }) => (most = m.mib));

@@ -5,19 +5,24 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, root } from './helpers.js';
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const section = readme.slice(readme.indexOf('## Examples'), readme.indexOf('\n## ', readme.indexOf('## Examples') + 5));
 const blocks = [...section.matchAll(/\*\*(.+?)\*\*\n\n```js\n([\s\S]*?)```/g)].map((m) => ({ title: m[1], code: m[2] }));
 
-const dir = mkdtempSync(join(tmpdir(), 'nsbind-readme-'));
-mkdirSync(join(dir, 'node_modules'));
-symlinkSync(root, join(dir, 'node_modules', 'nsbind'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 describe.skipIf(!isRoot)('README examples (run as root, as written)', () => {
+  // Made here, not at the top of the file: a file whose tests are all skipped runs no
+  // afterAll, and the directory would stay behind.
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nsbind-readme-'));
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(root, join(dir, 'node_modules', 'nsbind'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   it('has a dozen examples', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(12);
   });
