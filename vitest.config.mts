@@ -4,12 +4,15 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // Test files that run alone, after the others (their own group, one worker): they race the
 // kernel on purpose (the setup-window escape attempts), count on a quiet machine for what
-// they measure (the IPC channel's memory bounds), or kill Node processes at random moments
-// by the dozen.
+// they measure (the IPC channel's memory bounds), or expect a dead process's cgroup to stay
+// until *their* next call reclaims it (any file's limits() call beneath the same parent
+// cgroup, which every vitest worker shares, reclaims it first: cgroup/reclaim.ts).
 const ALONE = [
   'test/escape-spawn.test.ts',
   'test/fork-ipc-bounds.test.ts',
   'test/die-with-parent.test.ts',
+  'test/limits.test.ts',
+  'test/cgroup.test.ts',
 ];
 
 // The longest files start first, so that none is left to run alone at the end (vitest orders
