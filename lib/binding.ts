@@ -45,8 +45,6 @@ export interface NativeSpawnRequest {
   cloneFlags: number;
   stdio: StdioSlot[];
   extraFds?: number[];
-  /** Indexes in extraFds of detached trees to idmap with the child's user namespace. */
-  idmap?: number[];
   cgroupFd?: number;
   cgroupProcs?: string[];
   setgroups?: string;
@@ -152,6 +150,8 @@ export interface NativeBinding extends NativeNetwork {
   close(fd: number): number;
   /** open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE): a detached tree for an idmapped bind, or -errno. */
   openTree(path: string): number;
+  /** Makes a detached tree an idmapped mount on which host ids uid/gid act as its owner ownerUid/ownerGid: 0 or -errno (native/idmap.cc). */
+  idmapTree(tree: number, ownerUid: number, uid: number, ownerGid: number, gid: number): number;
   /** [master, terminal] of a new pseudo-terminal of that size, or -errno. */
   ptyOpen(cols: number, rows: number): [number, number] | number;
   /** TIOCSWINSZ on the master: 0 or -errno. */

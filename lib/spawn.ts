@@ -16,13 +16,13 @@ import { degradeFiles } from './fs/degraded.js';
 import { egressEnv } from './net/egress/env.js';
 import { egressPreparer } from './net/egress/spawn.js';
 import { vethPreparer } from './net/veth-spawn.js';
-import { compile } from './plan.js';
+import { compile, type CompiledPlan } from './plan.js';
 import { masterStream, openPty, ptyControl, ptySize } from './pty.js';
 import { missingInterpreterHint } from './exec-hint.js';
 import { SandboxProcess } from './process.js';
 import type { PreparedSpawn, RunOptions, RunResult, SpawnHookContext, SpawnOptions, SpawnPreparer } from './spawn-types.js';
 import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
-import { UNSAFE, unsafeTestBits } from './unsafe-test.js';
+import { UNSAFE, UNSAFE_TS_ONLY, unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
 /**
@@ -77,6 +77,28 @@ function validateSpawn(file: unknown, args: readonly unknown[], o: SpawnOptions)
   if (ptySize(o.pty) && o.stdio !== undefined) throw invalid('spawn.pty', 'a pty is the program\'s stdin, stdout and stderr: give pty or stdio, not both');
 }
 
+/**
+ * Whether an error thrown while preparing a spawn is thrown from spawn() (SPEC 8): bad
+ * input (`ERR_NSBIND_INVALID`), and a stdio descriptor of the caller's that is not open
+ * (`EBADF`, as child_process.spawn throws it). Every other refusal -- of the machine, the
+ * kernel, a namespace to join that is gone -- is a setup failure like one in the child:
+ * `'error'` and `exited` rejects.
+ */
+function thrownAtOnce(e: unknown): boolean {
+  if (!(e instanceof NsbindError)) return true; // a bug: not to be turned into a setup error
+  return e.code === 'ERR_NSBIND_INVALID' || (e.option?.startsWith('spawn.stdio[') ?? false);
+}
+
+/** A process whose setup failed before the clone: 'error' and `exited` reject, soon. */
+function failedProcess(e: unknown, plan: CompiledPlan | undefined): SandboxProcess {
+  const failed = new SandboxProcess(
+    { kill: () => -3, ref: () => {}, unref: () => {} },
+    { steps: plan?.steps ?? [], execStep: plan?.execStep ?? '', isolation: plan?.isolation ?? [] },
+  );
+  failed._failSoon(e);
+  return failed;
+}
+
 /** @internal The spawn path shared by run, spawn and fork. */
 export function spawnSandbox(
   options: SandboxOptions,
@@ -100,38 +122,35 @@ export function spawnSandbox(
   if (ptyWanted && options.newSession === false) {
     throw invalid('spawn.pty', 'a pty becomes the controlling terminal of a new session: it cannot be used with newSession(false)');
   }
-  // Opened first and closed on every way out: the terminal side once the child has its
-  // copy, the master by its stream (or here, if the spawn never happens).
-  const pty = ptyWanted ? openPty(ptyWanted) : undefined;
+  // What exists so far, undone on every way out that does not hand it to a process.
+  let pty: ReturnType<typeof openPty> | undefined;
   let ptyHandedOver = false;
+  let plan: CompiledPlan | undefined;
+  let transientOpen = false;
+  const finishers: PreparedSpawn[] = [];
+  let abandoned = false;
+  const abandon = () => {
+    if (abandoned) return;
+    abandoned = true;
+    for (const f of finishers) void f.abandon?.();
+  };
   try {
+    // Opened first and closed on every way out: the terminal side once the child has its
+    // copy, the master by its stream (or here, if the spawn never happens).
+    pty = ptyWanted ? openPty(ptyWanted) : undefined;
     const stdio = prepareStdio(pty ? [pty.terminal, pty.terminal, pty.terminal] : o.stdio, 'spawn.stdio');
     const proxyEnv = egressEnv(options);
     const env = programEnv(options, proxyEnv ? { ...(extra.env ?? {}), ...proxyEnv } : extra.env);
-    const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length, pty: pty !== undefined });
+    plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length, pty: pty !== undefined });
+    transientOpen = true;
     const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
     if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
-    if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
+    if (unsafeTestBits & ~UNSAFE_TS_ONLY) request.unsafeTest = unsafeTestBits & ~UNSAFE_TS_ONLY;
 
-    const finishers: PreparedSpawn[] = [];
     const hookContext: SpawnHookContext = { spawnOptions: o };
-    try {
-      for (const prep of [...PREPARERS, ...testPreparers]) {
-        const r = prep(options, request, hookContext);
-        if (r) finishers.push(r);
-      }
-    } catch (e) {
-      for (const fd of plan.transientFds) b.close(fd);
-      for (const f of finishers) void f.abandon?.();
-      // Bad input throws at once; a refusal of the machine's (no writable cgroup, a busy
-      // interface name) is a setup failure like any other: it rejects `exited`.
-      if (e instanceof NsbindError && e.code === 'ERR_NSBIND_INVALID') throw e;
-      const failed = new SandboxProcess(
-        { kill: () => -3, ref: () => {}, unref: () => {} },
-        { steps: plan.steps, execStep: plan.execStep, isolation: plan.isolation },
-      );
-      failed._failSoon(e);
-      return failed;
+    for (const prep of [...PREPARERS, ...testPreparers]) {
+      const r = prep(options, request, hookContext);
+      if (r) finishers.push(r);
     }
     const nativeProc = new b.Process();
     const proc = new SandboxProcess(nativeProc, {
@@ -158,53 +177,53 @@ export function spawnSandbox(
       },
     });
     hookContext.process = proc;
-    let res: ReturnType<typeof b.spawn>;
-    try {
-      res = b.spawn(request, nativeProc);
-  } finally {
+    const res = b.spawn(request, nativeProc);
     // spawn() took its own copies of the descriptors it passes on.
     for (const fd of plan.transientFds) b.close(fd);
-  }
-  if (res.fdError !== undefined) {
-    for (const f of finishers) void f.abandon?.();
-    throw systemError(res.fdError, { step: `stdio[${res.fdIndex}]`, syscall: 'fcntl', option: `spawn.stdio[${res.fdIndex}]` });
-  }
-  if (res.initError !== undefined || res.pipeError !== undefined) {
-    for (const f of finishers) void f.abandon?.();
-    throw systemError((res.initError ?? res.pipeError)!, {
-      step: res.initError !== undefined ? `open ${plan.request.initPath}` : 'stdio pipes',
-      syscall: res.initError !== undefined ? 'open' : 'pipe2',
-    });
-  }
-  const streams = wrapParentFds(stdio.slots, res.fds);
-  proc.stdio = streams;
-  proc.stdin = streams[0] ?? null;
-  proc.stdout = streams[1] ?? null;
-  proc.stderr = streams[2] ?? null;
-  if (pty) {
-    const m = masterStream(pty.master);
-    ptyHandedOver = true;
-    proc.stdio = [m, m, null];
-    proc.stdin = m;
-    proc.stdout = m;
-    proc.pty = ptyControl(m, pty.master, ptyWanted!);
-  }
-
-  const killSignal = v.signal(o.killSignal ?? 'SIGKILL', 'spawn.killSignal').number;
-  if (o.timeout) proc._deadline(o.timeout, killSignal, 'timeout');
-  if (o.signal) {
-    const onAbort = () => proc._end(killSignal, 'aborted');
-    if (o.signal.aborted) onAbort();
-    else {
-      o.signal.addEventListener('abort', onAbort, { once: true });
-      proc._onCleanup(() => o.signal!.removeEventListener('abort', onAbort));
+    transientOpen = false;
+    if (res.fdError !== undefined) {
+      throw systemError(res.fdError, { step: `stdio[${res.fdIndex}]`, syscall: 'fcntl', option: `spawn.stdio[${res.fdIndex}]` });
     }
-  }
-  return proc;
+    if (res.initError !== undefined || res.pipeError !== undefined) {
+      throw systemError((res.initError ?? res.pipeError)!, {
+        step: res.initError !== undefined ? `open ${plan.request.initPath}` : 'stdio pipes',
+        syscall: res.initError !== undefined ? 'open' : 'pipe2',
+      });
+    }
+    const streams = wrapParentFds(stdio.slots, res.fds);
+    proc.stdio = streams;
+    proc.stdin = streams[0] ?? null;
+    proc.stdout = streams[1] ?? null;
+    proc.stderr = streams[2] ?? null;
+    if (pty) {
+      const m = masterStream(pty.master);
+      ptyHandedOver = true;
+      proc.stdio = [m, m, null];
+      proc.stdin = m;
+      proc.stdout = m;
+      proc.pty = ptyControl(m, pty.master, ptyWanted!);
+    }
+
+    const killSignal = v.signal(o.killSignal ?? 'SIGKILL', 'spawn.killSignal').number;
+    if (o.timeout) proc._deadline(o.timeout, killSignal, 'timeout');
+    if (o.signal) {
+      const onAbort = () => proc._end(killSignal, 'aborted');
+      if (o.signal.aborted) onAbort();
+      else {
+        o.signal.addEventListener('abort', onAbort, { once: true });
+        proc._onCleanup(() => o.signal!.removeEventListener('abort', onAbort));
+      }
+    }
+    return proc;
+  } catch (e) {
+    if (transientOpen) for (const fd of plan!.transientFds) b.close(fd);
+    abandon();
+    if (thrownAtOnce(e)) throw e;
+    return failedProcess(e, plan);
   } finally {
     if (pty) {
-      native().close(pty.terminal);
-      if (!ptyHandedOver) native().close(pty.master);
+      b.close(pty.terminal);
+      if (!ptyHandedOver) b.close(pty.master);
     }
   }
 }

@@ -12,6 +12,8 @@
 //                      setup child, which shares its memory (lib/plan/takeover.ts)
 //   egress-netns       `.net({ egress })` gives no network namespace (and so no proxy):
 //                      what a policy of proxy variables alone would be (lib/sandbox.ts)
+//   degraded-domain    in degraded mode, a sandbox without a Landlock ruleset of its own
+//                      gets none (lib/security/landlock.ts): its program may ptrace Node
 export const UNSAFE = {
   SETUP_NONDUMPABLE: 1,
   INIT_NONDUMPABLE: 2,
@@ -20,7 +22,11 @@ export const UNSAFE = {
   USER_JOIN_IN_INIT: 16,
   /** TS only (never sent to the addon's meaning): see egress-netns above. */
   EGRESS_NETNS: 1 << 12,
+  /** TS only: see degraded-domain above. */
+  DEGRADED_DOMAIN: 1 << 13,
 } as const;
+/** The bits the addon never sees. */
+export const UNSAFE_TS_ONLY = UNSAFE.EGRESS_NETNS | UNSAFE.DEGRADED_DOMAIN;
 const BITS: Record<string, number> = {
   'setup-nondumpable': UNSAFE.SETUP_NONDUMPABLE,
   'init-nondumpable': UNSAFE.INIT_NONDUMPABLE,
@@ -28,6 +34,7 @@ const BITS: Record<string, number> = {
   'setup-caps': UNSAFE.SETUP_CAPS,
   'user-join-in-init': UNSAFE.USER_JOIN_IN_INIT,
   'egress-netns': UNSAFE.EGRESS_NETNS,
+  'degraded-domain': UNSAFE.DEGRADED_DOMAIN,
 };
 
 function parse(value: string | undefined): number {

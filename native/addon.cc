@@ -16,6 +16,7 @@
 #include "pty.h"
 
 void RegisterFilesystem(Napi::Env env, Napi::Object exports);  // fs_layout.cc
+void RegisterIdmap(Napi::Env env, Napi::Object exports);  // idmap.cc
 namespace nsb {
 void RegisterEgress(Napi::Env env, Napi::Object exports);  // egress.cc
 }
@@ -78,6 +79,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, nsb::Spawn));
   nsb::RegisterSyscalls(env, exports);
   RegisterFilesystem(env, exports);
+  RegisterIdmap(env, exports);
   RegisterOptional(env, exports);
   RegisterSecurity(env, exports);
   nsb::RegisterNetwork(env, exports);

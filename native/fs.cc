@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "fs_remount.h"
 #include "sys.h"
 
 // Older libc headers lack the new mount API; the numbers are the same on every
@@ -259,10 +260,22 @@ const char* split(const char* path, char (&buf)[4096]) {
 
 long set_attrs(const Run& r, long mount_fd, uint64_t attrs, bool recursive) {
   if (!attrs) return 0;
+  if (r.s->remount) return 0;  // after the attach: remount_attrs
   mount_attr_k a = {attrs, 0, 0, 0};
   long e = nsb_sys(SYS_mount_setattr, mount_fd, NSB_P(""), kAtEmptyPath | (recursive ? kAtRecursive : 0),
                    NSB_P(&a), sizeof a);
   return e < 0 ? fail(r, NSB_SYS_MOUNT_SETATTR, e) : 0;
+}
+
+// set_attrs without mount_setattr (NSB_OP_FS_NO_SETATTR, kernels before 5.12): mount(2) can only
+// change a mount in our namespace, so this runs right after the attach, before anything
+// runs in the sandbox (native/fs_remount.cc). The MOUNT_ATTR_* bits named here are the
+// MS_* ones.
+long remount_attrs(const Run& r, long mount_fd, uint64_t attrs, bool recursive) {
+  if (!r.s->remount || !attrs) return 0;
+  unsigned long ms = ((attrs & kAttrRdonly) ? MS_RDONLY : 0) | ((attrs & kAttrNosuid) ? MS_NOSUID : 0) |
+                     ((attrs & kAttrNodev) ? MS_NODEV : 0) | ((attrs & kAttrNoexec) ? MS_NOEXEC : 0);
+  return nsb_fs_remount(mount_fd, ms, recursive, r.sys);
 }
 
 // Attaches a detached mount at the resolved destination. A mount over the root itself
@@ -337,6 +350,7 @@ long op_bind(const Run& r, const nsb_op& op) {
   bool kept = false;
   e = attach(r, src, d, r.arena + op.s[0], &kept);
   close_fd(d);
+  if (e >= 0) e = remount_attrs(r, src, op.n[1], true);
   if (!kept) close_fd(src);
   return e;
 }
@@ -472,6 +486,7 @@ long op_mask(const Run& r, const nsb_op& op) {
   if (fd == -ENOENT_ && (op.flags & NSB_FS_OPTIONAL)) return 0;
   if (fd < 0) return fd;
   long m;
+  uint64_t later = 0;  // the flags remount_attrs sets after the attach
   if (is_dir(r, fd)) {
     // An empty, read-only tmpfs hides a directory.
     m = new_fs(r, "tmpfs", "mode\0" "0555\0" "size\0" "4k\0", kAttrRdonly | kAttrNosuid | kAttrNodev | kAttrNoexec);
@@ -485,7 +500,8 @@ long op_mask(const Run& r, const nsb_op& op) {
       long c = nsb_sys(SYS_open_tree, m, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
       m = c < 0 ? fail(r, NSB_SYS_OPEN_TREE, c) : c;
     }
-    if (m >= 0 && set_attrs(r, m, kAttrRdonly | kAttrNosuid | kAttrNodev | kAttrNoexec, false) < 0) {
+    later = kAttrRdonly | kAttrNosuid | kAttrNodev | kAttrNoexec;
+    if (m >= 0 && set_attrs(r, m, later, false) < 0) {
       close_fd(m);
       m = -1;
     }
@@ -497,6 +513,7 @@ long op_mask(const Run& r, const nsb_op& op) {
   bool kept = false;
   long e = attach(r, m, fd, r.arena + op.s[0], &kept);
   close_fd(fd);
+  if (e >= 0) e = remount_attrs(r, m, later, false);
   if (!kept) close_fd(m);
   return e;
 }
@@ -517,6 +534,7 @@ long op_readonly(const Run& r, const nsb_op& op) {
   bool kept = false;
   if (e >= 0) e = attach(r, m, fd, path, &kept);
   close_fd(fd);
+  if (e >= 0) e = remount_attrs(r, m, kAttrRdonly, true);
   if (!kept) close_fd(m);
   return e;
 }
@@ -675,6 +693,7 @@ void nsb_fs_init(nsb_fs_state* s) {
   for (int i = 0; i < NSB_FS_SLOTS; i++) s->slot[i] = -1;
   s->nmade = 0;
   s->mask_fd = -1;
+  s->remount = 0;
 }
 
 long nsb_fs_op(nsb_fs_state* s, const char* arena, const nsb_op& op, int* sys) {
@@ -718,6 +737,9 @@ long nsb_fs_op(nsb_fs_state* s, const char* arena, const nsb_op& op, int* sys) {
       return op_file(r, op);
     case NSB_OP_FS_ENTER:
       return op_enter(r, op);
+    case NSB_OP_FS_NO_SETATTR:
+      s->remount = 1;
+      return 0;
   }
   return fail(r, NSB_SYS_NONE, -EINVAL_);
 }

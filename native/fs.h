@@ -20,6 +20,7 @@ struct nsb_fs_state {
   uint64_t made[NSB_FS_MADE];
   int nmade;
   int mask_fd;  // a small detached tmpfs holding one empty file, for masking files; -1
+  int remount;  // NSB_OP_FS_NO_SETATTR seen: mount flags by mount(2), not mount_setattr
 };
 
 // Hidden: called directly, never through a PLT or GOT entry (interp.h).

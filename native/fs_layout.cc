@@ -12,8 +12,8 @@
 #include "plan.h"
 
 // open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC) in the Node process: a writable
-// bind's source for an idmapped mount (the parent idmaps it after the clone, spawn.cc
-// idmap_trees). Returns the descriptor or -errno.
+// bind's source for an idmapped mount (idmapped for its owner before the clone, idmap.cc
+// IdmapTree). Returns the descriptor or -errno.
 Napi::Value OpenTree(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
   long fd = syscall(428 /* SYS_open_tree */, AT_FDCWD, path.c_str(), 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | AT_RECURSIVE);
@@ -28,7 +28,7 @@ void RegisterFilesystem(Napi::Env env, Napi::Object exports) {
   K(NSB_OP_FS_OPEN_TREE); K(NSB_OP_FS_OPEN_PATH); K(NSB_OP_FS_NEW_ROOT); K(NSB_OP_FS_BIND);
   K(NSB_OP_FS_MOUNT); K(NSB_OP_FS_OVERLAY); K(NSB_OP_FS_MASK); K(NSB_OP_FS_READONLY);
   K(NSB_OP_FS_MKDIR); K(NSB_OP_FS_SYMLINK); K(NSB_OP_FS_FILE); K(NSB_OP_FS_ENTER);
-  K(NSB_OP_FS_EXTRA_TREE); K(NSB_STEP_IDMAP);
+  K(NSB_OP_FS_EXTRA_TREE); K(NSB_OP_FS_NO_SETATTR); K(NSB_STEP_IDMAP);
   K(NSB_FS_OPTIONAL); K(NSB_FS_CREATE); K(NSB_FS_NEW_TMPFS); K(NSB_FS_CHROOT); K(NSB_FS_MADE_HERE); K(NSB_FS_OVERLAY_PATHS);
   K(NSB_SYS_OPEN_TREE); K(NSB_SYS_MOVE_MOUNT); K(NSB_SYS_FSOPEN); K(NSB_SYS_FSCONFIG);
   K(NSB_SYS_FSMOUNT); K(NSB_SYS_MOUNT_SETATTR); K(NSB_SYS_OPENAT2); K(NSB_SYS_MKDIRAT);

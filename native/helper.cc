@@ -11,7 +11,8 @@
 #include "plan.h"
 #include "setup_window.h"
 
-long nsb_run_helper(unsigned long flags, int (*fn)(void*), void* arg, nsb_helper_result* res) {
+long nsb_run_helper(unsigned long flags, int (*fn)(void*), void* arg, nsb_helper_result* res,
+                    void (*meanwhile)(long pid, void* arg)) {
   // The helpers make a handful of syscalls with no locals to speak of: 16 KiB is ample,
   // and living in this frame means no allocation and nothing to free.
   alignas(16) char stack[16 * 1024];
@@ -32,6 +33,7 @@ long nsb_run_helper(unsigned long flags, int (*fn)(void*), void* arg, nsb_helper
     res->err = (int32_t)-pid;
     return pid;
   }
+  if (meanwhile) meanwhile(pid, arg);
   int status = 0;
   // __WALL: a child without an exit signal is a "clone" child for wait's purposes.
   while (waitpid((pid_t)pid, &status, __WALL) < 0) {

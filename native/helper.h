@@ -25,4 +25,9 @@ struct nsb_helper_result {
 // waitpid until the child is gone, so nothing else reads or writes that memory meanwhile.
 // Returns 0 when the child exited 0, -errno when the clone failed (res->sys is then
 // NSB_SYS_CLONE), or 1 when fn reported a failure in its result.
-long nsb_run_helper(unsigned long flags, int (*fn)(void*), void* arg, nsb_helper_result* res);
+//
+// `meanwhile`, when given, runs here (in the parent) between the clone and the wait, with the
+// child's pid: for what only the parent may do to the child while fn waits for it (writing
+// the id maps of the user namespace it was cloned into). It must make fn return.
+long nsb_run_helper(unsigned long flags, int (*fn)(void*), void* arg, nsb_helper_result* res,
+                    void (*meanwhile)(long pid, void* arg) = nullptr);

@@ -175,6 +175,7 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
       }
       break;
     case NSB_OP_FS_OPEN_TREE ... NSB_OP_FS_ENTER:
+    case NSB_OP_FS_NO_SETATTR:
       r = nsb_fs_op(&it->fs, it->arena, op, &sys);
       break;
     case NSB_OP_RLIMIT:

@@ -9,6 +9,9 @@
 //   - exit_signal 0: no SIGCHLD, so Node's child_process handling never sees it; the
 //     child is reaped here with __WALL.
 //   - every signal blocked around the clone so no handler of Node runs on the child's stack.
+//   - inside the setup window (setup_window.h): the child shares Node's memory, and as
+//     root's child in a new user namespace its memory would be open to a root program
+//     without a user namespace of its own.
 #include "optional.h"
 
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "clone.h"
+#include "setup_window.h"
 
 namespace {
 
@@ -34,6 +38,7 @@ long probe(uint64_t ns_flags) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  nsb_setup_window_open();
   struct clone_args ca;
   memset(&ca, 0, sizeof ca);
   ca.flags = ns_flags | CLONE_VM | CLONE_VFORK;
@@ -46,6 +51,8 @@ long probe(uint64_t ns_flags) {
   if (pid == -ENOSYS && !(ns_flags & CLONE_NEWTIME)) {
     pid = nsb_clone_call(ns_flags | CLONE_VM | CLONE_VFORK, (char*)stack + kProbeStack, nullptr, probe_child, nullptr);
   }
+  // CLONE_VFORK: we resume once the child has exited, its memory (ours) released.
+  nsb_setup_window_close();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid > 0) {
     siginfo_t si;

@@ -78,8 +78,12 @@ enum nsb_op_kind : uint32_t {
                                 // cleared it), then check the parent still lives
   // 29-32 identity (lib/namespaces/idmap.ts)
   NSB_OP_FS_EXTRA_TREE = 29,  // slot n0 = job extra fd n1: a detached tree the parent opened
-                              // and idmapped with this child's user namespace (an idmapped
-                              // bind), taken over like an NSB_OP_FS_OPEN_TREE capture
+                              // and idmapped for the tree's owner (an idmapped bind,
+                              // native/idmap.cc), taken over like an NSB_OP_FS_OPEN_TREE capture
+  // 33-35 kernels without an interface (native/fs_remount.cc)
+  NSB_OP_FS_NO_SETATTR = 33,  // from here on, binds, masks and read-only steps set their mount
+                              // flags with mount(MS_REMOUNT | MS_BIND) after the attach
+                              // (mount_setattr came with Linux 5.12)
   // 40-49 security (native/security.cc)
   NSB_OP_RLIMIT = 40,         // prlimit64(0, n0, {soft n1, hard n2}, NULL)
   NSB_OP_CAPS = 41,           // keep capabilities n0 (mask; flags & NSB_CAPS_ALL: all held),
@@ -202,7 +206,7 @@ enum nsb_syscall_id : int32_t {
 #define NSB_STEP_TIME_OFFSETS (-14)
 #define NSB_STEP_CGROUP (-15)     // joining the sandbox's cgroup (v1, or without clone3)
 #define NSB_STEP_PIPES (-16)      // creating the stdio pipes
-#define NSB_STEP_IDMAP (-17)      // idmapping a writable bind's tree with the child's user ns
+#define NSB_STEP_IDMAP (-17)      // idmapping a writable bind's tree for its owner (native/idmap.cc, before the clone)
 #define NSB_STEP_TIME_NS (-20)    // the child unsharing the time namespace (before its offsets)
 // The network concern's parent steps (native/veth.h), numbered after its op range.
 #define NSB_STEP_VETH_CREATE (-50)   // creating the pair, the sandbox end in the child's netns

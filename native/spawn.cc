@@ -172,46 +172,10 @@ struct Request {
   nsb_child_job job;
   std::vector<int> close_after;  // child ends of our pipes
   VethSetup veth;                // .net({ veth }), done while the child waits
-  // Writable binds to idmap with the child's user namespace once its maps are written:
-  // our own copies of those extra descriptors (the same detached trees the child holds).
-  std::vector<int> idmap_fds;
   Request() = default;
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
-  ~Request() { close_idmap_fds(); }
-  void close_idmap_fds() {
-    for (int fd : idmap_fds) if (fd >= 0) close(fd);
-    idmap_fds.clear();
-  }
 };
-
-// An idmapped bind (SPEC 2.1): a root caller's program runs as an unprivileged host id, and
-// a writable bind must stay writable. The tree was opened (open_tree, detached) by the
-// parent before the clone; here it gets the child's user namespace as its idmapping, so
-// an id N on disk is inside-id N for the sandbox (root's files belong to inside-root).
-// Why the parent: only a task with CAP_SYS_ADMIN over the filesystem's own user namespace
-// (the host's) may idmap it, and the child gave that up at clone. Why /proc/PID/ns/user
-// and not a descriptor from the child: its namespace exists only after the clone, and the
-// child cannot send us anything without a socket; the pid is ours until we reap it.
-long idmap_trees(const std::vector<int>& fds, const std::string& proc) {
-  int userns = open((proc + "ns/user").c_str(), O_RDONLY | O_CLOEXEC);
-  if (userns < 0) return -errno;
-  struct {
-    uint64_t attr_set, attr_clr, propagation, userns_fd;
-  } attr = {0x00100000 /* MOUNT_ATTR_IDMAP */, 0, 0, (uint64_t)userns};
-  long r = 0;
-  for (int fd : fds) {
-    // EINVAL: a filesystem in the tree cannot be idmapped (devtmpfs, procfs, sysfs...): the
-    // bind stays a plain one, with the host's ids, as with { idmap: false }.
-    if (syscall(442 /* SYS_mount_setattr */, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0 &&
-        errno != EINVAL) {
-      r = -errno;
-      break;
-    }
-  }
-  close(userns);
-  return r;
-}
 
 struct Outcome {
   int pid = -1;
@@ -408,7 +372,7 @@ static void do_spawn(Request& q, Outcome& o) {
   // it, one round trip less per spawn (bench/README.md). PIPE_BUF bytes always fit in a
   // new pipe, so this write cannot block.
   bool parent_work = !q.newuidmap.empty() || !q.uid_map.empty() || !q.setgroups.empty() || !q.newgidmap.empty() ||
-                     !q.gid_map.empty() || !q.time_offsets.empty() || (q.clone_flags & CLONE_NEWTIME) || !q.idmap_fds.empty() || q.veth.enabled;
+                     !q.gid_map.empty() || !q.time_offsets.empty() || (q.clone_flags & CLONE_NEWTIME) || q.veth.enabled;
   bool go_sent = false;
   if (!parent_work && !new_pid && go.size() <= PIPE_BUF) {
     go_sent = write_all_fd(ctl[1], go.data(), go.size()) == 0;
@@ -456,6 +420,7 @@ static void do_spawn(Request& q, Outcome& o) {
     ca.stack_size = kStackSize;
     pid = nsb_clone3_call(&ca, sizeof ca, nsb_child_main, &q.job);
   }
+  bool used_clone = q.no_clone3 || pid == -ENOSYS;  // for the report: which call refused
   if (pid == -ENOSYS) {
     // clone() reads the low byte of its flags as the exit signal and CLONE_NEWTIME (0x80)
     // lies inside it: clone() cannot make a time namespace (the flag would silently turn
@@ -477,7 +442,7 @@ static void do_spawn(Request& q, Outcome& o) {
     close(ctl[1]);
     if (xp[0] >= 0) close(xp[0]);
     stack_put(stack);
-    return fail_parent(o, NSB_STEP_CLONE, q.no_clone3 ? NSB_SYS_CLONE : NSB_SYS_CLONE3, pid);
+    return fail_parent(o, NSB_STEP_CLONE, used_clone ? NSB_SYS_CLONE : NSB_SYS_CLONE3, pid);
   }
   o.pid = (int)pid;
   o.pidfd = pidfd;
@@ -508,10 +473,6 @@ static void do_spawn(Request& q, Outcome& o) {
              (r = write_file(proc + "gid_map", q.gid_map)) < 0) {
     fail_parent(o, NSB_STEP_GID_MAP, NSB_SYS_WRITE, r);
   }
-  if (!o.failed && !q.idmap_fds.empty() && (r = idmap_trees(q.idmap_fds, proc)) < 0) {
-    fail_parent(o, NSB_STEP_IDMAP, NSB_SYS_MOUNT_SETATTR, r);
-  }
-  q.close_idmap_fds();
   // Before any process enters the new time namespace: the child only enters it at exec.
   if (!o.failed && !q.time_offsets.empty() &&
       (r = write_file(proc + "timens_offsets", q.time_offsets)) < 0) {
@@ -966,14 +927,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     if (fd >= 0) q->close_after.push_back(fd);
   }
   m.nextra = j.nextra;
-  // Which extras are trees to idmap (indexes): our own copies, kept past the clone.
-  if (req.Get("idmap").IsArray()) {
-    Napi::Array idmap = req.Get("idmap").As<Napi::Array>();
-    for (uint32_t i = 0; i < idmap.Length(); i++) {
-      int k = idmap.Get(i).As<Napi::Number>().Int32Value();
-      if (k >= 0 && k < j.nextra && j.extra_fd[k] >= 0) q->idmap_fds.push_back(fcntl(j.extra_fd[k], F_DUPFD_CLOEXEC, 3));
-    }
-  }
 
   // stdio: [{ kind: 'in'|'out'|'duplex'|'fd'|'close', fd? }] -> child slot i.
   Napi::Array stdio = req.Get("stdio").As<Napi::Array>();

@@ -227,6 +227,12 @@ describe('doctor() on a simulated machine (fixture root)', () => {
     expect(r.pidfd.ok).toBe(true);
   });
 
+  it('a kernel without mount_setattr (before 5.12): says what nsbind does instead', async () => {
+    const r = await doctor({ root: fixture(), probes: { mount_setattr: -38 } });
+    expect(r.mountSetattr).toMatchObject({ ok: false, reason: expect.stringMatching(/5\.12.*mount\(MS_REMOUNT\).*not idmapped/), fix: expect.stringMatching(/5\.12/) });
+    expect(r.openat2.ok).toBe(true);
+  });
+
   it('cgroup v2 without the controllers limits need', async () => {
     const r = await doctor({ root: fixture({ '/sys/fs/cgroup/user.slice/app/cgroup.controllers': 'cpu io\n' }), user: { name: 'root', uid: 0 } });
     expect(r.cgroup).toMatchObject({ version: 2, ok: false, reason: expect.stringMatching(/memory, pids are not enabled/) });

@@ -5,7 +5,7 @@
 // for an unprivileged creator with `.user(false)`.
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,31 @@ describe.runIf(isRoot && haveCc)('a root creator: the program is never host root
       .roBind('/lib64', '/lib64', { optional: true }).bind(d, '/d').run('/usr/bin/sh', ['-c', 'touch /d/z']);
     expect(inRoot.stderr).toBe('');
     expect(statSync(join(d, 'z')).uid).toBe(0);
+  });
+
+  it("a writable tree of another owner (0755, not the sandbox map's) is writable as that owner, through .bind() and .files()", async () => {
+    // The idmap is the owner's (native/idmap.cc): with the sandbox's own map, host 1000's
+    // directory would show an unmapped owner, and the kernel refuses writes to it.
+    const d = join(dir, 'owned-by-1000');
+    mkdirSync(d);
+    chmodSync(d, 0o755);
+    chownSync(d, 1000, 1001);
+    const other = join(d, 'root-file');
+    writeFileSync(other, 'r\n');
+    chmodSync(other, 0o666);
+    const script = `touch ${d}/b && echo wrote; { echo x >> ${other}; } 2>/dev/null || echo other-owner-ro; stat -c %u:%g ${d}`;
+    for (const sb of [sandbox().bind(d), sandbox().files({ write: { allow: [d] } })]) {
+      rmSync(join(d, 'b'), { force: true });
+      const r = await sb.run('sh', ['-c', script]);
+      expect(r.stderr).toBe('');
+      // Inside, the tree is the program's own (inside 0); a file of another owner in it is
+      // not writable however open its mode: that owner is not mapped on this mount.
+      expect(r.stdout).toBe('wrote\nother-owner-ro\n0:0\n');
+      expect(statSync(join(d, 'b'))).toMatchObject({ uid: 1000, gid: 1001 });
+    }
+    // Without the idmap the program writes only what host 65534 may: nothing here.
+    const plain = await sandbox().bind(d, d, { idmap: false }).run('sh', ['-c', `touch ${d}/y`]);
+    expect(plain.stderr).toMatch(/Permission denied/);
   });
 });
 

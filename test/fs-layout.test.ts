@@ -10,7 +10,7 @@ describe('filesystem plan layout', () => {
 
   it('op kinds match native/plan.h and stay in the filesystem range 16-39', () => {
     const fsOps = Object.entries(Op).filter(([k]) => k.startsWith('FS_'));
-    expect(fsOps.length).toBe(13);
+    expect(fsOps.length).toBe(14);
     for (const [k, v] of fsOps) {
       expect(v, k).toBe(l[`NSB_OP_${k}`]);
       expect(v).toBeGreaterThanOrEqual(16);

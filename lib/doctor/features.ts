@@ -38,9 +38,9 @@ export function namespaceChecks(host: Host): Record<NamespaceType, Check> {
   return out;
 }
 
-function syscallCheck(name: string, r: number, since: string, fix?: string): Check {
+function syscallCheck(name: string, r: number, since: string, fix?: string, without?: string): Check {
   if (r === -ENOSYS) {
-    return fail(`${name} is not available: the kernel is older than ${since}, or a seccomp profile (a container's) hides it`, fix);
+    return fail(`${name} is not available: the kernel is older than ${since}, or a seccomp profile (a container's) hides it${without ? `; ${without}` : ''}`, fix);
   }
   if (r === -EPERM) return fail(`${name} is refused (EPERM) by a seccomp profile`, fix);
   return ok();
@@ -64,7 +64,9 @@ export function syscallChecks(p: Probes, timeNamespaces: Check, host: Host) {
     clone3: syscallCheck('clone3', p.clone3, 'Linux 5.3', `${unconfined}Linux 5.3 or later (nsbind falls back to clone)`),
     pidfd,
     timens,
-    mountSetattr: syscallCheck('mount_setattr', p.mount_setattr, 'Linux 5.12', `${unconfined}Linux 5.12 or later`),
+    mountSetattr: syscallCheck('mount_setattr', p.mount_setattr, 'Linux 5.12', `${unconfined}Linux 5.12 or later`,
+      // What nsbind does without it (README "Kernels"): filesystem steps still work.
+      'filesystem steps set their mount flags with mount(MS_REMOUNT) on each mount instead, and writable binds are not idmapped'),
     openat2: syscallCheck('openat2', p.openat2, 'Linux 5.6', `${unconfined}Linux 5.6 or later`),
     seccomp,
   };

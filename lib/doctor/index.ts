@@ -96,7 +96,10 @@ export async function doctor(options: DoctorOptions = {}): Promise<Report> {
         reason: probes.landlock === -95 ? 'Landlock is built but not enabled at boot' : 'the kernel has no Landlock (Linux 5.13+)',
         fix: 'boot with landlock in the lsm= list (e.g. lsm=landlock,lockdown,yama,integrity,apparmor,bpf)',
       };
-  const mode = uid === 0 || userns.ok ? 'namespaces' : abi > 0 ? 'degraded' : 'none';
+  // The probe's answer when there is one: uid 0 inside a user namespace without
+  // capabilities, or in a container whose seccomp refuses CLONE_NEWUSER, is refused too.
+  const namespacesOk = tried !== undefined ? tried === 0 : uid === 0 || userns.ok;
+  const mode = namespacesOk ? 'namespaces' : abi > 0 ? 'degraded' : 'none';
   return {
     kernel,
     namespaces,

@@ -2,13 +2,15 @@
 //   1. capture every source (host paths as the caller sees them before any step);
 //   2. the new root, if any, stacked over "/" (so steps written before .root() land in it);
 //   3. the steps in the order written, then entering the root.
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fstatSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { native } from '../binding.js';
-import { invalid } from '../errors.js';
+import { invalid, systemError } from '../errors.js';
+import { mapped } from '../namespaces/idmap.js';
 import type { PlanContext } from '../plan/context.js';
 import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
-import { kernelRelease, overlayByPath } from './kernel.js';
+import { kernelRelease, noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { creatable } from './layers.js';
 import { DEV_LINKS, DEV_NODES, DEVPTS_OPTIONS } from './dev.js';
@@ -40,26 +42,59 @@ const MAX_IDMAPPED = 32;
  * made by a root caller for a new user namespace -- the one case where the program's host
  * id is not the caller's and the kernel lets the caller idmap the host's filesystems.
  */
-function idmapped(ctx: PlanContext, s: Extract<FilesystemStep, { op: 'bind' }>): boolean {
-  return ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false;
+function idmapped(ctx: PlanContext, s: Partial<Pick<Extract<FilesystemStep, { op: 'bind' }>, 'readonly' | 'idmap' | 'src' | 'dst'>>): boolean {
+  if (!(ctx.privileged && ctx.created.has('user') && !s.readonly && s.idmap !== false)) return false;
+  // Idmapped mounts came with mount_setattr (5.12). Before, the default degrades to a plain
+  // bind (as with { idmap: false }, and as for a filesystem that cannot be idmapped); an
+  // explicit { idmap: true } is refused rather than silently not honoured.
+  if (noMountSetattr(kernelRelease())) {
+    if (s.idmap === true) {
+      throw systemError(38 /* ENOSYS */, {
+        step: `bind ${s.src ?? ''} -> ${s.dst ?? ''}: idmapped mounts need Linux 5.12, this kernel is ${kernelRelease()}`,
+        syscall: 'mount_setattr',
+        option: 'bind.idmap',
+        path: s.src,
+        hint: 'drop { idmap: true } (the bind is then a plain one: the program writes what its host id may), or bind it read-only',
+      });
+    }
+    return false;
+  }
+  return true;
 }
 
 /**
- * Opens the bind's source in the Node process: its index in extraFds, or undefined when it
- * cannot be opened (the child's own capture then reports the error as for any bind).
+ * Opens the bind's source in the Node process and idmaps it for its owner (native/idmap.cc
+ * says why the owner's mapping): on this mount the program's host ids act as the owner of
+ * the tree's top, so it writes what the owner may, and what it creates belongs to the
+ * owner (SPEC 2.1). Its index in extraFds, or undefined when it cannot be opened (the
+ * child's own capture then reports the error as for any bind).
  */
-function idmapTree(ctx: PlanContext, s: Extract<FilesystemStep, { op: 'bind' }>): number | undefined {
+function idmapTree(ctx: PlanContext, src: string, option: string): number | undefined {
   const request = ctx.request;
-  request.idmap ??= [];
-  if (request.idmap.length >= MAX_IDMAPPED) {
-    throw invalid('bind.idmap', `at most ${MAX_IDMAPPED} writable binds are idmapped per sandbox`, 'give the others { idmap: false }');
+  const maps = ctx.maps!;
+  // The ids the program ends with: `.as()` is applied last, over the namespace's own.
+  const uid = mapped(maps.uidMap, ctx.options.as?.uid ?? maps.uid);
+  const gid = mapped(maps.gidMap, ctx.options.as?.gid ?? maps.gid);
+  if (uid === undefined || gid === undefined) return undefined;
+  if ((ctx.idmapped = (ctx.idmapped ?? 0) + 1) > MAX_IDMAPPED) {
+    throw invalid(option, `at most ${MAX_IDMAPPED} writable binds are idmapped per sandbox`, 'give the others { idmap: false }');
   }
-  const fd = native().openTree(s.src);
+  const b = native();
+  const fd = b.openTree(src);
   if (fd < 0) return undefined;
   ctx.transientFds.push(fd);
+  const owner = fstatSync(fd);
+  // Already the owner (an explicit map of host 0 over root's tree): a plain bind.
+  if (owner.uid !== uid || owner.gid !== gid) {
+    const r = b.idmapTree(fd, owner.uid, uid, owner.gid, gid);
+    // EINVAL: a filesystem in the tree cannot be idmapped (devtmpfs, procfs, sysfs...): the
+    // bind stays a plain one, with the host's ids, as with { idmap: false }.
+    if (r < 0 && r !== -osConstants.errno.EINVAL) {
+      throw systemError(-r, { step: `idmap ${src}`, syscall: 'mount_setattr', path: src });
+    }
+  }
   request.extraFds ??= [];
   request.extraFds.push(fd);
-  request.idmap.push(request.extraFds.length - 1);
   return request.extraFds.length - 1;
 }
 
@@ -71,6 +106,7 @@ export function compileFilesystem(ctx: PlanContext): void {
   const slots = new Map<FilesystemStep, number[]>();
   let nullSlot = -1;
 
+  if (noMountSetattr(kernelRelease())) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
   // 1. Sources.
   const capture = (kind: number, path: string, name: string, flags = 0, n1 = 0): number => {
     const slot = nextSlot++;
@@ -85,12 +121,11 @@ export function compileFilesystem(ctx: PlanContext): void {
     const name = stepName(s);
     switch (s.op) {
       case 'bind': {
-        const extra = idmapped(ctx, s) ? idmapTree(ctx, s) : undefined;
+        const extra = idmapped(ctx, s) ? idmapTree(ctx, s.src, 'bind.idmap') : undefined;
         if (extra === undefined) {
           slots.set(s, [capture(Op.FS_OPEN_TREE, s.src, name, s.optional ? FsFlag.OPTIONAL : 0)]);
         } else {
-          // A tree the parent opened and idmaps once the maps are written (native/spawn.cc
-          // idmap_trees).
+          // A tree the Node process opened and idmapped for its owner (idmapTree).
           const slot = nextSlot++;
           w.op(Op.FS_EXTRA_TREE, name, { n: [slot, extra] });
           slots.set(s, [slot]);
@@ -116,8 +151,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         // A root caller's allowed paths are idmapped like writable binds (SPEC 2.1): the
         // program runs as an unprivileged host id, and what it writes belongs to the owner.
         slots.set(s, s.write.allow.map((p) => {
-          const bind = { op: 'bind' as const, src: p, dst: p };
-          const extra = idmapped(ctx, bind as Extract<FilesystemStep, { op: 'bind' }>) ? idmapTree(ctx, bind as Extract<FilesystemStep, { op: 'bind' }>) : undefined;
+          const extra = idmapped(ctx, {}) ? idmapTree(ctx, p, 'files.write.allow') : undefined;
           if (extra === undefined) return capture(Op.FS_OPEN_TREE, p, `files: write.allow ${p}`, FsFlag.OPTIONAL);
           const slot = nextSlot++;
           w.op(Op.FS_EXTRA_TREE, `files: write.allow ${p}`, { n: [slot, extra] });

@@ -85,16 +85,26 @@ export function degradedRules(steps: readonly FilesStep[]): DegradedRule[] {
 /**
  * The options for a host that refuses user namespaces: `.files()` steps move to
  * `options.filesDegraded` (compiled by lib/security/landlock.ts). Unchanged where a
- * user namespace can be created, for root, and when there is no `.files()`.
+ * user namespace can be created, and when there is no `.files()`.
+ *
+ * Root is asked too: uid 0 is no proof of the right to make a user namespace. Root of a
+ * user namespace without capabilities (Node inside another sandbox, whose seccomp refuses
+ * nested user namespaces) or root in a container whose profile refuses CLONE_NEWUSER has
+ * euid 0 and is refused all the same; only the kernel's answer (one probe per process)
+ * tells.
  */
 export function degradeFiles(options: SandboxOptions, privileged = isPrivileged()): SandboxOptions {
-  if (privileged || !createdNamespaces(options, privileged).has('user') || usernsAllowed()) return options;
+  if (!createdNamespaces(options, privileged).has('user') || usernsAllowed()) return options;
   // The user namespace every sandbox gets by default (SPEC 2.1) is the one refused here:
   // unless the caller asked for it by name, it falls away (SPEC 2.5: seccomp, rlimits and
   // .files() by Landlock still apply, with no namespace; `isolation` says so).
   const namespaces = options.namespaces?.user === undefined ? { ...(options.namespaces ?? {}), user: false as const } : options.namespaces;
+  // `degraded`: lib/security/landlock.ts gives the program a Landlock domain in any case.
+  // Without a user namespace it has Node's own ids, and the domain is what keeps it from
+  // ptracing Node (or reading its memory, environ, descriptors): Landlock refuses that
+  // from inside a domain to any process outside it.
   const fs = options.fs ?? [];
-  if (!fs.some((s) => s.op === 'files')) return { ...options, namespaces };
+  if (!fs.some((s) => s.op === 'files')) return { ...options, namespaces, degraded: true } as SandboxOptions;
   const files = fs.filter((s) => s.op === 'files') as unknown as FilesStep[];
-  return { ...options, namespaces, fs: fs.filter((s) => s.op !== 'files') as FsStep[], filesDegraded: files };
+  return { ...options, namespaces, fs: fs.filter((s) => s.op !== 'files') as FsStep[], filesDegraded: files, degraded: true } as SandboxOptions;
 }

@@ -24,6 +24,16 @@ export function overlayByPath(rel: string): boolean {
   return !atLeast(rel, 6, 8);
 }
 
+/**
+ * mount_setattr(2) came with Linux 5.12; before, binds, masks and read-only steps set their
+ * mount flags the old way: mount(MS_REMOUNT | MS_BIND) on each mount of the tree, right
+ * after it is attached (native/fs_remount.cc). Idmapped mounts need it too: none before.
+ * @example noMountSetattr('5.10.0-30-amd64') // true
+ */
+export function noMountSetattr(rel: string): boolean {
+  return !atLeast(rel, 5, 12);
+}
+
 let cached: string | undefined;
 
 /**

@@ -54,6 +54,8 @@ export interface PlanContext {
   maps?: IdMaps;
   /** Whether identity() has switched to the namespace's ids. */
   identityDone?: boolean;
+  /** How many writable trees are idmapped (lib/fs/compile.ts). */
+  idmapped?: number;
   /** What else was applied, for `isolation` (e.g. `landlock`: the ABI). */
   isolationExtra: { landlock?: number };
 }

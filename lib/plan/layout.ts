@@ -38,6 +38,8 @@ export const Op = {
   FS_ENTER: 27,
   DIE_WITH_PARENT: 28,
   FS_EXTRA_TREE: 29,
+  /** From here on, mount flags by mount(MS_REMOUNT | MS_BIND) after the attach (no mount_setattr before 5.12). */
+  FS_NO_SETATTR: 33,
   RLIMIT: 40,
   CAPS: 41,
   SECCOMP: 42,

@@ -20,6 +20,7 @@ import { Op } from '../plan/layout.js';
 import * as v from '../validate.js';
 import type { FilesStep, FilesystemStep } from '../fs/steps.js';
 import { degradedRules } from '../fs/degraded.js';
+import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
 
 /** LANDLOCK_ACCESS_FS_* (uapi/linux/landlock.h) with the ABI that introduced each. */
 export const FS = {
@@ -127,11 +128,12 @@ function filesRules(steps: readonly FilesystemStep[]): { handled: bigint; rules:
 }
 
 /** @internal The ruleset for these options, reduced to `abi`; undefined when none is asked. */
-export function landlockRuleset(options: { landlock?: LandlockOptions; fs?: unknown[]; filesDegraded?: FilesStep[] }, abi: number) {
+export function landlockRuleset(options: LandlockInput, abi: number) {
   const ll = options.landlock;
   const files = filesRules((options.fs ?? []) as unknown as FilesystemStep[]);
   const degraded = options.filesDegraded;
-  if (!ll && !files && !degraded) return undefined;
+  const domain = implicitDomain(options);
+  if (!ll && !files && !degraded && !domain) return undefined;
   let handledFs = files?.handled ?? 0n;
   let handledNet = 0n;
   const rules: Rule[] = [...(files?.rules ?? [])];
@@ -174,21 +176,44 @@ export function landlockRuleset(options: { landlock?: LandlockOptions; fs?: unkn
     }
   }
   if (abi < 6) scoped = 0n;
+  if (domain && handledFs === 0n && handledNet === 0n && scoped === 0n) {
+    // A domain that restricts nothing: a ruleset must handle some right, and this one is
+    // given back everywhere (beneath "/"). What remains is Landlock's own ptrace rule.
+    handledFs = FS.MAKE_BLOCK;
+    rules.push({ path: '/', access: FS.MAKE_BLOCK, optional: false });
+  }
   const out = rules
     .map((r) => ({ ...r, access: r.port !== undefined ? r.access & handledNet : r.access & handledFs }))
     .filter((r) => r.access !== 0n);
   return { handledFs, handledNet, scoped, rules: out };
 }
 
+/** What the ruleset is made from: the options, with lib/fs/degraded.ts's additions. */
+type LandlockInput = { landlock?: LandlockOptions; fs?: unknown[]; filesDegraded?: FilesStep[]; degraded?: boolean; noNewPrivileges?: boolean };
+
+/**
+ * Degraded mode (no user namespace, lib/fs/degraded.ts): every sandbox is a Landlock
+ * domain, whatever else it asks. Its program has Node's own uid (or root's, without
+ * capabilities), which alone would let it ptrace Node, open /proc/<node>/mem or environ,
+ * process_vm_* or pidfd_getfd it, and attach to setup children that share Node's memory;
+ * Landlock refuses all of that from inside a domain to a process outside it (Linux 5.13+,
+ * every ABI). Not with `noNewPrivileges(false)` (Landlock needs no_new_privs), nor
+ * where the kernel has no Landlock (README, degraded mode).
+ */
+function implicitDomain(o: LandlockInput): boolean {
+  return o.degraded === true && o.noNewPrivileges !== false && !(unsafeTestBits & UNSAFE.DEGRADED_DOMAIN);
+}
+
 function compileLandlock(ctx: PlanContext): void {
-  const o = ctx.options as { landlock?: LandlockOptions; fs?: unknown[]; filesDegraded?: FilesStep[] };
-  if (!o.landlock && !o.filesDegraded && !(o.fs ?? []).some((s) => (s as { op: string }).op === 'files')) return;
+  const o = ctx.options as LandlockInput;
+  if (!o.landlock && !o.filesDegraded && !implicitDomain(o) && !(o.fs ?? []).some((s) => (s as { op: string }).op === 'files')) return;
   const abi = landlockAbi();
   if (abi === 0 && o.filesDegraded) {
     throw invalid('files', 'this host refuses user namespaces and has no Landlock: nothing could enforce the policy', 'run nsbind doctor');
   }
   if (abi === 0) {
-    // .files() is still enforced by its mounts; .landlock() asked for Landlock itself.
+    // .files() is still enforced by its mounts; .landlock() asked for Landlock itself; the
+    // degraded mode's domain cannot be had.
     if (o.landlock) {
       throw invalid('landlock', 'this kernel has no Landlock (Linux 5.13+, enabled in the lsm= boot list)', 'run nsbind doctor');
     }
