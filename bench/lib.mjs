@@ -27,6 +27,8 @@ export const config = {
   eldSeconds: num('NSBIND_BENCH_ELD_SECONDS', 4, 1),
   /** Live sandboxes for the memory figures. */
   live: num('NSBIND_BENCH_LIVE', 1000, 40),
+  /** Rounds of the memory figures (each: N alive, then the same N just ended). */
+  memRounds: num('NSBIND_BENCH_MEM_ROUNDS', 5, 3),
   /** Rounds and batch of the big-parent rows (child_process costs ~0.1 s per spawn there). */
   heapRounds: num('NSBIND_BENCH_HEAP_ROUNDS', 5, 2),
   heapBatch: num('NSBIND_BENCH_HEAP_BATCH', 12, 2),

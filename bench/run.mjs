@@ -191,7 +191,7 @@ async function eldSection(sandbox) {
 }
 
 function memorySection() {
-  const r = spawnSync(process.execPath, ['--expose-gc', join(benchDir, 'memory.mjs'), String(config.live)], {
+  const r = spawnSync(process.execPath, ['--expose-gc', join(benchDir, 'memory.mjs'), String(config.live), String(config.memRounds)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -320,10 +320,14 @@ async function main() {
   out.push('');
   out.push(`### Memory with ${mem.live} sandboxes alive (pid namespace, \`sleep\`)`);
   out.push('');
+  out.push(`Node's figures: ${mem.live} alive minus the same ${mem.live} just ended, per sandbox, median (min–max) over ${mem.rounds} rounds after a warm-up round (memory.mjs says why).`);
+  out.push('');
+  const kib = (xs) => xs.map((x) => x / 1024);
   out.push(table(
     ['figure', 'KiB per sandbox'],
     [
-      ['Node RSS growth', fmt(mem.rssPerSandboxBytes / 1024, 1)],
+      ['Node RSS growth', cell(kib(mem.rssPerSandboxBytes), 1)],
+      ['Node V8 heap in use + external, growth (after a full GC)', cell(kib(mem.heapPerSandboxBytes), 1)],
       ['PSS of nsbind\'s init (PID 1)', fmt(mem.initPssPerSandboxKb, 1)],
       ['RSS of nsbind\'s init (PID 1)', fmt(mem.initRssPerSandboxKb, 1)],
     ],
@@ -342,7 +346,7 @@ async function main() {
     [`nsbind all 8, ${size(heap.at(-1).hold)} parent / bare parent`, '≤ 1.1', ratios(heap.at(-1).nsbindAll, bare.nsbindAll), '<=', 1.1],
     ['8-in-flight rate / C floor 8-wide rate', '≥ 0.85', ratios(v('tput nsbind 8'), v('tput floor 8')), '>=', 0.85],
     ['p99 event-loop delay, 8 in flight (ms)', '≤ 2', eldP99, '<=', 2],
-    ['Node RSS growth per live sandbox (KiB)', '≤ 64', [mem.rssPerSandboxBytes / 1024], '<=', 64],
+    ['Node RSS growth per live sandbox (KiB)', '≤ 64', kib(mem.rssPerSandboxBytes), '<=', 64],
     ['PSS of helper processes per sandbox (KiB)', '≤ 512', [mem.initPssPerSandboxKb], '<=', 512],
   ];
   out.push(table(['figure', 'target', 'measured', ''], t.map(([name, target, xs, op, lim]) => [name, target, cell(xs), verdict(xs, op, lim)])));

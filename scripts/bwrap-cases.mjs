@@ -67,7 +67,8 @@ eff=$($RUN --cap-drop CAP_KILL --unshare-pid sh -c 'grep CapEff /proc/self/statu
   },
   ...['--die-with-parent', '--die-with-parent --unshare-pid'].map((opt, i) => ({
     name: `${opt}: the sandbox ends when the caller's parent is killed`,
-    script: `marker=$((987000 + $$ % 1000 + ${i}))
+    // The shell's pid makes the marker unique among the cases that run at once.
+    script: `marker=$((1000000 + $$))
 bash -c "$RUN ${opt} sleep $marker" &
 shell=$!
 for x in $(seq 100); do pgrep -f "^sleep $marker" >/dev/null && break; sleep 0.1; done

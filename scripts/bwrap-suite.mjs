@@ -8,7 +8,8 @@
 //                                                run case by case (see splitUpstream)
 //   --json                                       the results as JSON (for the vitest test)
 //   --only root|nobody                           one caller
-import { spawnSync } from 'node:child_process';
+//   --jobs N                                     cases run at once (default 3)
+import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,17 +30,23 @@ function workspace(asNobody) {
 }
 
 /** Runs one case's script with BWRAP=`bwrap` (the tool) in a fresh directory. */
-function runCase(script, bwrap, asNobody, timeoutMs = 60_000, extraEnv = {}) {
+async function runCase(script, bwrap, asNobody, timeoutMs = 60_000, extraEnv = {}) {
   const { dir } = workspace(asNobody);
   try {
-    const r = spawnSync('bash', ['-c', `set -euo pipefail\nRUN="$BWRAP --bind / / --tmpfs /tmp"\n${script}`], {
+    const child = spawn('bash', ['-c', `set -euo pipefail\nRUN="$BWRAP --bind / / --tmpfs /tmp"\n${script}`], {
       cwd: dir,
-      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
       timeout: timeoutMs,
       ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: asNobody ? '/nonexistent' : (process.env.HOME ?? '/root'), BWRAP: bwrap, LANG: 'C', ...extraEnv },
     });
-    return { ok: r.status === 0, status: r.status, stderr: String(r.stderr ?? '').slice(-2000) };
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+    const status = await new Promise((resolve) => {
+      child.on('error', () => resolve(null));
+      child.on('close', (code) => resolve(code));
+    });
+    return { ok: status === 0, status, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -69,22 +76,39 @@ export function splitUpstream(dir) {
   return cases.filter((c) => !/\$ALT|\$OPT|\$die_with_parent_argv/.test(c.name));
 }
 
-export function runSuite({ cases = CASES, who = ['me', ...(process.getuid() === 0 ? ['nobody'] : [])], tools } = {}) {
+/**
+ * Every case with every tool, as each caller. Cases run `jobs` at a time (each in its own
+ * directory; a case's tools one after the other): the cases are mostly Node's start-up
+ * and waiting for processes, and one at a time they were the slowest file of `npm test`.
+ * The results come back in the cases' order.
+ */
+export async function runSuite({ cases = CASES, who = ['me', ...(process.getuid() === 0 ? ['nobody'] : [])], tools, jobs = 3 } = {}) {
   const shimDir = workspace(false);
   chmodSync(shimDir.dir, 0o755);
   const tools_ = tools ?? { bwrap: 'bwrap', nsbind: shimDir.shim };
-  const results = [];
-  try {
-    for (const w of who) {
-      const asNobody = w === 'nobody';
-      const caller = asNobody || process.getuid() !== 0 ? 'user' : 'root';
-      for (const c of cases) {
-        if ((c.rootOnly && caller !== 'root') || (c.userOnly && caller !== 'user')) continue;
+  const work = [];
+  for (const w of who) {
+    const asNobody = w === 'nobody';
+    const caller = asNobody || process.getuid() !== 0 ? 'user' : 'root';
+    for (const c of cases) {
+      if ((c.rootOnly && caller !== 'root') || (c.userOnly && caller !== 'user')) continue;
+      work.push(async () => {
         const row = { who: w, name: c.name, hostFs: !!c.hostFs };
-        for (const [tool, cmd] of Object.entries(tools_)) row[tool] = runCase(c.script, cmd, asNobody, 60_000, c.env);
-        results.push(row);
-      }
+        for (const [tool, cmd] of Object.entries(tools_)) row[tool] = await runCase(c.script, cmd, asNobody, 60_000, c.env);
+        return row;
+      });
     }
+  }
+  const results = new Array(work.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < work.length) {
+      const i = next++;
+      results[i] = await work[i]();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
   } finally {
     rmSync(shimDir.dir, { recursive: true, force: true });
   }
@@ -96,8 +120,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const up = args.indexOf('--upstream');
   const only = args.indexOf('--only');
   const cases = up >= 0 ? splitUpstream(args[up + 1]) : CASES;
+  const jobsAt = args.indexOf('--jobs');
   const who = only >= 0 ? [args[only + 1] === 'nobody' ? 'nobody' : 'me'] : undefined;
-  const results = runSuite({ cases, ...(who ? { who } : {}) });
+  const results = await runSuite({ cases, ...(who ? { who } : {}), ...(jobsAt >= 0 ? { jobs: Number(args[jobsAt + 1]) } : {}) });
   if (args.includes('--json')) {
     process.stdout.write(JSON.stringify(results));
   } else {

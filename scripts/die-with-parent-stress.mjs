@@ -4,7 +4,7 @@
 // no process of any of its sandboxes may be left, background children included, and
 // the next call that uses limits reclaims its cgroups.
 //
-//   node scripts/die-with-parent-stress.mjs [ITERATIONS=500] [--nobody]
+//   node scripts/die-with-parent-stress.mjs [ITERATIONS=500] [--nobody] [--jobs N]
 //
 // --nobody (as root): the victim runs as uid 65534, the unprivileged creator.
 // Prints one line per 50 iterations and a summary; exits 1 when anything survived.
@@ -98,29 +98,40 @@ async function once(n, nobody) {
 }
 
 /**
- * Runs the stress: `iterations` victims (as uid 65534 with `nobody`, which needs root).
+ * Runs the stress: `iterations` victims (as uid 65534 with `nobody`, which needs root),
+ * `jobs` of them at a time (each victim has its own marker, so victims running at once
+ * never see each other's processes; the victim's start-up is most of an iteration).
  * Returns the survivors found (pids, per iteration) and the victims' pids (their sandbox
  * cgroups are named after them).
  */
-export async function stress({ iterations = 500, nobody = false, onProgress } = {}) {
+export async function stress({ iterations = 500, nobody = false, jobs = 1, onProgress } = {}) {
   const survivors = [];
   const victims = [];
-  for (let n = 0; n < iterations; n++) {
-    const { victim, left } = await once(n, nobody);
-    victims.push(victim);
-    if (left.length) survivors.push({ iteration: n, pids: left });
-    onProgress?.(n + 1, survivors.length);
-  }
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < iterations) {
+      const n = next++;
+      const { victim, left } = await once(n, nobody);
+      victims.push(victim);
+      if (left.length) survivors.push({ iteration: n, pids: left });
+      onProgress?.(++done, survivors.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
   return { survivors, victims };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const iterations = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 500);
   const nobody = process.argv.includes('--nobody');
+  const jobsAt = process.argv.indexOf('--jobs');
+  const jobs = jobsAt > 0 ? Number(process.argv[jobsAt + 1]) : 1;
   const t0 = Date.now();
   const { survivors, victims } = await stress({
     iterations,
     nobody,
+    jobs,
     onProgress: (n, bad) => {
       if (n % 50 === 0 || n === iterations) console.log(`${n}/${iterations} parent SIGKILLs, ${bad} with survivors`);
     },

@@ -19,8 +19,8 @@ describe.skipIf(!hasBwrap)(`nsbind bwrap passes what bwrap passes${hasBwrap ? ''
   it('every case bwrap passes, as this user and as nobody', { timeout: 600_000 }, async () => {
     // A plain .mjs dev script (no types): imported through a variable so tsc does not look for any.
     const script = join(root, 'scripts', 'bwrap-suite.mjs');
-    const { runSuite } = (await import(script)) as { runSuite: () => Row[] };
-    const rows = runSuite();
+    const { runSuite } = (await import(script)) as { runSuite: () => Promise<Row[]> };
+    const rows = await runSuite();
     const callers = [...new Set(rows.map((r) => r.who))];
     expect(callers).toEqual(isRoot ? ['me', 'nobody'] : ['me']);
     const regressions = rows.filter((r) => r.bwrap.ok && !r.nsbind.ok && !r.hostFs).map((r) => `${r.who}: ${r.name}: ${r.nsbind.stderr.trim().split('\n').pop()}`);

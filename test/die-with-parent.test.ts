@@ -106,17 +106,17 @@ describe('die with parent', () => {
 
   const load = async () =>
     (await import(join(root, 'scripts', 'die-with-parent-stress.mjs'))) as {
-      stress: (o: { iterations: number; nobody?: boolean }) => Promise<{ survivors: unknown[]; victims: number[] }>;
+      stress: (o: { iterations: number; nobody?: boolean; jobs?: number }) => Promise<{ survivors: unknown[]; victims: number[] }>;
     };
 
   it.skipIf(!isRoot)(`15 SIGKILLs of an unprivileged Node process (uid 65534) at random moments leave nothing behind${isRoot ? '' : ' (skipped: the suite does not run as root)'}`, async () => {
-    const { survivors } = await (await load()).stress({ iterations: 15, nobody: true });
+    const { survivors } = await (await load()).stress({ iterations: 15, nobody: true, jobs: 3 });
     expect(survivors).toEqual([]);
   }, 120_000);
 
   it(`40 parent SIGKILLs at random moments leave no sandbox process behind${isRoot ? ', and no cgroup' : ''}`, async () => {
     const { stress } = await load();
-    const { survivors, victims } = await stress({ iterations: 40 });
+    const { survivors, victims } = await stress({ iterations: 40, jobs: 3 });
     expect(survivors).toEqual([]);
     if (limitsHere) {
       await until('the stale cgroups to be empty', () =>
