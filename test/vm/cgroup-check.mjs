@@ -91,6 +91,12 @@ try {
   const after = read(join(startDir, 'cgroup.subtree_control')) ?? '';
   check('no controller removed from Node\'s original cgroup', (before.subtree ?? '').split(' ').filter(Boolean).every((c) => after.split(' ').includes(c)), after);
   if (mode === 'shared') check('no controller enabled in a cgroup that holds processes', after === before.subtree, after);
+  // Alone: controllers may be enabled in Node's original cgroup only because it is empty now
+  // (Node moved into its leaf); the real root is exempt from the rule.
+  else if (before.type !== undefined) {
+    check('a controller was enabled in Node\'s original cgroup only once it held no process',
+      after === (before.subtree ?? '') || read(join(startDir, 'cgroup.procs')) === '', `${after}; procs: ${read(join(startDir, 'cgroup.procs'))}`);
+  }
 } catch (e) {
   check('no unexpected error', false, `${e.code}: ${e.message} ${e.hint ?? ''}`);
 }
