@@ -14,8 +14,18 @@ import type { Serialization } from './ipc/serialization.js';
 import { hiddenPaths, mountPointMissing, outermost, packageDir, preloadFiles, runtimeFiles } from './node-files.js';
 import type { FsStep, SandboxOptions } from './options.js';
 import type { SandboxProcess } from './process.js';
-import { spawnSandbox, type Sandbox, type SpawnOptions } from './sandbox.js';
+import { spawnSandbox } from './spawn.js';
+import type { SpawnOptions } from './spawn-types.js';
 import type { StdioOption } from './stdio.js';
+
+/**
+ * What fork() needs of the builder: its options, and `.roBind()` to add the binds Node
+ * needs (lib/fs/builder.ts adds it). Structural, so this module does not import the
+ * builder that calls it.
+ */
+interface ForkBuilder {
+  readonly options: Readonly<SandboxOptions>;
+}
 import * as v from './validate.js';
 
 export type { Serialization } from './ipc/serialization.js';
@@ -144,13 +154,13 @@ function withPath<E extends Error>(e: E, path: string): E {
 }
 
 /** Adds read-only binds for what Node needs and the steps hide (see node-files.ts). */
-function bindNodeFiles(sb: Sandbox, execPath: string, module: string, execArgv: string[], cwd: string): Sandbox {
+function bindNodeFiles(sb: ForkBuilder, execPath: string, module: string, execArgv: string[], cwd: string): ForkBuilder {
   const steps = (sb.options.fs ?? []) as FsStep[];
   if (steps.length === 0) return sb;
   const needs = [...runtimeFiles(execPath), packageDir(module), ...preloadFiles(execArgv, cwd).map(packageDir)];
   const hidden = outermost(hiddenPaths(steps, needs));
   if (hidden.length === 0) return sb;
-  const roBind = (sb as unknown as { roBind?: (src: string, dst: string) => Sandbox }).roBind;
+  const roBind = (sb as unknown as { roBind?: (src: string, dst: string) => ForkBuilder }).roBind;
   // Filesystem steps without roBind cannot be built (sandbox() refuses unknown steps),
   // so this only happens in a build where the two concerns are out of step.
   if (typeof roBind !== 'function') return sb;
@@ -169,7 +179,7 @@ function bindNodeFiles(sb: Sandbox, execPath: string, module: string, execArgv: 
 
 /** @internal `Sandbox.prototype.fork`. */
 export function forkSandbox(
-  sb: Sandbox,
+  sb: ForkBuilder,
   modulePath: string | URL,
   args: readonly string[],
   o: ForkOptions,

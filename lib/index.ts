@@ -14,9 +14,6 @@ export { links } from './net/links.js';
 export type { NetnsTarget } from './net/target.js';
 export type { Violation, EgressViolation } from './violations.js';
 export type { EgressRequest, EgressCallback } from './net/egress/policy.js';
-// Side effect: registers the veth step of the spawn (lib/net/veth-spawn.ts).
-import './net/veth-spawn.js';
-import './net/egress/spawn.js';
 export { enter } from './enter.js';
 export { namespaces, namespaceTypes, type NamespaceEntry, type ListOptions, type NamespaceTarget, type Namespaces } from './namespaces/index.js';
 export { doctor, type Report, type Check, type CgroupCheck, type SubidCheck, type IdRange } from './doctor/index.js';

@@ -12,7 +12,7 @@
 // retry would have to rebuild them behind the caller's back.
 import { native } from './binding.js';
 import { NAMESPACE_TYPES, type NamespaceType, type SandboxOptions } from './options.js';
-import { createdNamespaces, isPrivileged } from './plan.js';
+import { createdNamespaces, isPrivileged } from './namespaces/created.js';
 
 /** Refusals that do not change while this process runs (unlike ENOSPC, a count limit). */
 const LASTING = new Set([1 /* EPERM */, 13 /* EACCES */, 22 /* EINVAL */, 38 /* ENOSYS */]);

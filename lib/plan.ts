@@ -19,113 +19,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { initBinary, native, type NativeSpawnRequest } from './binding.js';
 import { invalid, nsbindError } from './errors.js';
-import { userOptions, type IdMapEntry, type NamespaceType, type SandboxOptions } from './options.js';
-import { mapped, ownNamespaceHas, ownSetgroupsAllowed, rootBase, rootDefaultMap } from './namespaces/idmap.js';
+import { userOptions, type IdMapEntry, type SandboxOptions } from './options.js';
+import { mapped, ownNamespaceHas, rootBase, rootDefaultMap } from './namespaces/idmap.js';
+import { createdNamespaces, isPrivileged } from './namespaces/created.js';
 import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, Op } from './plan/layout.js';
+import type { CompiledPlan, IdMaps, Isolation, PlanContext, SpawnInput } from './plan/context.js';
+import { credentials, defaultSetgroups, identity } from './plan/identity.js';
 import { kernelRelease, timeEnteredAtExec } from './fs/kernel.js';
+import { compileFilesystem } from './fs/compile.js';
+import { egressListeners } from './net/egress/spawn.js';
+import { securityBeforeCredentials, securityBeforeExec } from './security/phases.js';
 import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
 import { cloneFlag } from './namespaces/types.js';
 import { joinPhase } from './namespaces/join.js';
 import { subidRanges } from './doctor/ids.js';
 
+export type { CompiledPlan, IdMaps, Isolation, PlanContext, SpawnInput } from './plan/context.js';
+
 const MS_PRIVATE = 1 << 18;
 const MS_SLAVE = 1 << 19;
 const MS_SHARED = 1 << 20;
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
-
-export interface SpawnInput {
-  file: string;
-  args: string[];
-  argv0?: string;
-  /** The program's environment; omitted, it inherits the process's (see sandbox.ts). */
-  env?: Record<string, string>;
-  /** How many descriptors the program gets (stdio slots). */
-  nfds: number;
-  extraFds?: number[];
-  /** stdin is a pseudo-terminal to make the session's controlling terminal. */
-  pty?: boolean;
-}
-
-export interface CompiledPlan {
-  request: Omit<NativeSpawnRequest, 'stdio'>;
-  /** Step names by op index, for error reports. */
-  steps: string[];
-  /** The step name of the program's exec. */
-  execStep: string;
-  /** Namespace types created for the sandbox, and `landlock` when a ruleset is applied. */
-  isolation: Isolation;
-  /** Descriptors the parent opened for the child (namespaces to join): closed after the spawn. */
-  transientFds: number[];
-}
-
-/** Hooks by which other concerns (filesystem, security, cgroups, network) add their ops. */
-export interface PlanContext {
-  options: SandboxOptions;
-  writer: PlanWriter;
-  request: Omit<NativeSpawnRequest, 'stdio'>;
-  created: Set<NamespaceType>;
-  privileged: boolean;
-  /** Descriptors opened for the child: closed once the spawn has its copies. */
-  transientFds: number[];
-  /** The new user namespace's maps and ids (undefined: none created). */
-  maps?: IdMaps;
-  /** Whether identity() has switched to the namespace's ids. */
-  identityDone?: boolean;
-  /** What else was applied, for `isolation` (e.g. `landlock`: the ABI). */
-  isolationExtra: { landlock?: number };
-}
-
-/** The namespaces created, and what else was applied (`landlock`: the ABI). */
-export type Isolation = NamespaceType[] & { landlock?: number };
-
-type Phase = (ctx: PlanContext) => void;
-const filesystemPhases: Phase[] = [];
-const beforeCredentialsPhases: Phase[] = [];
-const beforeExecPhases: Phase[] = [];
-
-/** Registers ops to run where filesystem steps run (after lo, before setsid). */
-export function addFilesystemPhase(p: Phase): void {
-  filesystemPhases.push(p);
-}
-/** Registers ops that run just before the uid/gid switch (e.g. rlimits). */
-export function addBeforeCredentialsPhase(p: Phase): void {
-  beforeCredentialsPhases.push(p);
-}
-/** Registers ops that run last, after cwd, right before exec (capabilities, seccomp). */
-export function addBeforeExecPhase(p: Phase): void {
-  beforeExecPhases.push(p);
-}
-
-export function isPrivileged(): boolean {
-  return process.geteuid?.() === 0;
-}
-
-/**
- * The namespace types this sandbox creates, after what other options imply: filesystem
- * steps need a mount namespace, `.proc()` a pid namespace, and every sandbox a user
- * namespace (SPEC 2.1: root's and an unprivileged caller's bare `sandbox()` included), unless
- * it says `.user(false)` or joins one. A sandbox that joins other namespaces and says
- * nothing of users gets none: a new user namespace would own none of them, and joining
- * needs capabilities over their owner.
- */
-export function createdNamespaces(options: SandboxOptions, privileged = isPrivileged()): Set<NamespaceType> {
-  const out = new Set<NamespaceType>();
-  const ns = options.namespaces ?? {};
-  for (const [type, o] of Object.entries(ns) as [NamespaceType, { join?: unknown } | undefined][]) {
-    if (o && o.join === undefined) out.add(type);
-  }
-  const fs = options.fs ?? [];
-  if (fs.length > 0 && ns.mnt?.join === undefined) out.add('mnt');
-  if (fs.some((s) => s.op === 'proc') && ns.pid?.join === undefined) out.add('pid');
-  // An mqueue mount shows the IPC namespace's queues: the sandbox's own, not the host's.
-  if (fs.some((s) => s.op === 'mqueue') && ns.ipc?.join === undefined) out.add('ipc');
-  const user = ns.user;
-  const joinsOthers = Object.values(ns).some((o) => o && o.join !== undefined);
-  if (user !== false && user?.join === undefined && (user !== undefined || !joinsOthers)) out.add('user');
-  return out;
-}
-
 
 function mapText(entries: IdMapEntry[]): string {
   return entries.map((e) => `${e.inside} ${e.outside} ${e.count}\n`).join('');
@@ -136,23 +51,6 @@ function findHelper(name: string): string | undefined {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
   return undefined;
-}
-
-/**
- * setgroups in a new user namespace: allowed for root, denied for an unprivileged caller
- * (the kernel takes its gid map only so) -- and for root of a namespace that denies it
- * itself (a rootless container: a child namespace cannot allow what its parent denies).
- */
-function defaultSetgroups(privileged: boolean): 'allow' | 'deny' {
-  return privileged && ownSetgroupsAllowed() ? 'allow' : 'deny';
-}
-
-/** A new user namespace's maps, and the ids the program runs as inside (SPEC 2.1). */
-export interface IdMaps {
-  uidMap: IdMapEntry[];
-  gidMap: IdMapEntry[];
-  uid: number;
-  gid: number;
 }
 
 /**
@@ -358,14 +256,15 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     if (domainname !== undefined) w.op(Op.SETDOMAINNAME, `domainname ${domainname}`, { s: [w.str(domainname)] });
   }
   if (created.has('net') && ns.net?.loopback !== false) w.op(Op.LOOPBACK_UP, 'bring lo up');
-  for (const phase of filesystemPhases) phase(ctx);
+  compileFilesystem(ctx);
+  egressListeners(ctx);
 
   // A pty needs a session of its own to be its controlling terminal (spawn() refuses a
   // pty with newSession(false)).
   if (input.pty) w.op(Op.SETCTTY, 'controlling terminal', { n: [0] });
   else if (options.newSession !== false) w.op(Op.SETSID, 'setsid');
   if (options.umask !== undefined) w.op(Op.UMASK, 'umask', { n: [options.umask] });
-  for (const phase of beforeCredentialsPhases) phase(ctx);
+  securityBeforeCredentials(ctx);
   identity(ctx, maps);
   credentials(ctx);
 
@@ -376,7 +275,7 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
     const cwd = rootChanged ? '/' : process.cwd();
     w.op(Op.CHDIR, `cwd ${cwd}`, { s: [w.str(cwd)], flags: CHDIR_FALLBACK_ROOT });
   }
-  for (const phase of beforeExecPhases) phase(ctx);
+  securityBeforeExec(ctx);
 
   const path = input.file.includes('/') ? '' : ((input.env ?? process.env).PATH ?? DEFAULT_PATH);
   const execStep = `execve ${input.file}`;
@@ -401,59 +300,4 @@ function compileWith(options: SandboxOptions, input: SpawnInput, transientFds: n
   const isolation: Isolation = [...created];
   if (ctx.isolationExtra.landlock !== undefined) isolation.landlock = ctx.isolationExtra.landlock;
   return { request, steps: w.steps, execStep, isolation, transientFds };
-}
-
-/**
- * The namespace's own ids (SPEC 2.1), taken as soon as the filesystem sources are captured
- * (compileFilesystem calls this; without filesystem steps, plan.ts does before `.as()`):
- * the setup child starts with the caller's host credentials, which the kernel keeps (shown
- * as 65534) when the map does not contain them -- a root caller's default map, a range
- * through newuidmap. The program must never run with them, and files the setup creates in
- * filesystems it made must get a mapped owner (an unmapped one is EOVERFLOW). Switching to
- * the namespace's root keeps every capability in it (the kernel raises the effective set
- * when the new euid is the namespace's root), so the rest of the setup is unchanged; what
- * `.as()` asks comes later, as for an unprivileged caller. Sources are captured before, with
- * the caller's rights, as the caller sees them (SPEC 2.2). The unprivileged default
- * (inside 0 = the caller) needs no switch: that spawn path has no extra step.
- */
-export function identity(ctx: PlanContext, maps: IdMaps | undefined): void {
-  if (!maps || ctx.identityDone) return;
-  ctx.identityDone = true;
-  const ids: { uid?: number; gid?: number } = {};
-  if (mapped(maps.uidMap, maps.uid) !== process.geteuid!()) ids.uid = maps.uid;
-  if (mapped(maps.gidMap, maps.gid) !== process.getegid!()) ids.gid = maps.gid;
-  switchIds(ctx, ids);
-}
-
-/** `.as()`, after everything that needs the setup's capabilities. */
-function credentials(ctx: PlanContext): void {
-  if (ctx.options.as) switchIds(ctx, ctx.options.as);
-}
-
-/** Supplementary groups, then gid, then uid, then the parent-death signal again. */
-function switchIds(ctx: PlanContext, as: { uid?: number; gid?: number; groups?: number[] }): void {
-  const { options, writer: w, created, privileged } = ctx;
-  if (as.uid === undefined && as.gid === undefined && as.groups === undefined) return;
-  const setgroupsAllowed =
-    !created.has('user') || (userOptions(options)?.setgroups ?? defaultSetgroups(privileged)) === 'allow';
-  // Clearing the supplementary groups implicitly is only safe where we know setgroups is
-  // allowed: not in a joined user namespace, whose /proc/PID/setgroups may say deny.
-  const joinedUser = userOptions(options)?.join !== undefined;
-  const groups =
-    as.groups ?? (setgroupsAllowed && !joinedUser && (as.uid !== undefined || as.gid !== undefined) ? [] : undefined);
-  if (groups !== undefined) {
-    if (!setgroupsAllowed && groups.length > 0) {
-      throw invalid('as.groups', 'supplementary groups need setgroups allowed in the user namespace', "use .user({ setgroups: 'allow' })");
-    }
-    if (setgroupsAllowed) {
-      const blob = Buffer.alloc(Math.max(4, groups.length * 4));
-      groups.forEach((g, i) => blob.writeUInt32LE(g, i * 4));
-      w.op(Op.SETGROUPS, `setgroups ${groups.join(',')}`, { s: [w.blob(blob, 4)], n: [groups.length] });
-    }
-  }
-  if (as.gid !== undefined) w.op(Op.SETRESGID, `setgid ${as.gid}`, { n: [as.gid] });
-  if (as.uid !== undefined) w.op(Op.SETRESUID, `setuid ${as.uid}`, { n: [as.uid] });
-  if (options.dieWithParent !== false && (as.uid !== undefined || as.gid !== undefined)) {
-    w.op(Op.DIE_WITH_PARENT, 'die with parent');
-  }
 }

@@ -2,9 +2,7 @@
 // `sb.options` is the configuration as plain JSON data and `sandbox(sb.options)` rebuilds
 // it, so a sandbox designed in code can be stored, sent or used from the CLI.
 import { existsSync } from 'node:fs';
-import { isMainThread } from 'node:worker_threads';
-import { native, type NativeSpawnRequest, type NativeSpawnResult } from './binding.js';
-import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
+import { invalid } from './errors.js';
 import {
   NAMESPACE_TYPES,
   type Credentials,
@@ -13,111 +11,20 @@ import {
   type NamespaceType,
   type SandboxOptions,
 } from './options.js';
-import { cgroupPreparer } from './cgroup/spawn.js';
 import { normalizeLimits, type Limits } from './cgroup/limits.js';
-import { resolveOptional } from './optional.js';
-import { degradeFiles } from './fs/degraded.js';
 import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { validateVeth } from './net/veth.js';
 import { checkSandboxPorts, validateEgress, validatePorts } from './net/egress/options.js';
-import { egressEnv } from './net/egress/env.js';
-import type { EgressCallback } from './net/egress/policy.js';
-import { compile } from './plan.js';
-import { masterStream, openPty, ptyControl, ptySize, type PtyOption } from './pty.js';
-import { missingInterpreterHint } from './exec-hint.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
-import './security/phases.js';
 import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
 import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import { validateJoin } from './namespaces/join.js';
-import { SandboxProcess, type ExitResult } from './process.js';
-import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
-import { UNSAFE, unsafeTestBits } from './unsafe-test.js';
+import type { SandboxProcess } from './process.js';
+import { runSandbox, spawnSandbox } from './spawn.js';
+import type { RunOptions, RunResult, SpawnOptions } from './spawn-types.js';
 import * as v from './validate.js';
 
-export interface SpawnOptions {
-  /**
-   * As child_process: `'pipe'`, `'inherit'`, `'ignore'`, or one entry per descriptor
-   * (`'pipe'`, `'inherit'`, `'ignore'`, a number, a stream with a descriptor).
-   * @default 'pipe'
-   */
-  stdio?: StdioOption;
-  /** argv[0] of the program. @default the file */
-  argv0?: string;
-  /** Ends the sandbox (with `killSignal`) when aborted; `exited` then says `reason: 'aborted'`. */
-  signal?: AbortSignal;
-  /** Milliseconds, then `killSignal` (`reason: 'timeout'`). 0 means none. @default 0 */
-  timeout?: number;
-  /** @default 'SIGKILL' */
-  killSignal?: NodeJS.Signals | number;
-  /**
-   * With `.net({ egress })`: decides the destinations no pattern covers (default: refuse).
-   * @example sb.spawn('npm', ['install'], { egress: ({ host }) => host.endsWith('.corp.example') })
-   */
-  egress?: EgressCallback;
-  /**
-   * With `.net({ egress })`: resolves a name for the policy (all its addresses), for
-   * split-horizon DNS or tests. The connection goes to the address it returns.
-   * @default the system resolver (dns.lookup, all addresses)
-   */
-  egressLookup?: (host: string) => Promise<string[]> | string[];
-  /**
-   * Run the program on a new pseudo-terminal that is its controlling terminal (a new
-   * session): `true` (80x24) or `{ cols, rows }`. `stdin` writes to the terminal and
-   * `stdout` reads it (the program's stdout and stderr together); `stderr` is null.
-   * `p.pty.resize(cols, rows)` changes its size. Not with `stdio` or `newSession(false)`.
-   * @default false
-   * @example
-   * const p = sandbox().pid().spawn('bash', ['-i'], { pty: { cols: 120, rows: 40 } });
-   * p.stdout.on('data', (d) => process.stdout.write(d));
-   * p.stdin.write('echo $COLUMNS\n');
-   */
-  pty?: PtyOption;
-}
-
-export interface RunOptions extends SpawnOptions {
-  /** Written to the program's stdin, which is then closed. */
-  input?: string | Uint8Array;
-  /** `'buffer'` for Buffers. @default 'utf8' */
-  encoding?: BufferEncoding | 'buffer';
-  /** Bytes per stream before the sandbox is killed and `run` rejects. @default 64 MiB */
-  maxBuffer?: number;
-}
-
-/** What `run()` resolves to: the {@link ExitResult} and the collected output. */
-export interface RunResult<T = string> extends ExitResult {
-  stdout: T;
-  stderr: T;
-}
-
-/** A hook another concern uses to prepare the parent's side of a spawn synchronously. */
-export interface PreparedSpawn {
-  /** After the sandbox exited: may refine the result (e.g. reason 'oom'), then clean up. */
-  finish?: (r: ExitResult) => Promise<ExitResult> | ExitResult;
-  /** Setup failed: undo what was prepared. */
-  abandon?: () => Promise<void> | void;
-  /** The program runs: what the addon reported about the spawn (e.g. a veth's index). */
-  spawned?: (r: NativeSpawnResult & { pid: number }) => void;
-  /** Setup failed: may explain the error better (before abandon). */
-  refineError?: (e: NsbindError) => Promise<NsbindError> | NsbindError;
-}
-/** The spawn a preparer works for: its options, and the process once it exists. */
-export interface SpawnHookContext {
-  spawnOptions: SpawnOptions;
-  process?: SandboxProcess;
-}
-export type SpawnPreparer = (
-  options: SandboxOptions,
-  request: Omit<NativeSpawnRequest, 'stdio'>,
-  spawn: SpawnHookContext,
-) => PreparedSpawn | void;
-
-const preparers: SpawnPreparer[] = [];
-/** @internal */
-export function addSpawnPreparer(p: SpawnPreparer): void {
-  preparers.push(p);
-}
-addSpawnPreparer(cgroupPreparer);
+export type { RunOptions, RunResult, SpawnOptions } from './spawn-types.js';
 
 const NS_KEYS: { [T in NamespaceType]: readonly string[] } = {
   user: ['optional', 'join', 'uid', 'gid', 'uidMap', 'gidMap', 'setgroups'],
@@ -521,7 +428,7 @@ export class Sandbox {
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string>>;
   async run(file: string, args?: readonly string[] | RunOptions, opts?: RunOptions): Promise<RunResult<string | Buffer>> {
     const [argv, o] = splitArgs(args, opts, 'spawn.args');
-    return runSandbox(this, file, argv, o ?? {});
+    return runSandbox(this.options as SandboxOptions, file, argv, o ?? {});
   }
 }
 
@@ -579,239 +486,4 @@ function replayFs(sb: Sandbox, steps: unknown[]): Sandbox {
     sb = replay(sb, s);
   }
   return sb;
-}
-
-/**
- * The program's environment, or undefined when it is exactly the process's own: the
- * addon then copies `environ` itself, which costs microseconds where copying
- * process.env in JS cost ~100 us per spawn. Only on the main thread: a worker's
- * process.env is its own copy, not `environ`.
- */
-function programEnv(options: SandboxOptions, extra?: Record<string, string>): Record<string, string> | undefined {
-  const own = options.inheritEnv !== false && !extra && Object.keys(options.env ?? {}).length === 0;
-  if (own && isMainThread) return undefined;
-  return { ...buildEnv(options), ...(extra ?? {}) };
-}
-
-function buildEnv(options: SandboxOptions): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (options.inheritEnv !== false) {
-    for (const [k, value] of Object.entries(process.env)) if (value !== undefined) env[k] = value;
-  }
-  for (const [k, value] of Object.entries(options.env ?? {})) {
-    if (value === null) delete env[k];
-    else env[k] = value;
-  }
-  return env;
-}
-
-function validateSpawn(file: unknown, args: readonly unknown[], o: SpawnOptions): void {
-  v.cString(file, 'spawn.file', { maxBytes: 4095 });
-  args.forEach((a, i) => v.cString(a, `spawn.args[${i}]`, { empty: true }));
-  v.plainObject(o, 'spawn.options');
-  if (o.argv0 !== undefined) v.cString(o.argv0, 'spawn.argv0', { empty: true });
-  if (o.timeout !== undefined) v.nonNegativeInteger(o.timeout, 'spawn.timeout');
-  if (o.killSignal !== undefined) v.signal(o.killSignal, 'spawn.killSignal');
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('spawn.signal', 'expected an AbortSignal');
-  if (o.egressLookup !== undefined && typeof o.egressLookup !== 'function') throw invalid('spawn.egressLookup', 'expected a function (host) => addresses');
-  if (o.egress !== undefined && typeof o.egress !== 'function') throw invalid('spawn.egress', 'expected a function (request) => boolean | Promise<boolean>');
-  if (ptySize(o.pty) && o.stdio !== undefined) throw invalid('spawn.pty', 'a pty is the program\'s stdin, stdout and stderr: give pty or stdio, not both');
-}
-
-/** @internal The spawn path shared by run, spawn and fork. */
-export function spawnSandbox(
-  options: SandboxOptions,
-  file: string,
-  args: readonly string[],
-  o: SpawnOptions,
-  extra: { env?: Record<string, string> } = {},
-): SandboxProcess {
-  validateSpawn(file, args, o);
-  const b = native();
-  // Optional namespaces the kernel refuses are left out here, so `isolation` tells the truth.
-  options = resolveOptional(options);
-  // No user namespace allowed: .files() by Landlock alone (lib/fs/degraded.ts).
-  options = degradeFiles(options);
-  if (unsafeTestBits & UNSAFE.EGRESS_NETNS && options.namespaces?.net?.egress) {
-    // Test-only: the sandbox keeps the host's network, as with proxy variables alone.
-    const { net: _net, ...namespaces } = options.namespaces;
-    options = { ...options, namespaces };
-  }
-  const ptyWanted = ptySize(o.pty);
-  if (ptyWanted && options.newSession === false) {
-    throw invalid('spawn.pty', 'a pty becomes the controlling terminal of a new session: it cannot be used with newSession(false)');
-  }
-  // Opened first and closed on every way out: the terminal side once the child has its
-  // copy, the master by its stream (or here, if the spawn never happens).
-  const pty = ptyWanted ? openPty(ptyWanted) : undefined;
-  let ptyHandedOver = false;
-  try {
-    const stdio = prepareStdio(pty ? [pty.terminal, pty.terminal, pty.terminal] : o.stdio, 'spawn.stdio');
-    const proxyEnv = egressEnv(options);
-    const env = programEnv(options, proxyEnv ? { ...(extra.env ?? {}), ...proxyEnv } : extra.env);
-    const plan = compile(options, { file, args: [...args], argv0: o.argv0, env, nfds: stdio.slots.length, pty: pty !== undefined });
-    const request: NativeSpawnRequest = { ...plan.request, stdio: stdio.slots };
-    if (process.env.NSBIND_NO_CLONE3 === '1') request.noClone3 = true;
-    if (unsafeTestBits & ~UNSAFE.EGRESS_NETNS) request.unsafeTest = unsafeTestBits & ~UNSAFE.EGRESS_NETNS;
-
-    const finishers: PreparedSpawn[] = [];
-    const hookContext: SpawnHookContext = { spawnOptions: o };
-    try {
-      for (const prep of preparers) {
-        const r = prep(options, request, hookContext);
-        if (r) finishers.push(r);
-      }
-    } catch (e) {
-      for (const fd of plan.transientFds) b.close(fd);
-      for (const f of finishers) void f.abandon?.();
-      // Bad input throws at once; a refusal of the machine's (no writable cgroup, a busy
-      // interface name) is a setup failure like any other: it rejects `exited`.
-      if (e instanceof NsbindError && e.code === 'ERR_NSBIND_INVALID') throw e;
-      const failed = new SandboxProcess(
-        { kill: () => -3, ref: () => {}, unref: () => {} },
-        { steps: plan.steps, execStep: plan.execStep, isolation: plan.isolation },
-      );
-      failed._failSoon(e);
-      return failed;
-    }
-    const nativeProc = new b.Process();
-    const proc = new SandboxProcess(nativeProc, {
-      steps: plan.steps,
-      execStep: plan.execStep,
-      isolation: plan.isolation,
-      finish: async (r) => {
-        for (const f of finishers) if (f.finish) r = await f.finish(r);
-        return r;
-      },
-      abandon: async () => {
-        for (const f of finishers) await f.abandon?.();
-      },
-      refineError: async (e) => {
-        for (const f of finishers) if (f.refineError) e = await f.refineError(e);
-        if (e.code === 'ENOENT' && e.syscall === 'execve' && e.errno !== undefined) {
-          const hint = missingInterpreterHint(options, file, env?.PATH ?? process.env.PATH);
-          if (hint) e = systemError(e.errno, { step: e.step, syscall: e.syscall, path: e.path, hint });
-        }
-        return e;
-      },
-      spawned: (r) => {
-        for (const f of finishers) f.spawned?.(r);
-      },
-    });
-    hookContext.process = proc;
-    let res: ReturnType<typeof b.spawn>;
-    try {
-      res = b.spawn(request, nativeProc);
-  } finally {
-    // spawn() took its own copies of the descriptors it passes on.
-    for (const fd of plan.transientFds) b.close(fd);
-  }
-  if (res.fdError !== undefined) {
-    for (const f of finishers) void f.abandon?.();
-    throw systemError(res.fdError, { step: `stdio[${res.fdIndex}]`, syscall: 'fcntl', option: `spawn.stdio[${res.fdIndex}]` });
-  }
-  if (res.initError !== undefined || res.pipeError !== undefined) {
-    for (const f of finishers) void f.abandon?.();
-    throw systemError((res.initError ?? res.pipeError)!, {
-      step: res.initError !== undefined ? `open ${plan.request.initPath}` : 'stdio pipes',
-      syscall: res.initError !== undefined ? 'open' : 'pipe2',
-    });
-  }
-  const streams = wrapParentFds(stdio.slots, res.fds);
-  proc.stdio = streams;
-  proc.stdin = streams[0] ?? null;
-  proc.stdout = streams[1] ?? null;
-  proc.stderr = streams[2] ?? null;
-  if (pty) {
-    const m = masterStream(pty.master);
-    ptyHandedOver = true;
-    proc.stdio = [m, m, null];
-    proc.stdin = m;
-    proc.stdout = m;
-    proc.pty = ptyControl(m, pty.master, ptyWanted!);
-  }
-
-  const killSignal = v.signal(o.killSignal ?? 'SIGKILL', 'spawn.killSignal').number;
-  if (o.timeout) proc._deadline(o.timeout, killSignal, 'timeout');
-  if (o.signal) {
-    const onAbort = () => proc._end(killSignal, 'aborted');
-    if (o.signal.aborted) onAbort();
-    else {
-      o.signal.addEventListener('abort', onAbort, { once: true });
-      proc._onCleanup(() => o.signal!.removeEventListener('abort', onAbort));
-    }
-  }
-  return proc;
-  } finally {
-    if (pty) {
-      native().close(pty.terminal);
-      if (!ptyHandedOver) native().close(pty.master);
-    }
-  }
-}
-
-function abortError(signal: AbortSignal): NsbindError {
-  const e = nsbindError('ABORT_ERR', 'the operation was aborted', { cause: signal.reason });
-  e.name = 'AbortError';
-  return e;
-}
-
-async function runSandbox(
-  sb: Sandbox,
-  file: string,
-  args: readonly string[],
-  o: RunOptions,
-): Promise<RunResult<string | Buffer>> {
-  const maxBuffer = o.maxBuffer === undefined ? 64 * 1024 * 1024 : v.nonNegativeInteger(o.maxBuffer, 'run.maxBuffer');
-  const encoding = o.encoding ?? 'utf8';
-  if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) throw invalid('run.encoding', `unknown encoding '${encoding}'`);
-  if (o.input !== undefined && typeof o.input !== 'string' && !(o.input instanceof Uint8Array)) {
-    throw invalid('run.input', 'expected a string or a Uint8Array');
-  }
-  if (o.signal?.aborted) throw abortError(o.signal);
-  const stdio: StdioOption | undefined = ptySize(o.pty) ? undefined : (o.stdio ?? [o.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe']);
-  const p = sb.spawn(file, [...args], { ...o, stdio });
-
-  let overflow: string | undefined;
-  const collect = (s: NodeJS.ReadableStream | null, name: string): Promise<Buffer> =>
-    new Promise((resolve) => {
-      if (!s) return resolve(Buffer.alloc(0));
-      const chunks: Buffer[] = [];
-      let size = 0;
-      s.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBuffer) {
-          overflow ??= name;
-          p._end(9, 'signal');
-          // Without a pid namespace only the top process is killed; closing our end
-          // makes any descendant still writing get EPIPE instead of filling memory.
-          (s as unknown as { destroy(): void }).destroy();
-          resolve(Buffer.concat(chunks));
-          return;
-        }
-        chunks.push(c);
-      });
-      s.on('error', () => resolve(Buffer.concat(chunks)));
-      s.on('close', () => resolve(Buffer.concat(chunks)));
-    });
-  const out = collect(p.stdout, 'stdout');
-  const err = collect(p.stderr, 'stderr');
-  if (p.pty) {
-    // Ending a terminal's input would hang it up: type the input instead.
-    if (o.input !== undefined) p.stdin!.write(o.input);
-  } else if (p.stdin) {
-    p.stdin.on('error', () => {}); // EPIPE when the program does not read its input
-    if (o.input !== undefined) p.stdin.end(o.input);
-    else p.stdin.end();
-  }
-  const result = await p.exited;
-  const [stdout, stderr] = await Promise.all([out, err]);
-  if (result.reason === 'aborted' && o.signal) throw abortError(o.signal);
-  if (overflow) {
-    throw nsbindError('ERR_NSBIND_MAX_BUFFER', `${overflow}: more than maxBuffer (${maxBuffer} bytes) of output`, {
-      option: 'run.maxBuffer',
-    });
-  }
-  const decode = (b: Buffer) => (encoding === 'buffer' ? b : b.toString(encoding));
-  return { ...result, stdout: decode(stdout), stderr: decode(stderr) };
 }

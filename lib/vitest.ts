@@ -66,3 +66,5 @@ export function isolated(o: IsolatedOptions = {}): Sandbox {
     .uts({ hostname: o.hostname ?? 'test' })
     .tmpfs('/tmp', { size: o.tmpSize ?? '64M' });
 }
+
+export { lab, type Lab, type LabNode, type LabOptions } from './lab.js';

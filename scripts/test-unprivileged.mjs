@@ -23,7 +23,9 @@ let status = 1;
 try {
   for (const f of readdirSync(root)) {
     if (f === 'node_modules' || f === '.git' || f === 'prebuilds') continue;
-    cpSync(join(root, f), join(work, f), { recursive: true });
+    // Timestamps kept: tests rebuild dist/ when lib/ looks newer (test/helpers/dist.ts),
+    // and a copy made in readdir order would always look so (a tsc run inside a test).
+    cpSync(join(root, f), join(work, f), { recursive: true, preserveTimestamps: true });
   }
   chownTree(work);
   // node_modules: the user's own directory (vite writes its temporary config bundle

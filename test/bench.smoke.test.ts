@@ -87,7 +87,7 @@ describe('npm run bench (quick mode)', () => {
     }
 
     const targets = tableAfter(out, '### Targets');
-    expect(targets).toHaveLength(10);
+    expect(targets).toHaveLength(11);
     for (const row of targets) expect(row[3]).toMatch(/^(met|missed|n\/a)$/);
   });
 });

@@ -115,6 +115,17 @@ describe('enter(sandboxProcess)', () => {
     expect(enter(first, ['uts']).options.namespaces).toEqual({ uts: { join: first.pid } });
   });
 
+  it('a veth for a new netns inside a joined user namespace is refused before anything runs (its sandbox end would land on the host)', async () => {
+    const first = sandbox().user().net().spawn('sleep', ['1000'], { stdio: 'pipe' });
+    procs.push(first);
+    await started(first);
+    const links = () => readFileSync('/proc/net/dev', 'utf8');
+    expect(() => enter(first, ['user']).net({ veth: { name: 'nsbt-in0', peer: 'nsbt-out0' } }).spawn('true')).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBIND_INVALID', option: 'net.veth' }),
+    );
+    expect(links()).not.toContain('nsbt-');
+  });
+
   it('a joined pid namespace holds the program (through one more fork, as nsenter does)', async () => {
     const first = sandbox().pid().spawn('sleep', ['1000'], { stdio: 'pipe' });
     procs.push(first);

@@ -109,7 +109,7 @@ describe.skipIf(creators[0].skip !== '')(`joining a sandbox whose cgroup is at i
     // addon's request field does, and it is what such an option must use: the addon
     // forces the setup into the init whenever a cgroup is to be joined.
     const r = runNode(
-      `const { addSpawnPreparer } = require(${JSON.stringify(join(root, 'dist', 'sandbox.js'))});
+      `const { addSpawnPreparer } = require(${JSON.stringify(join(root, 'dist', 'spawn.js'))});
        let procs;
        addSpawnPreparer((options, request) => { if (procs) request.cgroupProcs = procs; });
        ${hogScript}

@@ -35,3 +35,27 @@ describe('refusals', () => {
     expect(res.hint).toMatch(/max_user_namespaces|max_<type>_namespaces/);
   });
 });
+
+describe('one error channel', () => {
+  it("a refusal found before the clone (a namespace to join that is gone) is 'error' + exited rejecting, never a throw", async () => {
+    const target = sandbox().uts().spawn('sleep', ['60']);
+    await new Promise((r) => target.once('spawn', r));
+    const sb = sandbox().uts({ join: target });
+    target.kill('SIGKILL');
+    await target.exited;
+    let p: ReturnType<typeof sb.spawn> | undefined;
+    expect(() => (p = sb.spawn('true'))).not.toThrow();
+    const events: unknown[] = [];
+    p!.on('error', (e) => events.push(e));
+    const err = await p!.exited.then(
+      () => undefined,
+      (e: { code?: string; step?: string; option?: string }) => e,
+    );
+    expect(err).toMatchObject({ code: expect.stringMatching(/^(ESRCH|ENOENT)$/), step: expect.stringContaining(String(target.pid)), option: 'uts.join' });
+    expect(events).toEqual([err]);
+  });
+
+  it('bad input still throws at once', () => {
+    expect(() => sandbox().spawn('true', { timeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_NSBIND_INVALID', option: 'spawn.timeout' }));
+  });
+});

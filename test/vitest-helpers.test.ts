@@ -1,7 +1,10 @@
 // nsbind/vitest: the per-test isolated sandbox and the doctor()-based skip reason.
 import { describe, expect, it } from 'vitest';
-import { ownNs } from './helpers.js';
-import { isolated, unavailable } from '../lib/vitest.js';
+import { join } from 'node:path';
+import { children, isRoot, ownNs, root, runAsNobody, runNode } from './helpers.js';
+import { distModule } from './helpers/dist.js';
+import { namespaces } from '../lib/index.js';
+import { isolated, lab, unavailable } from '../lib/vitest.js';
 
 describe('nsbind/vitest', () => {
   // In an ES module, `it.skipIf(await unavailable(...))` reads best; this file is CommonJS.
@@ -28,5 +31,95 @@ describe('nsbind/vitest', () => {
     const r = await doctor();
     if (!r.subuid.ok) expect(await unavailable('subuid')).toContain(r.subuid.reason);
     else expect(await unavailable('subuid')).toBe(false);
+  });
+});
+
+// A server in one node, clients in the others: the script runs as this process's user
+// here and, below, as an unprivileged user (the two build the lab differently).
+const LAB_SCRIPT = `
+  const { lab } = require(${JSON.stringify(join(root, 'dist', 'vitest.js'))});
+  const fs = require('node:fs');
+  const net = await lab({ nodes: ['server', 'client', 'third'] });
+  const out = { addresses: net.nodes.map((n) => n.address) };
+  const server = net.node('server').sandbox.capabilities(['CAP_NET_BIND_SERVICE']).spawn(process.execPath, ['-e',
+    'require("http").createServer((q, s) => s.end(require("os").hostname() + " to " + q.socket.remoteAddress)).listen(80, () => console.log("up"))'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => server.stdout.once('data', r));
+  out.replies = [];
+  for (const c of ['client', 'third']) {
+    const r = await net.node(c).sandbox.tmpfs('/tmp').run(process.execPath, ['-e',
+      'fetch("http://' + net.node('server').address + '/").then((r) => r.text()).then((t) => console.log(t + " " + require("os").hostname()))']);
+    out.replies.push(r.stdout.trim() + r.stderr);
+  }
+  const look = await net.node('third').sandbox.run('sh', ['-c', 'id -u; hostname; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort | tr "\\\\n" " "; echo; readlink /proc/self/ns/net']);
+  out.look = look.stdout.trim().split('\\n');
+  out.hostNet = fs.readlinkSync('/proc/self/ns/net');
+  server.kill('SIGKILL'); await server.exited;
+  await net.close();
+  await net.close(); // twice is fine
+  out.unknown = (() => { try { net.node('nope'); } catch (e) { return e.option; } })();
+  console.log(JSON.stringify(out));
+`;
+
+function checkLab(stdout: string) {
+  const out = JSON.parse(stdout);
+  expect(out.addresses).toEqual(['10.77.1.2', '10.77.2.2', '10.77.3.2']);
+  // Each client reached the server by its address, through the hub, from its own.
+  expect(out.replies).toEqual(['server to ::ffff:10.77.2.2 client', 'server to ::ffff:10.77.3.2 third']);
+  const [uid, host, links, netns] = out.look;
+  expect(uid).toBe('0');
+  expect(host).toBe('third');
+  expect(links.trim()).toBe('eth0 lo');
+  expect(netns).not.toBe(out.hostNet);
+  expect(out.unknown).toBe('lab.node');
+}
+
+describe('nsbind/vitest lab()', () => {
+  it('nodes joined through a hub: each its own network and hostname, root inside, reaching each other by address', async (ctx) => {
+    const why = await unavailable('userns', 'namespaces.net', 'namespaces.uts');
+    if (why) ctx.skip(why);
+    distModule('vitest');
+    const r = runNode(LAB_SCRIPT);
+    expect(r.stderr).toBe('');
+    checkLab(r.stdout);
+  });
+
+  it('as an unprivileged caller (built from inside the hub), the same', async (ctx) => {
+    if (!isRoot) ctx.skip('needs root to run a child as nobody (this run is unprivileged: the test above is this case)');
+    const why = await unavailable('userns', 'namespaces.net', 'namespaces.uts');
+    if (why) ctx.skip(why);
+    distModule('vitest');
+    const r = runAsNobody(LAB_SCRIPT);
+    expect(r.stderr).toBe('');
+    checkLab(r.stdout);
+  });
+
+  it('close() leaves no process, namespace or link behind', async (ctx) => {
+    distModule('lab-hub'); // an unprivileged caller's hub runs the compiled module
+    const why = await unavailable('userns', 'namespaces.net', 'namespaces.uts');
+    if (why) ctx.skip(why);
+    const before = children().length;
+    const net = await lab();
+    const inodes = net.nodes.map((n) => namespaces.of(n.sandbox.options.namespaces!.net!.join as number).net.inode);
+    expect(new Set(inodes).size).toBe(2);
+    expect(children().length).toBeGreaterThan(before);
+    await net.close();
+    expect(children().length).toBe(before);
+    const left = (await namespaces.list({ type: 'net' })).filter((e) => inodes.includes(e.inode));
+    expect(left).toEqual([]);
+  });
+
+  it('refuses bad input before anything runs, naming the option', async () => {
+    const before = children().length;
+    for (const [o, option] of [
+      [{ nodes: ['one'] }, 'lab.nodes'],
+      [{ nodes: ['a', 'a'] }, 'lab.nodes'],
+      [{ nodes: ['a', 'b c'] }, 'lab.nodes'],
+      [{ nodes: 'ab' }, 'lab.nodes'],
+      [null, 'lab.options'],
+    ] as const) {
+      await expect(lab(o as never)).rejects.toMatchObject({ code: 'ERR_NSBIND_INVALID', option });
+    }
+    expect(children().length).toBe(before);
   });
 });

@@ -8,7 +8,7 @@
 // after the move, so it is rooted at the sandbox's cgroup.
 import { systemError, type NsbindError } from '../errors.js';
 import type { ExitResult } from '../process.js';
-import type { PreparedSpawn, SpawnPreparer } from '../sandbox.js';
+import type { PreparedSpawn, SpawnPreparer } from '../spawn-types.js';
 import { normalizeLimits } from './limits.js';
 import { createSandboxCgroup } from './sandbox-cgroup.js';
 import type { CgroupUsage } from './usage.js';

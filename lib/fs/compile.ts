@@ -5,7 +5,8 @@
 import { constants as fsConstants } from 'node:fs';
 import { native } from '../binding.js';
 import { invalid, systemError } from '../errors.js';
-import { identity, type PlanContext } from '../plan.js';
+import type { PlanContext } from '../plan/context.js';
+import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
 import { kernelRelease, noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';

@@ -19,7 +19,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { native } from '../binding.js';
 import type { FsStep, SandboxOptions } from '../options.js';
-import { createdNamespaces, isPrivileged } from '../plan.js';
+import { createdNamespaces, isPrivileged } from '../namespaces/created.js';
 import type { FilesStep } from './steps.js';
 
 let userns: boolean | undefined;

@@ -1,12 +1,9 @@
-// Filesystem isolation (SPEC 2.2): the builder methods and their compilation into the
-// child plan. Importing this module registers both.
-import { addFilesystemPhase } from '../plan.js';
-import { compileFilesystem } from './compile.js';
+// Filesystem isolation (SPEC 2.2): the builder methods (importing this module adds them
+// to Sandbox) and the types of the steps. Their compilation into the child plan is
+// lib/fs/compile.ts, called by lib/plan.ts.
 import './builder.js';
 import './policy.js';
 import '../security/landlock-builder.js';
-
-addFilesystemPhase(compileFilesystem);
 
 export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep, FilesStep } from './steps.js';
 export { PROTECTED, type FilesPolicy } from './policy.js';

@@ -14,7 +14,7 @@ import { invalid, systemError } from '../errors.js';
 import type { JoinTarget, NamespaceType } from '../options.js';
 import { Op } from '../plan/layout.js';
 import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
-import type { PlanContext } from '../plan.js';
+import type { PlanContext } from '../plan/context.js';
 import { of } from './of.js';
 import { openNamespaceFile, resolveTarget, targetPath, type NamespaceTarget, type ResolvedTarget } from './target.js';
 import { cloneFlag } from './types.js';
@@ -120,6 +120,12 @@ export function joinPhase(ctx: PlanContext, transient: number[]): { viaInit: boo
         throw invalid(`${methodOf[t]}`, `a new ${t} namespace inside a joined user namespace is not supported; join one instead or drop user.join`);
       }
       request.cloneFlags &= ~cloneFlag(t);
+    }
+    // The veth is made by the parent before the go-ahead, when this child still sits in
+    // the caller's network namespace (it unshares its own only after the go-ahead): the
+    // sandbox end would land, up and addressed, on the caller's network.
+    if (later.includes('net') && ctx.options.namespaces?.net?.veth !== undefined) {
+      throw invalid('net.veth', 'a veth for a new network namespace inside a joined user namespace is not supported; let the sandbox make its own user namespace, or join a network namespace that has one');
     }
     const flags = later.reduce((f, t) => f | cloneFlag(t), 0);
     if (flags) w.op(Op.UNSHARE, `new ${later.join(', ')} namespaces`, { n: [flags] });

@@ -8,7 +8,7 @@
 import { native, type NativeVeth } from '../binding.js';
 import { systemError } from '../errors.js';
 import { type SandboxOptions } from '../options.js';
-import { addSpawnPreparer } from '../sandbox.js';
+import type { SpawnPreparer } from '../spawn-types.js';
 import { parseCidr } from './cidr.js';
 import { Rtnetlink } from './netlink.js';
 import { netnsTargetPath, openNetnsTarget } from './target.js';
@@ -16,7 +16,8 @@ import { netnsTargetPath, openNetnsTarget } from './target.js';
 const ENODEV = 19;
 const ENOENT = 2;
 
-addSpawnPreparer((options: SandboxOptions, request) => {
+/** The spawn preparer for a sandbox with `net({ veth })` (lib/spawn.ts). */
+export const vethPreparer: SpawnPreparer = (options: SandboxOptions, request) => {
   const net = options.namespaces?.net;
   const veth = net?.veth;
   if (!veth || net.join !== undefined) return;
@@ -50,7 +51,7 @@ addSpawnPreparer((options: SandboxOptions, request) => {
       return result;
     },
   };
-});
+};
 
 /** Deletes the pair by its other end's index (deleting one end deletes both). */
 async function removePair(peerNetns: string | undefined, index: number, step: string): Promise<void> {

@@ -15,7 +15,7 @@
 import { homedir } from 'node:os';
 import { invalid } from '../errors.js';
 import { native } from '../binding.js';
-import type { PlanContext } from '../plan.js';
+import type { PlanContext } from '../plan/context.js';
 import { Op } from '../plan/layout.js';
 import * as v from '../validate.js';
 import type { FilesStep, FilesystemStep } from '../fs/steps.js';

@@ -19,7 +19,7 @@
 // same), and the steps after it (setresuid, capset, prctl, chdir, execve) are allowed by
 // every profile nsbind generates.
 import { readFileSync } from 'node:fs';
-import { addBeforeCredentialsPhase, addBeforeExecPhase, type PlanContext } from '../plan.js';
+import type { PlanContext } from '../plan/context.js';
 import { CAPS_ALL, Op } from '../plan/layout.js';
 import { capabilityMask, CAP_LAST_KNOWN, type Capabilities } from './capabilities.js';
 import { compileLandlock } from './landlock.js';
@@ -62,7 +62,8 @@ function seccompOp(ctx: PlanContext): void {
   ctx.writer.op(Op.SECCOMP, 'seccomp', { s: [ctx.writer.blob(filter, 8)], n: [filter.length / 8] });
 }
 
-addBeforeCredentialsPhase((ctx) => {
+/** Ops right before the uid/gid switch: rlimits, seccomp without no_new_privs, keepcaps. */
+export function securityBeforeCredentials(ctx: PlanContext): void {
   const { options, writer: w } = ctx;
   const limits = effectiveRlimits(options.rlimits);
   for (const [name, [soft, hard]] of Object.entries(limits) as [RlimitName, [number | 'unlimited', number | 'unlimited']][]) {
@@ -72,9 +73,10 @@ addBeforeCredentialsPhase((ctx) => {
   if (options.as && (options.as.uid !== undefined || options.as.gid !== undefined)) {
     w.op(Op.PRCTL, 'keep capabilities across the uid switch', { n: [PR_SET_KEEPCAPS, 1, 0] });
   }
-});
+}
 
-addBeforeExecPhase((ctx) => {
+/** The last ops before exec, after cwd: capabilities, no_new_privs, Landlock, seccomp. */
+export function securityBeforeExec(ctx: PlanContext): void {
   const { options, writer: w } = ctx;
   const caps: Capabilities = options.capabilities ?? 'none';
   const step = caps === 'none' || caps === 'all' ? `capabilities ${caps}` : `capabilities ${caps.join(',')}`;
@@ -86,4 +88,4 @@ addBeforeExecPhase((ctx) => {
   } else {
     compileLandlock(ctx); // refuses: Landlock needs no_new_privs
   }
-});
+}

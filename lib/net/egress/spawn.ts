@@ -12,9 +12,10 @@ import { createServer, Socket, type Server } from 'node:net';
 import { native } from '../../binding.js';
 import { nsbindError, systemError } from '../../errors.js';
 import type { SandboxOptions } from '../../options.js';
-import { addFilesystemPhase, createdNamespaces, type PlanContext } from '../../plan.js';
+import { createdNamespaces } from '../../namespaces/created.js';
+import type { PlanContext } from '../../plan/context.js';
 import { Op, syscallNames } from '../../plan/layout.js';
-import { addSpawnPreparer } from '../../sandbox.js';
+import type { SpawnPreparer } from '../../spawn-types.js';
 import { MAX_VIOLATIONS, type Violation } from '../../violations.js';
 import { DEFAULT_PROXY_PORT } from './options.js';
 import { parsePattern } from './patterns.js';
@@ -40,7 +41,8 @@ function wanted(options: SandboxOptions) {
   return net;
 }
 
-addFilesystemPhase((ctx: PlanContext) => {
+/** Compile phase (lib/plan.ts, with the filesystem steps): the setup's listening sockets. */
+export function egressListeners(ctx: PlanContext): void {
   const net = wanted(ctx.options);
   if (!net || !ctx.created.has('net')) return;
   const listeners: Channel['listeners'] = [];
@@ -57,9 +59,10 @@ addFilesystemPhase((ctx: PlanContext) => {
     ctx.writer.op(Op.NET_LISTEN, `${what}: listen on 127.0.0.1:${l.port}`, { n: [l.port, slot, BACKLOG] });
   }
   channels.set(ctx.request.extraFds, { parentFd: pair[0], listeners });
-});
+}
 
-addSpawnPreparer((options, request, spawn) => {
+/** The spawn preparer (lib/spawn.ts): serves those sockets, the proxy and the forwarded ports. */
+export const egressPreparer: SpawnPreparer = (options, request, spawn) => {
   const net = wanted(options);
   if (!net) return;
   const channel = request.extraFds ? channels.get(request.extraFds) : undefined;
@@ -172,4 +175,4 @@ addSpawnPreparer((options, request, spawn) => {
     },
     abandon: cleanup,
   };
-});
+};
