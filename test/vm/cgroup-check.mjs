@@ -44,7 +44,7 @@ const findLimit = `p=$(sed -n 's/^0:://p' /proc/self/cgroup); f=$1;
   while :; do v=$(cat /sys/fs/cgroup$p/$f 2>/dev/null); [ -n "$v" ] && [ "$v" != max ] && [ "$v" != "max 100000" ] && { echo "$v"; exit; }; [ "$p" = / ] && break; p=$(dirname $p); done; echo none`;
 
 // doctor() tells the truth for this layout before anything runs, and changes nothing.
-const expectedParent = process.env.NSBIND_CGROUP_PARENT || startDir;
+const expectedParent = (process.env.NSBIND_CGROUP_PARENT || startDir).replace(/(.)\/+$/, '$1');
 async function checkDoctor(when) {
   const c = (await doctor()).cgroup;
   const shown = JSON.stringify(c);
