@@ -51,7 +51,8 @@ async function checkDoctor(when) {
   if (mode === 'shared') {
     check(`doctor ${when}: cgroup not ok, because Node shares its cgroup`, !c.ok && /shares its cgroup/.test(c.reason ?? ''), shown);
     check(`doctor ${when}: the fix is a delegated cgroup of its own or NSBIND_CGROUP_PARENT, never system.slice`,
-      /Delegate=yes|NSBIND_CGROUP_PARENT|only process/.test(c.fix ?? '') && !/system\.slice/.test(c.fix ?? ''), shown);
+      /Delegate=yes|NSBIND_CGROUP_PARENT|only process/.test(c.fix ?? '') && !/tee .*system\.slice|system\.slice\/cgroup\.subtree_control/.test(c.fix ?? ''), shown);
+    check(`doctor ${when}: the reason is one sentence, the way out is in fix`, !/hint:/.test(c.reason ?? ''), shown);
   } else {
     check(`doctor ${when}: cgroup ok, version 2, sandboxes beneath ${expectedParent}`, c.ok === true && c.version === 2 && c.path === expectedParent, shown);
   }
