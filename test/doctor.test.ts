@@ -244,6 +244,8 @@ describe('doctor() on a simulated machine (fixture root)', () => {
     const shared = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: `1\n${process.pid}\n` }), user: alice });
     expect(shared.cgroup).toMatchObject({ version: 2, ok: false, reason: expect.stringMatching(/shares its cgroup .* with 1 other process/) });
     expect(shared.cgroup.fix).not.toMatch(/system\.slice|systemd-run/); // no systemd in this tree
+    expect(shared.cgroup.reason).not.toMatch(/hint:/); // the way out is the fix, not repeated in the reason
+    expect(shared.cgroup.fix).toMatch(/NSBIND_CGROUP_PARENT/);
     const withSystemd = await doctor({ root: fixture({ [`${app}/cgroup.procs`]: '1\n', '/run/systemd/system/.keep': '' }), user: alice });
     expect(withSystemd.cgroup.fix).toMatch(/systemd-run --user --scope -p Delegate=yes/);
     expect(withSystemd.cgroup.fix).toMatch(/NSBIND_CGROUP_PARENT/);

@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox, type SandboxProcess } from '../lib/index.js';
 import type { Hierarchy } from '../lib/cgroup/layout.js';
 import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
+import { PARENT_ENV, planV2, realView } from '../lib/cgroup/placement.js';
+import { readCgroupFileSync } from '../lib/cgroup/files.js';
 import { children, isRoot, openFds, requires, runAsNobody, until } from './helpers.js';
 import { systemdRuns } from '../lib/cgroup/hints.js';
 // Where systemd runs the hint is systemd-run; elsewhere an administrator's delegation.
@@ -17,20 +19,35 @@ const DELEGATE_HINT = systemdRuns() ? 'systemd-run --user --scope -p Delegate=ye
 
 const layout = currentLayout();
 /**
- * Whether some hierarchy offers all these controllers to our children. On v2, memory
- * (a domain controller) can be enabled beneath the Node process's own cgroup only when
- * that is the root cgroup ("no internal processes"); pids and cpu are threaded.
+ * Where sandbox cgroups go on v2, as the spawn decides (lib/cgroup/placement.ts; looking
+ * moves nothing): our own cgroup, the real root, NSBIND_CGROUP_PARENT (how the suite runs
+ * on pure v2, where the runner's workers share a cgroup), or beside Node in its leaf.
+ */
+const v2Place = (() => {
+  if (!layout.v2) return undefined;
+  try {
+    return planV2(layout.v2, layout.kind, process.env[PARENT_ENV], process.pid, realView);
+  } catch {
+    return undefined;
+  }
+})();
+const v2Controllers = v2Place ? (readCgroupFileSync(join(v2Place.parentDir, 'cgroup.controllers')) ?? '').trim().split(/\s+/) : [];
+/**
+ * Whether some hierarchy offers all these controllers to the sandboxes. On v2, memory (a
+ * domain controller) can be enabled beneath Node's own cgroup only when that is the root
+ * cgroup ("no internal processes"); pids and cpu are threaded.
  */
 const offers = (...cs: string[]) =>
   cs.every((c) => layout.v1.has(c)) ||
-  cs.every((c) => (layout.v2?.controllers.includes(c) ?? false) && (c !== 'memory' || layout.v2!.ownPath === '/'));
+  cs.every((c) => v2Controllers.includes(c) && (c !== 'memory' || v2Place!.via !== 'own' || layout.v2!.ownPath === '/'));
 const hybridV2 = layout.kind === 'hybrid' && layout.v2 !== undefined;
 
-/** Every hierarchy's directory of our own cgroup. */
+/** Every hierarchy's directory sandbox cgroups are made in (on v1 our own cgroup). */
 function ownDirs(): string[] {
   const hs: Hierarchy[] = [...new Set(layout.v1.values())];
-  if (layout.v2) hs.push(layout.v2);
-  return hs.map((h) => h.ownDir);
+  const dirs = hs.map((h) => h.ownDir);
+  if (v2Place) dirs.push(v2Place.parentDir);
+  return dirs;
 }
 
 /** The sandbox cgroups of this process that exist now. */
@@ -174,7 +191,8 @@ describe.skipIf(!offers('pids'))(`placement${offers('pids') ? '' : ' (skipped: n
     const ours = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
     for (const line of lines) {
       const [id, controllers] = line.split(':');
-      const own = ours.find((l) => l.startsWith(`${id}:${controllers}:`))!;
+      // v2: beneath the parent the placement picked (ours, unless NSBIND_CGROUP_PARENT or a leaf).
+      const own = id === '0' && v2Place ? `0::${v2Place.parentPath}` : ours.find((l) => l.startsWith(`${id}:${controllers}:`))!;
       expect(line).toMatch(new RegExp(`^${escape(own.replace(/\/$/, ''))}/nsbind-${process.pid}-\\d+$`));
     }
     if (layout.v1.has('pids')) expect(lines.some((l) => /^\d+:([^:]*,)?pids(,[^:]*)?:/.test(l))).toBe(true);
@@ -310,8 +328,15 @@ describe.skipIf(!isRoot)(`where no hierarchy is writable${isRoot ? '' : ' (skipp
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout);
     for (const k of ['run', 'spawn']) {
-      expect(['EACCES', 'EPERM', 'EROFS']).toContain(out[k].code);
-      expect(out[k].hint).toContain(DELEGATE_HINT);
+      if (layout.kind === 'v2') {
+        // Pure v2: nobody's Node shares the runner's cgroup (or may not write it): the one
+        // placement refuses with its own hint (test/vm/cgroup-check.mjs covers each layout).
+        expect(out[k].code).toBe('ERR_NSBIND_CGROUP');
+        expect(out[k].hint).toMatch(/Delegate=yes|only process of a cgroup/);
+      } else {
+        expect(['EACCES', 'EPERM', 'EROFS']).toContain(out[k].code);
+        expect(out[k].hint).toContain(DELEGATE_HINT);
+      }
     }
   });
 });

@@ -68,7 +68,8 @@ export function cgroupCheck(host: Host, uid: number, env: string | undefined = p
       where = planV2(h, version === 2 ? 'v2' : 'hybrid', env, pid, view);
     } catch (e) {
       const err = e as NsbindError;
-      return { version, path: dir, ...fail(err.message.replace(/^(nsbind: )?limits: /, ''), err.hint ?? delegateFix) };
+      // The message without its prefix and its hint (the hint is the fix).
+      return { version, path: dir, ...fail(err.message.replace(/^(nsbind: )?limits: /, '').replace(/\n\s*hint: [\s\S]*$/, ''), err.hint ?? delegateFix) };
     }
     const parent = where.parentDir;
     const controllers = (host.read(`${parent}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);

@@ -5,6 +5,7 @@
 //           real root), and Node's original cgroup is still a domain cgroup.
 //   shared  Node shares its cgroup: limits fail with ERR_NSBIND_CGROUP and a hint, and
 //           the cgroup is untouched (same type, same subtree_control, nothing moved).
+// In both, doctor().cgroup says so first (and moves nothing), and again after the spawns.
 // Prints TAP-like lines and a closing "N passed, N failed"; exits non-zero on a failure.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const { sandbox } = createRequire(import.meta.url)(join(repo, 'dist/index.js'));
+const { sandbox, doctor } = createRequire(import.meta.url)(join(repo, 'dist/index.js'));
 const mode = process.argv[2] ?? 'ok';
 const label = process.argv[3] ?? mode;
 
@@ -42,7 +43,24 @@ console.log(`# ${label}: uid ${process.getuid()}, cgroup ${startPath}, type ${be
 const findLimit = `p=$(sed -n 's/^0:://p' /proc/self/cgroup); f=$1;
   while :; do v=$(cat /sys/fs/cgroup$p/$f 2>/dev/null); [ -n "$v" ] && [ "$v" != max ] && [ "$v" != "max 100000" ] && { echo "$v"; exit; }; [ "$p" = / ] && break; p=$(dirname $p); done; echo none`;
 
+// doctor() tells the truth for this layout before anything runs, and changes nothing.
+const expectedParent = (process.env.NSBIND_CGROUP_PARENT || startDir).replace(/(.)\/+$/, '$1');
+async function checkDoctor(when) {
+  const c = (await doctor()).cgroup;
+  const shown = JSON.stringify(c);
+  if (mode === 'shared') {
+    check(`doctor ${when}: cgroup not ok, because Node shares its cgroup`, !c.ok && /shares its cgroup/.test(c.reason ?? ''), shown);
+    check(`doctor ${when}: the fix is a delegated cgroup of its own or NSBIND_CGROUP_PARENT, never system.slice`,
+      /Delegate=yes|NSBIND_CGROUP_PARENT|only process/.test(c.fix ?? '') && !/tee .*system\.slice|system\.slice\/cgroup\.subtree_control/.test(c.fix ?? ''), shown);
+    check(`doctor ${when}: the reason is one sentence, the way out is in fix`, !/hint:/.test(c.reason ?? ''), shown);
+  } else {
+    check(`doctor ${when}: cgroup ok, version 2, sandboxes beneath ${expectedParent}`, c.ok === true && c.version === 2 && c.path === expectedParent, shown);
+  }
+}
+
 try {
+  await checkDoctor('first');
+  check('doctor moves nothing', ownPath() === startPath, ownPath());
   if (mode === 'shared') {
     try {
       await sandbox().limits({ pids: 16 }).run('true');
@@ -67,12 +85,19 @@ try {
     const now = ownPath();
     const expectedHome = process.env.NSBIND_CGROUP_PARENT || before.type === undefined ? startPath : `${startPath === '/' ? '' : startPath}/nsbind-node`;
     check(`Node is in ${expectedHome}`, now === expectedHome, now);
+    await checkDoctor('after the spawns');
     check('Node\'s original cgroup is still a domain cgroup', read(join(startDir, 'cgroup.type')) === before.type, read(join(startDir, 'cgroup.type')));
   }
   // Never a thread root, never a controller removed.
   const after = read(join(startDir, 'cgroup.subtree_control')) ?? '';
   check('no controller removed from Node\'s original cgroup', (before.subtree ?? '').split(' ').filter(Boolean).every((c) => after.split(' ').includes(c)), after);
   if (mode === 'shared') check('no controller enabled in a cgroup that holds processes', after === before.subtree, after);
+  // Alone: controllers may be enabled in Node's original cgroup only because it is empty now
+  // (Node moved into its leaf); the real root is exempt from the rule.
+  else if (before.type !== undefined) {
+    check('a controller was enabled in Node\'s original cgroup only once it held no process',
+      after === (before.subtree ?? '') || read(join(startDir, 'cgroup.procs')) === '', `${after}; procs: ${read(join(startDir, 'cgroup.procs'))}`);
+  }
 } catch (e) {
   check('no unexpected error', false, `${e.code}: ${e.message} ${e.hint ?? ''}`);
 }

@@ -4,7 +4,9 @@
 # 9p, a tmpfs on top: the guest cannot modify the host). Nothing is installed to /boot:
 # the kernel package is downloaded and unpacked into a cache directory.
 #
-#   NSBIND_VM_ONLY="cgroup-init cgroup-systemd suite"   scenarios to run (default: all)
+#   NSBIND_VM_ONLY="cgroup-init cgroup-systemd suite"   scenarios to run (default: these three;
+#                                                        `kernel` is the suite scenario with the
+#                                                        files of test/vm/kernel-tests.txt, as CI)
 #   NSBIND_VM_CACHE=/var/cache/nsbind-vm                 where the kernel and initramfs go
 #   NSBIND_VM_TESTS="test/a.test.ts test/b.test.ts"      the suite scenario runs only these
 #   NSBIND_VM_KERNEL=linux-image-6.1.0-57-amd64          the kernel package (default: newest 6.1)
@@ -79,10 +81,11 @@ kvm=()
 if [ "${NSBIND_VM_KVM:-auto}" != 0 ] && [ -w /dev/kvm ]; then kvm=(-accel kvm -cpu host); fi
 
 boot() { # scenario accel... : runs one guest, its console to $log
-  local s=$1; shift
+  local s=$1 tests=${NSBIND_VM_TESTS:-}; shift
+  if [ "$s" = kernel ]; then s=suite; tests=$(grep -v '^#' "$repo/test/vm/kernel-tests.txt"); fi
   timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 "$@" -m "${NSBIND_VM_MEM:-3G}" -smp "${NSBIND_VM_CPUS:-2}" \
     -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 nsbind.repo=$repo nsbind.scenario=$s nsbind.ci=${CI:-} nsbind.tests=$(echo ${NSBIND_VM_TESTS:-} | tr ' ' ,) quiet" \
+    -append "console=ttyS0 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 nsbind.repo=$repo nsbind.scenario=$s nsbind.ci=${CI:-} nsbind.tests=$(echo $tests | tr ' ' ,) quiet" \
     -virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap" \
     -nic none </dev/null >"$log" 2>&1 || true
 }
@@ -90,12 +93,13 @@ boot() { # scenario accel... : runs one guest, its console to $log
 passed=0 failed=0
 for s in $scenarios; do
   log="$cache/$s.log"
-  timeout_s=${NSBIND_VM_TIMEOUT:-$([ "$s" = suite ] && echo 3600 || echo 600)}
+  timeout_s=${NSBIND_VM_TIMEOUT:-$(case $s in suite) echo 5400 ;; kernel) echo 3600 ;; *) echo 600 ;; esac)}
+  guest=$s; [ "$s" = kernel ] && guest=suite
   start=$(date +%s)
   # The guest prints "nsbind-vm: guest up" once in its root and "nsbind-vm: result
   # <scenario> <rc>" before powering off.
   if [ ${#kvm[@]} -gt 0 ]; then boot "$s" "${kvm[@]}"; grep -q 'nsbind-vm: guest up' "$log" || boot "$s" "${tcg[@]}"; else boot "$s" "${tcg[@]}"; fi
-  rc=$(sed -n "s/.*nsbind-vm: result $s \([0-9]*\).*/\1/p" "$log" | tail -1)
+  rc=$(sed -n "s/.*nsbind-vm: result $guest \([0-9]*\).*/\1/p" "$log" | tail -1)
   took=$(( $(date +%s) - start ))
   if [ "$rc" = 0 ]; then
     passed=$((passed + 1)); echo "ok - vm $s (${took}s, kernel $kver)"
