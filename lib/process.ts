@@ -324,7 +324,6 @@ function stepName(op: number): string {
     case Step.TIME_OFFSETS: return 'time offsets';
     case Step.CGROUP: return 'join cgroup';
     case Step.PIPES: return 'stdio pipes';
-    case Step.IDMAP: return 'idmap writable binds';
     case Step.TIME_NS: return 'create the time namespace';
     case Step.VETH_CREATE: return 'veth: create the pair';
     case Step.VETH_PEER: return 'veth: configure the peer end';

@@ -1,5 +1,5 @@
 // Mount flags without mount_setattr (fs_remount.h). Used only when TypeScript chose it
-// (NSB_FS_REMOUNT: a kernel older than 5.12, or the tests forcing that path).
+// (NSB_OP_FS_NO_SETATTR: a kernel older than 5.12, or the tests forcing that path).
 //
 // Why it is built like this:
 //   - mount(2) cannot change a detached mount (it must be in our mount namespace), so the

@@ -209,7 +209,6 @@ enum nsb_syscall_id : int32_t {
 #define NSB_STEP_TIME_OFFSETS (-14)
 #define NSB_STEP_CGROUP (-15)     // joining the sandbox's cgroup (v1, or without clone3)
 #define NSB_STEP_PIPES (-16)      // creating the stdio pipes
-#define NSB_STEP_IDMAP (-17)      // idmapping a writable bind's tree for its owner (native/idmap.cc, before the clone)
 #define NSB_STEP_TIME_NS (-20)    // the child unsharing the time namespace (before its offsets)
 // The network concern's parent steps (native/veth.h), numbered after its op range.
 #define NSB_STEP_VETH_CREATE (-50)   // creating the pair, the sandbox end in the child's netns

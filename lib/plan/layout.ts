@@ -152,7 +152,6 @@ export const Step = {
   TIME_OFFSETS: -14,
   CGROUP: -15,
   PIPES: -16,
-  IDMAP: -17,
   TIME_NS: -20,
   VETH_CREATE: -50,
   VETH_PEER: -51,
