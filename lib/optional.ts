@@ -12,7 +12,7 @@
 // retry would have to rebuild them behind the caller's back.
 import { native } from './binding.js';
 import { NAMESPACE_TYPES, type NamespaceType, type SandboxOptions } from './options.js';
-import { createdNamespaces, isPrivileged } from './namespaces/created.js';
+import { createdNamespaces } from './namespaces/created.js';
 import { cloneFlag } from './namespaces/types.js';
 
 /** Refusals that do not change while this process runs (unlike ENOSPC, a count limit). */
@@ -51,18 +51,17 @@ function withoutTypes(options: SandboxOptions, drop: Set<NamespaceType>): Sandbo
  * permission depends on the combination. Required namespaces are never probed: their
  * refusal is reported by the spawn itself, with the step and a hint.
  */
-export function resolveOptional(options: SandboxOptions, privileged?: boolean): SandboxOptions {
+export function resolveOptional(options: SandboxOptions): SandboxOptions {
   const ns = options.namespaces ?? {};
   const optional = NAMESPACE_TYPES.filter((t) => (ns[t] || undefined)?.optional === true && (ns[t] || undefined)?.join === undefined);
   if (optional.length === 0) return options;
-  privileged ??= isPrivileged();  // here, not as a default: geteuid is a syscall on every spawn
   const dropped = new Set<NamespaceType>();
-  const required = createdNamespaces(withoutTypes(options, new Set(optional)), privileged);
+  const required = createdNamespaces(withoutTypes(options, new Set(optional)));
   for (const [i, t] of optional.entries()) {
     // A type another option needs anyway (filesystem steps need mnt) is not optional.
     if (required.has(t)) continue;
     const untried = new Set([...dropped, ...optional.slice(i + 1)]);
-    const trial = createdNamespaces(withoutTypes(options, untried), privileged);
+    const trial = createdNamespaces(withoutTypes(options, untried));
     if (allowed(flagsOf(trial)) !== 0) dropped.add(t);
   }
   return dropped.size === 0 ? options : withoutTypes(options, dropped);

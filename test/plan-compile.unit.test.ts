@@ -19,7 +19,7 @@ import type { SandboxOptions } from '../lib/options.js';
 /** An unprivileged caller (uid 1000) on a recent kernel with Landlock 4, no I/O needed. */
 function factsFor(options: Readonly<SandboxOptions>, over: Partial<Facts> = {}): Facts {
   const privileged = over.privileged ?? false;
-  const created = createdNamespaces(options as SandboxOptions, privileged);
+  const created = createdNamespaces(options as SandboxOptions);
   return {
     privileged,
     euid: 1000,

@@ -19,7 +19,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { native } from '../binding.js';
 import type { FsStep, SandboxOptions } from '../options.js';
-import { createdNamespaces, isPrivileged } from '../namespaces/created.js';
+import { createdNamespaces } from '../namespaces/created.js';
 import type { FilesStep } from './steps.js';
 
 let userns: boolean | undefined;
@@ -93,8 +93,8 @@ export function degradedRules(steps: readonly FilesStep[]): DegradedRule[] {
  * euid 0 and is refused all the same; only the kernel's answer (one probe per process)
  * tells.
  */
-export function degradeFiles(options: SandboxOptions, privileged = isPrivileged()): SandboxOptions {
-  if (!createdNamespaces(options, privileged).has('user') || usernsAllowed()) return options;
+export function degradeFiles(options: SandboxOptions): SandboxOptions {
+  if (!createdNamespaces(options).has('user') || usernsAllowed()) return options;
   // The user namespace every sandbox gets by default (SPEC 2.1) is the one refused here:
   // unless the caller asked for it by name, it falls away (SPEC 2.5: seccomp, rlimits and
   // .files() by Landlock still apply, with no namespace; `isolation` says so).

@@ -15,7 +15,7 @@ export function isPrivileged(): boolean {
  * nothing of users gets none: a new user namespace would own none of them, and joining
  * needs capabilities over their owner.
  */
-export function createdNamespaces(options: SandboxOptions, privileged = isPrivileged()): Set<NamespaceType> {
+export function createdNamespaces(options: SandboxOptions): Set<NamespaceType> {
   const out = new Set<NamespaceType>();
   const ns = options.namespaces ?? {};
   for (const [type, o] of Object.entries(ns) as [NamespaceType, { join?: unknown } | undefined][]) {

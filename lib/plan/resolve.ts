@@ -214,7 +214,7 @@ function idmapTrees(options: SandboxOptions, steps: readonly FilesystemStep[], p
 /** Reads what compiling this sandbox's plan needs to know about the host, now. */
 export function resolve(options: SandboxOptions, input: SpawnInput): Facts {
   const privileged = isPrivileged();
-  const created = createdNamespaces(options, privileged);
+  const created = createdNamespaces(options);
   const transientFds: number[] = [];
   const release = kernelRelease();
   try {
