@@ -75,24 +75,25 @@ function checkLab(stdout: string) {
 }
 
 describe('nsbind/vitest lab()', () => {
-  it('nodes joined through a hub: each its own network and hostname, root inside, reaching each other by address', async (ctx) => {
-    const why = await unavailable('userns', 'namespaces.net', 'namespaces.uts');
-    if (why) ctx.skip(why);
-    distModule('vitest');
-    const r = runNode(LAB_SCRIPT);
-    expect(r.stderr).toBe('');
-    checkLab(r.stdout);
-  });
-
-  it('as an unprivileged caller (built from inside the hub), the same', async (ctx) => {
-    if (!isRoot) ctx.skip('needs root to run a child as nobody (this run is unprivileged: the test above is this case)');
-    const why = await unavailable('userns', 'namespaces.net', 'namespaces.uts');
-    if (why) ctx.skip(why);
-    distModule('vitest');
-    const r = runAsNobody(LAB_SCRIPT);
-    expect(r.stderr).toBe('');
-    checkLab(r.stdout);
-  });
+  // The caller as it is (root in CI), then unprivileged: a rootless lab is built from inside the hub.
+  for (const c of [
+    { title: 'nodes joined through a hub: each its own network and hostname, root inside, reaching each other by address', run: runNode, skip: '' },
+    {
+      title: 'as an unprivileged caller (built from inside the hub), the same',
+      run: runAsNobody,
+      skip: isRoot ? '' : 'needs root to run a child as nobody (this run is unprivileged: the test above is this case)',
+    },
+  ]) {
+    it(c.title, async (ctx) => {
+      if (c.skip) ctx.skip(c.skip);
+      const why = await unavailable('userns', 'namespaces.net', 'namespaces.uts');
+      if (why) ctx.skip(why);
+      distModule('vitest');
+      const r = c.run(LAB_SCRIPT);
+      expect(r.stderr).toBe('');
+      checkLab(r.stdout);
+    });
+  }
 
   it('close() leaves no process, namespace or link behind', async (ctx) => {
     distModule('lab-hub'); // an unprivileged caller's hub runs the compiled module
