@@ -5,7 +5,8 @@
 // once by lib/unsafe-test.ts), is shown to work without it, so no case can pass by
 // accident.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
@@ -122,6 +123,24 @@ describe.skipIf(!haveCc)(`the setup window${haveCc ? '' : ' (skipped: no C compi
       if (!c.nobody && isRoot) expect(race(c, attacker, victim, 300, 'setup-nondumpable').verdict).toMatch(/^won \d+$/);
     });
   }
+
+  it.skipIf(!isRoot)(`root: a sandbox with a writable bind (its idmap helper, in a new user namespace before the clone, and its setup child) is never opened by a root program without a user namespace; without non-dumpable memory it is${isRoot ? '' : ' (skipped: needs root)'}`, () => {
+    // Only a root caller idmaps (an unprivileged one's binds are its own ids already). The
+    // helper shares Node's memory like the setup child, and both user namespaces are root's:
+    // a root program owns them, so only the non-dumpable memory stops it (native/idmap.cc).
+    // (The attacker cannot tell the helper from the setup child: with the protection off it
+    // wins against whichever it opens first.)
+    const c = creators[0];
+    const tree = mkdtempSync(join(tmpdir(), 'nsbind-idmap-race-'));
+    try {
+      const attacker = 'nsbind.sandbox().user(false).net()';
+      const victim = `() => nsbind.sandbox().bind(${JSON.stringify(tree)})`;
+      neverWins(race(c, attacker, victim, 100));
+      expect(race(c, attacker, victim, 300, 'setup-nondumpable').verdict).toMatch(/^won \d+$/);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
 
   it.skipIf(!isRoot)(`root: sandbox().net()'s setup children are never opened by another sandbox().net(), and are with both protections off${isRoot ? '' : ' (skipped: needs root)'}`, () => {
     const c = creators[0];
