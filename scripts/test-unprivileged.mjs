@@ -46,7 +46,8 @@ try {
     gid: UID,
     stdio: 'inherit',
     // vitest's cache would go under the shared node_modules: keep it in the copy.
-    env: { ...process.env, PATH: searchablePath(), HOME: work, NSBIND_TEST_CACHE_DIR: join(work, '.cache') },
+    // npm's cache too (`npm run` exports root's as npm_config_cache): the user's own.
+    env: { ...process.env, PATH: searchablePath(), HOME: work, NSBIND_TEST_CACHE_DIR: join(work, '.cache'), npm_config_cache: join(work, '.npm') },
   });
   status = r.status ?? 1;
 } finally {
