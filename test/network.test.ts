@@ -244,7 +244,8 @@ describe.skipIf(!canRun && !inCI)('veth (needs root and iproute2)', () => {
   }, 120_000);
 });
 
-describe.skipIf(!canRun && !inCI)('network isolation', () => {
+// (A sandbox with its own netns needs no privilege: this runs for every caller.)
+describe('network isolation', () => {
   it('a host abstract unix socket is unreachable from a sandbox with its own netns', async () => {
     const name = `\0nsbind-test-${process.pid}`;
     const server = createNetServer((s) => s.end('hi'));
@@ -263,7 +264,7 @@ describe.skipIf(!canRun && !inCI)('network isolation', () => {
   });
 });
 
-describe.skipIf(!canRun && !inCI)('without privileges', () => {
+describe.skipIf(!canRun && !inCI)(`without privileges${canRun ? '' : ' (skipped: needs root to run a child as uid 65534, and iproute2)'}`, () => {
   it('a veth to the host and netns.add are refused with a hint, and leave nothing', () => {
     const before = hostLinks();
     const r = runAsNobody(`
