@@ -18,6 +18,7 @@ import type { SandboxProcess } from './process.js';
 import { spawnSandbox } from './spawn.js';
 import type { SpawnOptions } from './spawn-types.js';
 import type { StdioOption } from './stdio.js';
+import * as v from './validate.js';
 
 /**
  * What fork() needs of the builder: its options, and `.roBind()` to add the binds Node
@@ -27,7 +28,6 @@ import type { StdioOption } from './stdio.js';
 interface ForkBuilder {
   readonly options: Readonly<SandboxOptions>;
 }
-import * as v from './validate.js';
 
 export type { Serialization } from './ipc/serialization.js';
 export type { IpcMethods, IpcControl, SendCallback } from './ipc/channel.js';
