@@ -49,7 +49,7 @@ function addonPath(): string {
   return line.slice(line.indexOf('/'));
 }
 
-describe.runIf(isRoot && haveCc)('a root creator: the program is never host root unless asked', () => {
+describe.runIf(isRoot && haveCc)(`a root creator: the program is never host root unless asked${isRoot ? (haveCc ? '' : ' (skipped: no C compiler cc to build the probe)') : ' (skipped: needs root; the unprivileged creator is the next block)'}`, () => {
   it('cannot write a root-owned 0644 file (and can with an explicit map to host 0)', async () => {
     const file = join(dir, 'owned-by-root');
     writeFileSync(file, 'x');

@@ -88,7 +88,7 @@ describe.skipIf(!haveCc)(`escape suite${haveCc ? '' : ' (skipped: no C compiler 
       expect(s).toMatchObject({ CapInh: want, CapPrm: want, CapEff: want, CapBnd: want, CapAmb: want });
     });
 
-    it.skipIf(!isRoot)('kept capabilities survive the switch to a non-root uid (ambient)', async () => {
+    it.skipIf(!isRoot)(`kept capabilities survive the switch to a non-root uid (ambient)${isRoot ? '' : ' (skipped: needs root, to map a second uid to switch to)'}`, async () => {
       const s = await status(sandbox().capabilities(['CAP_NET_BIND_SERVICE']).as({ uid: 65534, gid: 65534 }));
       const want = maskHex('CAP_NET_BIND_SERVICE');
       expect(s).toMatchObject({ CapPrm: want, CapEff: want, CapAmb: want, CapBnd: want });

@@ -57,7 +57,7 @@ describe('degraded mode: no user namespace', () => {
     });
   });
 
-  it.skipIf((landlockAbi() === 0 || !isRoot) && !inCI)('as a user whose user.max_user_namespaces is 0 (inside a test user namespace): the same', () => {
+  it.skipIf((landlockAbi() === 0 || !isRoot) && !inCI)(`as a user whose user.max_user_namespaces is 0 (inside a test user namespace): the same${landlockAbi() === 0 ? ' (skipped: no Landlock in this kernel)' : isRoot ? '' : ' (skipped: needs root, to set the limit in a user namespace of its own and switch to a user)'}`, () => {
     const inner = join(dir, 'inner.js'); // written by the test above
     const r = runNode(`const r = await nsbind.sandbox()
         .user({ uidMap: [{ inside: 0, outside: 0, count: 65536 }], gidMap: [{ inside: 0, outside: 0, count: 65536 }] })

@@ -34,7 +34,7 @@ describe('kernel release -> interface', () => {
 });
 
 const root = process.getuid?.() === 0;
-describe.skipIf(!root)('overlay the way kernels before 6.8 get it', () => {
+describe.skipIf(!root)(`overlay the way kernels before 6.8 get it${root ? '' : ' (skipped: needs root)'}`, () => {
   let dir: string;
   beforeAll(() => {
     dir = scratch();
@@ -71,7 +71,7 @@ describe.skipIf(!root)('overlay the way kernels before 6.8 get it', () => {
     expect(out).toMatch(/lowerdir=\/proc\/self\/fd\/\d+:\/proc\/self\/fd\/\d+,/);
   });
 
-  it.skipIf(!atLeast(release(), 6, 8))('on this kernel the layers go by descriptor', async () => {
+  it.skipIf(!atLeast(release(), 6, 8))(`on this kernel the layers go by descriptor${atLeast(release(), 6, 8) ? '' : ' (skipped: this kernel is older than 6.8)'}`, async () => {
     const out = await sh(sandbox().overlay('/mnt', { lower: [join(dir, 'lower')] }), 'grep " /mnt " /proc/self/mountinfo');
     expect(out).toMatch(/lowerdir\+=/);
   });

@@ -24,7 +24,7 @@ describe('refusals', () => {
     expect(hintFor('EPERM', 'newuidmap', 'uid_map')).toMatch(/subuid/);
   });
 
-  it.skipIf(!isRoot || !hasCommand('unshare'))('a namespace limit of 0 gives ENOSPC at clone, with the limit named in the hint', () => {
+  it.skipIf(!isRoot || !hasCommand('unshare'))(`a namespace limit of 0 gives ENOSPC at clone, with the limit named in the hint${isRoot && hasCommand('unshare') ? '' : ' (skipped: needs root and unshare, to set the limit in a user namespace of its own)'}`, () => {
     // Oracle harness: a user namespace of the test's own whose user.max_user_namespaces is 0.
     const script = `require(${JSON.stringify(join(root, 'dist/index.js'))}).sandbox().user().run('true')
       .then(() => console.log('ran'), (e) => console.log(JSON.stringify({ code: e.code, step: e.step, syscall: e.syscall, hint: e.hint })))`;

@@ -11,7 +11,7 @@ function inChild(code: string) {
 }
 
 describe('nsbind/syscalls', () => {
-  it.skipIf(!isRoot)('unshare(CLONE_NEWUTS) then sethostname works in a child Node process', () => {
+  it.skipIf(!isRoot)(`unshare(CLONE_NEWUTS) then sethostname works in a child Node process${isRoot ? '' : ' (skipped: needs root: unshare in a Node process without a user namespace)'}`, () => {
     const host = require('node:os').hostname();
     const r = inChild(`s.unshare(s.CLONE_NEWUTS); s.sethostname('raw-test'); console.log(os.hostname());`);
     expect(r.out).toBe('raw-test');
