@@ -134,7 +134,7 @@ describe.runIf((landlockAbi() > 0 || inCI) && hasCommand('cc'))('degraded mode: 
 
   const refused = { 'read-size': 'errno 13', 'open-rw': 'errno 13', 'vm-readv': 'errno 1', 'pidfd-getfd': 'errno 1', ptrace: 'errno 1' };
   for (const creator of ['root', 'unprivileged'] as const) {
-    it.skipIf(creator === 'root' && !isRoot && !inCI)(`${creator}: a degraded sandbox cannot read Node's environ or memory, process_vm_readv, pidfd_getfd or ptrace it; without its Landlock domain it can`, () => {
+    it.skipIf(creator === 'root' && !isRoot && !inCI)(`${creator}: a degraded sandbox cannot read Node's environ or memory, process_vm_readv, pidfd_getfd or ptrace it; without its Landlock domain it can${creator === 'root' && !isRoot ? ' (skipped: needs root)' : ''}`, () => {
       const on = attacks(creator);
       for (const sb of ['bare', 'files']) {
         expect(on[sb]).toEqual({ ...refused, isolation: [], landlock: landlockAbi() });
