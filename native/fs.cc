@@ -481,6 +481,41 @@ long mask_file_source(const Run& r) {
   return t;
 }
 
+// A mount of the mask tmpfs's empty file, to put over a masked file. Cloning from a
+// detached mount (what mask_file_source made) is refused with EINVAL by kernels before
+// 6.15 (open_tree wants a mount of this namespace). There the tmpfs is attached for the
+// moment over the sandbox's root directory -- where nothing looks: a path walk never
+// follows a mount on its starting point, and the root is one -- cloned, and unmounted
+// again through the working directory (umount2 takes no descriptor). An unmounted mount
+// cannot be attached again, so the next masked file gets a tmpfs of its own.
+long clone_empty(const Run& r) {
+  long t = mask_file_source(r);
+  if (t < 0) return t;
+  long c = nsb_sys(SYS_open_tree, t, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
+  if (c != -EINVAL_) return c < 0 ? fail(r, NSB_SYS_OPEN_TREE, c) : c;
+  long root = root_fd(r);
+  if (root < 0) return root;
+  long e = nsb_sys(SYS_move_mount, t, NSB_P(""), root, NSB_P(""), kMoveFEmpty | kMoveTEmpty);
+  if (e < 0) return fail(r, NSB_SYS_MOVE_MOUNT, e);
+  c = nsb_sys(SYS_open_tree, t, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
+  long cwd = nsb_sys(SYS_openat, kAtFdcwd, NSB_P("."), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  e = cwd < 0 ? cwd : nsb_sys(SYS_fchdir, t);
+  if (e >= 0) e = nsb_sys(SYS_umount2, NSB_P("."), kMntDetach);
+  if (cwd >= 0) {
+    nsb_sys(SYS_fchdir, cwd);
+    close_fd(cwd);
+  }
+  close_fd(t);
+  r.s->mask_fd = -1;
+  if (c < 0) return fail(r, NSB_SYS_OPEN_TREE, c);
+  if (e < 0) {
+    // Left over the root, the tmpfs would show in mountinfo: fail rather than leave it.
+    close_fd(c);
+    return fail(r, NSB_SYS_UMOUNT2, e);
+  }
+  return c;
+}
+
 long op_mask(const Run& r, const nsb_op& op) {
   long fd = resolve(r, r.arena + op.s[0]);
   if (fd == -ENOENT_ && (op.flags & NSB_FS_OPTIONAL)) return 0;
@@ -495,11 +530,7 @@ long op_mask(const Run& r, const nsb_op& op) {
     // fails with EROFS. (/dev/null would read empty too, but a device node takes writes
     // on a read-only mount and drops them: a program would believe it had written.)
     // One small tmpfs serves every masked file of the sandbox.
-    m = mask_file_source(r);
-    if (m >= 0) {
-      long c = nsb_sys(SYS_open_tree, m, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
-      m = c < 0 ? fail(r, NSB_SYS_OPEN_TREE, c) : c;
-    }
+    m = clone_empty(r);
     later = kAttrRdonly | kAttrNosuid | kAttrNodev | kAttrNoexec;
     if (m >= 0 && set_attrs(r, m, later, false) < 0) {
       close_fd(m);
