@@ -190,7 +190,10 @@ struct Outcome {
 };
 
 // The order of SandboxProcess.namespaces (lib/options.ts NAMESPACE_TYPES).
-static const char* const kNsTypes[8] = {"user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time"};
+// The time namespace is read as `time_for_children`: the one the sandbox's programs run
+// in. Before Linux 6.12 the top process is nsbind-init, which unshared it for the program it
+// forks and stays in the caller's own (only a fork enters a new time namespace there).
+static const char* const kNsTypes[8] = {"user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time_for_children"};
 
 // Reads /proc/PID/ns/* here rather than in JS: eight stat calls cost ~100 us of the
 // JS thread per spawn through fs.statSync, a few us on this thread.
