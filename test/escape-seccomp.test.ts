@@ -6,7 +6,7 @@
 // must get further (it works, or the kernel answers something other than the filter's
 // EPERM), so no case can pass because this machine forbids the call for another reason.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,8 @@ if (haveCc) {
 /** What the probe gets on the host, outside any sandbox. */
 const onHost = (...args: string[]) => (haveCc ? execFileSync(probe, args, { encoding: 'utf8' }).trim() : '');
 const hostVsock = onHost('socket', '40') === 'ok';
-const ioUringOpen = readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim() === '0';
+// (kernel.io_uring_disabled came with Linux 6.6: before it, io_uring is open to all.)
+const ioUringOpen = !existsSync('/proc/sys/kernel/io_uring_disabled') || readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim() === '0';
 
 const ATTACKS = [
   ['io_uring_setup'],
