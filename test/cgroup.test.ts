@@ -11,6 +11,7 @@ import { isAlive, reclaimStale } from '../lib/cgroup/reclaim.js';
 import { currentLayout, prepareCgroup, type SandboxCgroup } from '../lib/cgroup/sandbox-cgroup.js';
 import { cgroupTree } from '../lib/cgroup/teardown.js';
 import { systemdRuns } from '../lib/cgroup/hints.js';
+import { PARENT_ENV, planV2, realView } from '../lib/cgroup/placement.js';
 import { requires } from './helpers.js';
 // Where systemd runs the hint is systemd-run; elsewhere an administrator's delegation.
 const DELEGATE_HINT = systemdRuns() ? 'systemd-run --user --scope -p Delegate=yes' : 'have an administrator create a cgroup for you';
@@ -19,6 +20,18 @@ const DELEGATE_HINT = systemdRuns() ? 'systemd-run --user --scope -p Delegate=ye
 const layout = currentLayout();
 const hasV1 = ['memory', 'pids', 'cpu'].every((c) => layout.v1.has(c));
 const hasV2 = layout.v2 !== undefined && !layout.v2.readOnly;
+/**
+ * Where v2 sandbox cgroups go on this host (lib/cgroup/placement.ts): our own cgroup, or
+ * on a pure v2 host where Node shares it, the cgroup Node's leaf was made in, or
+ * NSBIND_CGROUP_PARENT. Read when asked: a placement may have moved Node since.
+ */
+function v2Parent(): string {
+  try {
+    return planV2(layout.v2!, layout.kind, process.env[PARENT_ENV], process.pid, realView).parentDir.replace(/\/$/, '');
+  } catch {
+    return layout.v2!.ownDir.replace(/\/$/, '');
+  }
+}
 const isRoot = process.getuid?.() === 0;
 
 // Every case makes cgroups beneath ours: doctor() says whether we may (and how to).
@@ -138,7 +151,7 @@ describe.skipIf(!hasV2)(hasV2 ? 'v2' : 'v2 (skipped: no writable cgroup2 mount h
     const cg = await prepare(normalizeLimits({}), { hierarchy: 'v2' });
     expect(cg.version).toBe(2);
     const [dir] = cg.dirs;
-    expect(dir.startsWith(layout.v2!.ownDir.replace(/\/$/, '') + '/nsbind-')).toBe(true);
+    expect(dir.startsWith(v2Parent() + '/nsbind-')).toBe(true);
     expect(cg.procsFiles).toEqual([]);
     // The fd the addon places the sandbox's init with is the directory itself.
     expect(cg.cloneIntoFd).toBeGreaterThanOrEqual(0);
@@ -190,7 +203,7 @@ describe('stale sandbox cgroups of dead Node processes', () => {
 
   it.skipIf(!hasV1 && !hasV2)(`are removed by the next prepareCgroup beneath the same parent; live or busy ones stay${hasV1 || hasV2 ? '' : ' (skipped: no cgroup hierarchy)'}`, async () => {
     const which = hasV1 ? 'v1' : 'v2';
-    const parent = which === 'v1' ? layout.v1.get('pids')!.ownDir : layout.v2!.ownDir;
+    const parent = which === 'v1' ? layout.v1.get('pids')!.ownDir : v2Parent();
     const dead = await deadPid();
     const stale = join(parent, `nsbind-${dead}-1`);
     const staleNested = join(parent, `nsbind-${dead}-2`);
@@ -242,8 +255,11 @@ describe.skipIf(!isRoot)(`where no hierarchy is writable${isRoot ? '' : ' (skipp
     const results = JSON.parse(r.stdout) as Array<{ code: string; hint: string; message: string }>;
     expect(results).toHaveLength(4);
     for (const e of results) {
-      expect(['EACCES', 'EPERM', 'EROFS']).toContain(e.code);
-      expect(e.hint).toContain(DELEGATE_HINT);
+      // A refused write (EACCES/EPERM/EROFS), or on a pure v2 host the placement's own typed
+      // refusal (ERR_NSBIND_CGROUP: no cgroup there may take a sandbox); the hint is the same.
+      expect(['EACCES', 'EPERM', 'EROFS', 'ERR_NSBIND_CGROUP'], e.message).toContain(e.code);
+      // (A parent named by NSBIND_CGROUP_PARENT that the user may not write: delegate that one.)
+      expect(e.hint).toContain(process.env[PARENT_ENV] ? 'delegate it (chown the directory' : DELEGATE_HINT);
       expect(e.message).toMatch(/^nsbind: limits: /);
     }
   });
