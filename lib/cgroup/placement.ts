@@ -109,7 +109,7 @@ export function planV2(
         'the parent of the sandbox cgroups must stay empty: cgroup v2 gives controllers to the children of a cgroup only while it holds no process');
     }
     if (!view.writable(dir) || !view.writable(posix.join(dir, 'cgroup.subtree_control'))) {
-      throw cgroupError(`${PARENT_ENV}=${envParent} is not writable by this user`, dir, `delegate it (chown the directory, its cgroup.procs, cgroup.subtree_control and cgroup.threads to the user), e.g. with Delegate=yes on the unit`);
+      throw cgroupError(`${PARENT_ENV}=${envParent} is not writable by this user`, dir, `delegate it (chown the directory, its cgroup.procs, cgroup.subtree_control and cgroup.threads to the user)${view.systemd ? ', e.g. with Delegate=yes on the unit' : ''}`);
     }
     return { parentDir: dir, parentPath: pathOfDir(h, dir), via: 'env' };
   }
