@@ -53,16 +53,22 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
+repo=$(arg repo)
+scenario=$(arg scenario)
+# A checkout beneath /tmp, /run or /dev/shm (a clone made for a CI check) would be hidden by
+# the guest's own tmpfs there: hold it by a descriptor and bind it back afterwards.
+[ -d "$repo" ] && exec 9<"$repo"
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+if [ ! -d "$repo/test/vm" ]; then mkdir -p "$repo" && mount --no-canonicalize --bind /proc/self/fd/9 "$repo"; fi
+exec 9<&- 2>/dev/null
 mount -t cgroup2 cgroup2 $cg
 ip link set lo up 2>/dev/null
-repo=$(arg repo)
-scenario=$(arg scenario)
 export CI=$(arg ci)
 echo "nsbind-vm: guest up ($(uname -r), $(cat $cg/cgroup.controllers))"
-cd "$repo" || finish "$scenario"
+# A scenario that cannot reach the checkout has run nothing: that is a failure, never a pass.
+cd "$repo" && [ -f test/vm/guest.sh ] || { echo "not ok - the checkout $repo is not visible in the guest"; rc=1; finish "$scenario"; }
 
 case $scenario in
 cgroup-init)
