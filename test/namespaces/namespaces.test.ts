@@ -137,6 +137,7 @@ describe('namespaces.list', () => {
     // counts as disagreeing only when it did so in several quiet looks.
     const agreed = new Set<number>();
     const disagreed = new Map<number, { n: number; last: string }>();
+    const missed = new Map<number, number>();
     let compared = 0;
     for (let attempt = 0; attempt < 20; attempt++) {
       const before = lsns();
@@ -146,9 +147,15 @@ describe('namespaces.list', () => {
         const b = after.get(inode);
         if (!b) continue; // gone while we looked
         const e = ours.get(inode);
-        // Seen by lsns before and after us, so it existed throughout: we must list it.
-        expect(e, `lsns lists ${a.type}:[${inode}]`).toBeDefined();
-        expect(e!.type).toBe(a.type);
+        // Seen by lsns before and after us, so it most likely existed throughout: we must
+        // list it. Not certain on a busy machine (the process lsns saw before can leave and
+        // another enter it after our scan passed its pid), so a miss counts when it recurs.
+        if (!e) {
+          missed.set(inode, (missed.get(inode) ?? 0) + 1);
+          continue;
+        }
+        missed.delete(inode);
+        expect(e.type).toBe(a.type);
         if (a.nprocs !== b.nprocs || a.pid !== b.pid || agreed.has(inode)) continue;
         const want = { nprocs: a.nprocs - self(inode), pid: a.pid, ppid: a.ppid, user: a.user, command: a.command, path: a.path, owner: a.ons, parent: a.pns };
         const got = { nprocs: e!.nprocs, pid: e!.pid, ppid: e!.ppid, user: e!.user, command: e!.command, path: e!.paths[0], owner: e!.owner ?? 0, parent: e!.parent ?? 0 };
@@ -169,8 +176,9 @@ describe('namespaces.list', () => {
           expect(now, `${e.type}:[${e.inode}] (pid ${e.pid}) is not in lsns`).not.toBe(`${e.type}:[${e.inode}]`);
         }
       }
-      if (disagreed.size === 0 && compared > 8) break;
+      if (disagreed.size === 0 && missed.size === 0 && compared > 8) break;
     }
+    expect([...missed].filter(([, n]) => n >= 3).map(([inode]) => `lsns lists ${inode}, we do not`)).toEqual([]);
     expect([...disagreed.values()].filter((d) => d.n >= 3).map((d) => d.last)).toEqual([]);
     expect(compared).toBeGreaterThan(8);
 
