@@ -2,6 +2,7 @@
 // resolved facts (lib/plan/resolve.ts): these tests give it facts by hand, with the addon
 // and the host's state out of reach, and read the plan it writes.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { distModule } from '../helpers/index.js';
 
 vi.mock('../../lib/binding.js', () => {
   const refuse = () => {
@@ -158,5 +159,14 @@ describe('compilePlan', () => {
     // Stored and replayed through the same row: its keys, and no others.
     expect(sandbox(JSON.parse(JSON.stringify(sandbox().mqueue('/q').options))).options.fs).toEqual([{ op: 'mqueue', dst: '/q' }]);
     expect(() => sandbox({ fs: [{ op: 'mqueue', dst: '/q', size: 1 }] } as never)).toThrow(expect.objectContaining({ code: 'ERR_NSBIND_INVALID' }));
+  });
+
+  it("every step kind is a method of Sandbox's own: loading lib/sandbox.js alone has them (no module adds them by being imported)", async () => {
+    const { STEP_KINDS } = await import('../../lib/fs/kinds.js');
+    const methods = [...Object.keys(STEP_KINDS), 'roBind', 'landlock'];
+    // A process of its own, which loads dist/sandbox.js and nothing else of nsbind first.
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['-e', `const { Sandbox } = require(${JSON.stringify(distModule('sandbox'))}); console.log(JSON.stringify(${JSON.stringify(methods)}.filter((m) => typeof Sandbox.prototype[m] !== 'function')))`], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([]);
   });
 });
