@@ -21,6 +21,7 @@ import { normalizeLandlock } from './security/landlock-builder.js';
 import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
 import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import * as fsb from './fs/builder.js';
+import { lockFiles } from './lock-file.js';
 import type { FilesPolicy } from './fs/policy.js';
 import type { BindOptions, OverlayOptions, TmpfsOptions } from './fs/steps.js';
 import { validateJoin } from './namespaces/join.js';
@@ -544,6 +545,20 @@ export class Sandbox {
    */
   landlock(o: LandlockOptions): Sandbox {
     return this.with({ landlock: normalizeLandlock(o) });
+  }
+
+  /**
+   * Holds a read lock (fcntl `F_RDLCK`, the whole file) on `path` while the sandbox
+   * runs, as bubblewrap's `--lock-file`: taken by nsbind's init after the filesystem
+   * steps (the path is the sandbox's view, and the file must exist there), released
+   * when the sandbox ends, however it ends. Outside, a write lock (`F_SETLK`) fails
+   * while the sandbox runs; `F_SETLKW` waits for its end. These are POSIX (fcntl)
+   * locks: `flock(2)` and `flock(1)` do not see them. Not with `pid({ init: false })`
+   * (no init to hold it). Several calls take several locks.
+   * @example sandbox().bind('/run/app').lockFile('/run/app/lock').run('server')
+   */
+  lockFile(path: string | readonly string[]): Sandbox {
+    return this.with({ lockFile: lockFiles(this.options.lockFile, path) });
   }
 
   /**

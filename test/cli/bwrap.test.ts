@@ -79,7 +79,7 @@ describe('nsbind bwrap: syntax and messages', () => {
   });
 
   it('unsupported bwrap flags say so (no silent drop)', () => {
-    for (const args of [['--lock-file', '/tmp/x'], ['--userns', '3'], ['--sync-fd', '3'], ['--exec-label', 'x']]) {
+    for (const args of [['--userns', '3'], ['--sync-fd', '3'], ['--exec-label', 'x']]) {
       const r = nsbind(['bwrap', ...args, '--ro-bind', '/', '/', 'true']);
       expect(r.status, args[0]).toBe(1);
       expect(r.stderr, args[0]).toMatch(new RegExp(`^bwrap: ${args[0]}`));

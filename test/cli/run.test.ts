@@ -219,3 +219,18 @@ describe('help and version', () => {
     for (const cmd of ['run', 'exec', 'ls', 'netns', 'doctor']) expect(r.stdout).toContain(`  ${cmd} `);
   });
 });
+
+describe('nsbind run: stdin shared with the program', () => {
+  it('a socket on stdin (child_process "pipe") stays blocking: the program reads what comes later', async () => {
+    // Node's own process.stdin would set O_NONBLOCK on the shared socket: the program's
+    // read then failed with EAGAIN at once (sh's `read` saw end of input).
+    const c = spawn(process.execPath, [MAIN, 'run', '--', 'sh', '-c', 'echo ready; read x; echo "got $x"'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // Written a moment after the program said it is about to read: that read must block
+    // until the line comes, not fail.
+    c.stdout.once('data', () => setTimeout(() => c.stdin.end('hello\n'), 300));
+    const code = await new Promise((r) => c.once('exit', r));
+    expect([code, out]).toEqual([0, 'ready\ngot hello\n']);
+  });
+});

@@ -294,7 +294,7 @@ describe('freestanding setup code (issue 14 item 7)', () => {
 
   it.skipIf(!haveObjs)(`the objects that run between clone and exec reference nothing outside themselves: no libc, no PLT${haveObjs ? '' : ' (skipped: no build/ objects or no nm; a prebuilt install)'}`, () => {
     const objs = readdirSync(objDir).filter((f) => f.endsWith('.o')).map((f) => join(objDir, f));
-    expect(objs.map((o) => o.split('/').pop()).sort()).toEqual(['child.o', 'clone.o', 'egress_child.o', 'fs.o', 'fs_remount.o', 'interp.o', 'landlock.o', 'security_ops.o']);
+    expect(objs.map((o) => o.split('/').pop()).sort()).toEqual(['child.o', 'clone.o', 'egress_child.o', 'fs.o', 'fs_remount.o', 'interp.o', 'landlock.o', 'lock_file.o', 'security_ops.o']);
     const names = (args: string[]) =>
       new Set(execFileSync('nm', [...args, ...objs], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/).pop()!).filter((n) => n && !n.endsWith(':')));
     const undefinedSyms = names(['-u']);
