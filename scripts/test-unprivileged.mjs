@@ -15,7 +15,8 @@ const args = ['run', ...process.argv.slice(2)];
 
 if (process.geteuid() !== 0) {
   // Already unprivileged: nothing to switch, run in place.
-  process.exit(spawnSync(process.execPath, [vitest, ...args], { cwd: root, stdio: 'inherit' }).status ?? 1);
+  const env = { ...process.env, NSBIND_TEST_UNPRIVILEGED: '1' };
+  process.exit(spawnSync(process.execPath, [vitest, ...args], { cwd: root, stdio: 'inherit', env }).status ?? 1);
 }
 
 // dist/ as `npm test` builds it first: tests load it in child processes, and a copy whose
@@ -47,7 +48,7 @@ try {
     stdio: 'inherit',
     // vitest's cache would go under the shared node_modules: keep it in the copy.
     // npm's cache too (`npm run` exports root's as npm_config_cache): the user's own.
-    env: { ...process.env, PATH: searchablePath(), HOME: work, NSBIND_TEST_CACHE_DIR: join(work, '.cache'), npm_config_cache: join(work, '.npm') },
+    env: { ...process.env, PATH: searchablePath(), HOME: work, NSBIND_TEST_CACHE_DIR: join(work, '.cache'), npm_config_cache: join(work, '.npm'), NSBIND_TEST_UNPRIVILEGED: '1' },
   });
   status = r.status ?? 1;
 } finally {

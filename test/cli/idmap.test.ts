@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAIN, nsbind, hasCommand, inCI, isRoot } from '../helpers/index.js';
+import { MAIN, nsbind, hasCommand, isRoot, rootInCI } from '../helpers/index.js';
 
 const ready = isRoot && hasCommand('unshare') && hasCommand('newuidmap');
 const reason = ready ? '' : ' (skipped: needs root, unshare and newuidmap (apt-get install uidmap))';
-if (inCI && !ready) throw new Error('CI runs as root with util-linux and uidmap (.ci/run)');
+if (rootInCI && !ready) throw new Error('CI runs as root with util-linux and uidmap (.ci/run)');
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbind-idmap-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -157,7 +157,9 @@ describe('namespaces.list', () => {
         missed.delete(inode);
         expect(e.type).toBe(a.type);
         if (a.nprocs !== b.nprocs || a.pid !== b.pid || agreed.has(inode)) continue;
-        const want = { nprocs: a.nprocs - self(inode), pid: a.pid, ppid: a.ppid, user: a.user, command: a.command, path: a.path, owner: a.ons, parent: a.pns };
+        // lsns turns every NUL of /proc/PID/cmdline into a space, so a process that renamed
+        // itself over its argv (process.title, as npm does) ends in a run of spaces; we trim.
+        const want = { nprocs: a.nprocs - self(inode), pid: a.pid, ppid: a.ppid, user: a.user, command: a.command?.trimEnd() ?? a.command, path: a.path, owner: a.ons, parent: a.pns };
         const got = { nprocs: e!.nprocs, pid: e!.pid, ppid: e!.ppid, user: e!.user, command: e!.command, path: e!.paths[0], owner: e!.owner ?? 0, parent: e!.parent ?? 0 };
         if (JSON.stringify(got) === JSON.stringify(want)) {
           agreed.add(inode);

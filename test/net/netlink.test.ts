@@ -10,7 +10,7 @@ import { NsbindError, netns } from '../../lib/index.js';
 import { parseCidr } from '../../lib/net/cidr.js';
 import { Rtnetlink } from '../../lib/net/netlink.js';
 import { openNetnsTarget } from '../../lib/net/target.js';
-import { children, hasCommand, inCI, isRoot, openFds, root, rejection } from '../helpers/index.js';
+import { children, hasCommand, isRoot, rootInCI, openFds, root, rejection } from '../helpers/index.js';
 
 const canRun = isRoot && hasCommand('ip');
 const prefix = `nsbt-${process.pid}`;
@@ -57,7 +57,7 @@ afterAll(() => {
 });
 
 // CI runs as root with iproute2; elsewhere (a non-root developer) there is nothing to test.
-describe.skipIf(!canRun && !inCI)('netns (needs root and iproute2)', () => {
+describe.skipIf(!canRun && !rootInCI)('netns (needs root and iproute2)', () => {
   it('netns.add makes a namespace `ip netns` lists and can exec in; delete leaves nothing', async () => {
     const name = `${prefix}-t1`;
     made.add(name);
@@ -121,7 +121,7 @@ describe.skipIf(!canRun && !inCI)('netns (needs root and iproute2)', () => {
   });
 });
 
-describe.skipIf(!canRun && !inCI)('rtnetlink (needs root and iproute2)', () => {
+describe.skipIf(!canRun && !rootInCI)('rtnetlink (needs root and iproute2)', () => {
   it('creates a veth pair, addresses, brings it up and routes, as `ip` then shows', async () => {
     const ns = ipAdd(`${prefix}-v`);
     await withSocket(ns, async (nl) => {

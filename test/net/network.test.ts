@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NsbindError, netns, sandbox, type SandboxProcess } from '../../lib/index.js';
-import { children, hasCommand, inCI, isRoot, openFds, runAsNobody, rejection } from '../helpers/index.js';
+import { children, hasCommand, isRoot, rootInCI, openFds, runAsNobody, rejection } from '../helpers/index.js';
 
 const canRun = isRoot && hasCommand('ip') && hasCommand('nsenter');
 // Distinct per test file run, so parallel runs on one machine do not collide.
@@ -70,7 +70,7 @@ afterAll(() => {
   }
 });
 
-describe.skipIf(!canRun && !inCI)('veth (needs root and iproute2)', () => {
+describe.skipIf(!canRun && !rootInCI)('veth (needs root and iproute2)', () => {
   it('a server in a sandbox answers fetch from the host at the sandbox address, not on the host loopback', async () => {
     const port = await freePort();
     const peer = `nsbh${tag}a`;
@@ -266,7 +266,7 @@ describe('network isolation', () => {
   });
 });
 
-describe.skipIf(!canRun && !inCI)(`without privileges${canRun ? '' : ' (skipped: needs root to run a child as uid 65534, and iproute2)'}`, () => {
+describe.skipIf(!canRun && !rootInCI)(`without privileges${canRun ? '' : ' (skipped: needs root to run a child as uid 65534, and iproute2)'}`, () => {
   it('a veth to the host and netns.add are refused with a hint, and leave nothing', () => {
     const before = hostLinks();
     const r = runAsNobody(`
