@@ -9,8 +9,7 @@ import { namespaces } from '../lib/namespaces/index.js';
 import { NsbindError } from '../lib/errors.js';
 import { timeEnteredAtExec } from '../lib/fs/kernel.js';
 import type { SandboxProcess } from '../lib/process.js';
-import { distModule } from './helpers/dist.js';
-import { isRoot, openFds, runAsNobody, skipUnless } from './helpers.js';
+import { distModule, isRoot, openFds, runAsNobody, skipUnless } from './helpers/index.js';
 
 const types = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'] as const;
 const dirs: string[] = [];
