@@ -17,6 +17,8 @@
 # Needs (apt): qemu-system-x86 busybox-static kmod cpio; the systemd scenario needs systemd,
 # dbus-user-session and libpam-systemd in the host's userland (it is the guest's too).
 # Prints one line per scenario and a closing "N passed, N failed".
+# Do not edit the checkout while a guest runs: it reads it over 9p with cache=loose, and a
+# file changed under it can read torn (every test file importing it then fails to load).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${NSBIND_VM_CACHE:-/var/cache/nsbind-vm}
