@@ -15,6 +15,7 @@
         "native/fs_remount.cc",
         "native/security_ops.cc",
         "native/landlock.cc",
+        "native/lock_file.cc",
         "native/egress_child.cc",
         "native/clone.cc"
       ],

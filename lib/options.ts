@@ -225,6 +225,8 @@ export interface SandboxOptions {
   dieWithParent?: boolean;
   /** @default true */
   newSession?: boolean;
+  /** Files inside the sandbox read-locked while it runs (`.lockFile()`). */
+  lockFile?: string[];
   /** @default the caller's umask */
   umask?: number;
   /** cgroup resource limits (`.limits()`). */

@@ -6,8 +6,8 @@
 //   (clone: user, pid, mnt, uts, ipc, net, time namespaces; the parent writes id maps
 //    and time offsets while the child waits)
 //   propagation -> cgroup ns -> hostname -> lo up -> filesystem steps -> setsid ->
-//   umask -> groups/gid/uid -> die-with-parent again -> cwd -> exec (through the init
-//   when there is a new pid namespace)
+//   umask -> groups/gid/uid -> die-with-parent again -> cwd -> lock files -> exec
+//   (through the init when there is a new pid namespace or a lock file)
 //
 // Why this order: mounts need the capabilities the user namespace gives, so they come
 // before the uid switch (which drops them); the cgroup namespace is created after the
@@ -33,6 +33,7 @@ import { initTakeover } from './plan/takeover.js';
 import { PlanWriter } from './plan/writer.js';
 import { cloneFlag } from './namespaces/types.js';
 import { joinPhase } from './namespaces/join.js';
+import { compileLockFiles } from './plan/lock-files.js';
 
 export type { CompiledPlan, Facts, IdMaps, Isolation, PlanContext, SpawnInput } from './plan/context.js';
 export { idMaps } from './plan/resolve.js';
@@ -130,7 +131,7 @@ export function compile(options: SandboxOptions, input: SpawnInput): CompiledPla
 
 /**
  * The plan, from the options, the spawn's input and the resolved facts: no I/O, no host
- * state read (test/plan-compile.unit.test.ts). Throws ERR_NSBIND_INVALID for combinations
+ * state read (test/plan/compile.unit.test.ts). Throws ERR_NSBIND_INVALID for combinations
  * only the facts reveal (an id the map does not hold, Landlock asked on a kernel without it).
  */
 export function compilePlan(options: SandboxOptions, input: SpawnInput, facts: Facts): CompiledPlan {
@@ -194,6 +195,8 @@ export function compilePlan(options: SandboxOptions, input: SpawnInput, facts: F
     const cwd = rootChanged ? '/' : facts.cwd!;
     w.op(Op.CHDIR, `cwd ${cwd}`, { s: [w.str(cwd)], flags: CHDIR_FALLBACK_ROOT });
   }
+  // Held by the init, which must then exist (lib/lock-file.ts).
+  const locks = compileLockFiles(ctx);
   securityBeforeExec(ctx);
 
   const path = facts.execPath;
@@ -207,7 +210,7 @@ export function compilePlan(options: SandboxOptions, input: SpawnInput, facts: F
   // init forks the program (lib/fs/kernel.ts).
   const timeByFork = created.has('time') && !(created.has('pid') && ns.pid?.init === false) && !timeEnteredAtExec(facts.kernelRelease);
   const viaInit =
-    (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork || (limits && !created.has('pid')) || timeByFork;
+    (created.has('pid') && ns.pid?.init !== false) || joinedNeedsFork || (limits && !created.has('pid')) || timeByFork || locks;
   w.op(Op.EXEC, execStep, { s: [w.str(input.file), w.str(path)], flags: viaInit ? EXEC_VIA_INIT : 0 });
   // No task that shares Node's memory may ever be in a limited cgroup (SPEC 4).
   const from = initTakeover(w, { viaInit, privileged, wholeSetup: limits || request.initFrom === 0 });

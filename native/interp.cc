@@ -13,6 +13,7 @@
 #include "egress_child.h"
 #include "exec.h"
 #include "landlock.h"
+#include "lock_file.h"
 #include "security_ops.h"
 #include "sys.h"
 
@@ -185,6 +186,9 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
       break;
     case NSB_OP_LANDLOCK:
       r = nsb_landlock_op(op, it->arena, &sys);
+      break;
+    case NSB_OP_LOCK_FILE:
+      r = nsb_lock_file(str(it, op.s[0]), &sys);
       break;
     case NSB_OP_NET_LISTEN:
       r = nsb_net_listen(it, op, &sys);

@@ -7,8 +7,8 @@
 // The child walks the ops in order with raw syscalls. Strings and byte blobs live in
 // the arena and are referenced by offset (offset 0 is the empty string: the arena starts
 // with a NUL). This header is the source of truth; lib/plan/layout.ts mirrors it by name.
-// test/plan-numbers.test.ts compares every op, syscall id, step, flag and report kind of
-// this file with the mirror (both ways), and test/layout.test.ts compares the sizes with
+// test/plan/numbers.test.ts compares every op, syscall id, step, flag and report kind of
+// this file with the mirror (both ways), and test/plan/layout.test.ts compares the sizes with
 // the addon as compiled; a number added on one side only fails there.
 #pragma once
 
@@ -91,6 +91,9 @@ enum nsb_op_kind : uint32_t {
   NSB_OP_SECCOMP = 42,        // seccomp(SET_MODE_FILTER, 0, {n0 insns, blob s0})
   NSB_OP_LANDLOCK = 43,       // a Landlock ruleset (handled n0 fs, n1 net, n2 scoped; rules
                               // blob s0, s[2] of them), then restrict_self(flags): landlock.h
+  NSB_OP_LOCK_FILE = 44,      // a read lock (fcntl F_SETLK F_RDLCK) on s0, opened inside the
+                              // sandbox and kept open for its life: run by nsbind-init only
+                              // (lock_file.h; bubblewrap's --lock-file)
   // 50-54 network (native/egress_child.cc)
   NSB_OP_NET_LISTEN = 50,     // a TCP socket listening on 127.0.0.1:n0 (backlog n2), sent
                               // over the socketpair in job extra fd n1 (SCM_RIGHTS), then

@@ -31,14 +31,13 @@ const SHARED = new Set([
   '--ro-bind', '--ro-bind-try', '--remount-ro', '--proc', '--dev', '--tmpfs', '--mqueue', '--dir', '--file',
   '--bind-data', '--ro-bind-data', '--symlink', '--seccomp', '--new-session', '--die-with-parent', '--as-pid-1',
   '--cap-add', '--cap-drop', '--perms', '--size', '--argv0', '--overlay-src', '--overlay', '--tmp-overlay',
-  '--ro-overlay', '--disable-userns', '--assert-userns-disabled', '--json-status-fd', '--help',
+  '--ro-overlay', '--lock-file', '--disable-userns', '--assert-userns-disabled', '--json-status-fd', '--help',
 ]);
 
 const OWN: FlagSpec[] = [
   { names: ['--version'], arity: 0 },
   { names: ['--args'], arity: 1, metavar: ['FD'] },
   { names: ['--info-fd'], arity: 1, metavar: ['FD'] },
-  { names: ['--lock-file'], arity: 1, metavar: ['DEST'] },
   { names: ['--bind-fd'], arity: 2, metavar: ['FD', 'DEST'] },
   { names: ['--ro-bind-fd'], arity: 2, metavar: ['FD', 'DEST'] },
   { names: ['--add-seccomp-fd'], arity: 1, metavar: ['FD'] },
@@ -200,8 +199,6 @@ export function parseBwrap(argvIn: readonly string[]): BwrapPlan {
       case '--tmp-overlay':
         if (st.overlaySrc.length < 1) throw new BwrapError(`${f.name} requires at least one --overlay-src`);
         break;
-      case '--lock-file':
-        throw new BwrapError('--lock-file is not supported by nsbind bwrap (Node has no fcntl locks; see the README)');
       case '--userns':
       case '--userns2':
       case '--pidns':
@@ -217,6 +214,9 @@ export function parseBwrap(argvIn: readonly string[]): BwrapPlan {
         break;
     }
     applyRunFlag(st, f);
+  }
+  if (flags.some((f) => f.name === '--as-pid-1') && flags.some((f) => f.name === '--lock-file')) {
+    throw new BwrapError('Specifying --as-pid-1 and --lock-file is not permitted');
   }
   if (st.overlaySrc.length) throw new BwrapError('--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay');
   if (st.nextPerms !== undefined || st.nextSize !== undefined) throw new BwrapError('--perms and --size must be followed by an operation they apply to');
@@ -320,6 +320,17 @@ function chmod(sb: Sandbox, f: ParsedFlag, octal: string, path: string): Sandbox
   throw new BwrapError(`--chmod ${octal} ${path}: nsbind changes the mode only of what the sandbox creates (--dir, --file, --tmpfs)`);
 }
 
+/** strerror() for the errors a lock file meets (Node 20 has no getSystemErrorMessage). */
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EAGAIN: 'Resource temporarily unavailable',
+  EISDIR: 'Is a directory',
+  ELOOP: 'Too many levels of symbolic links',
+  ENOTDIR: 'Not a directory',
+  ENOLCK: 'No locks available',
+};
+
 /** bwrap's messages for nsbind's setup errors that scripts grep for. */
 export function bwrapMessage(e: unknown): string {
   if (e instanceof BwrapError) return e.message;
@@ -329,6 +340,11 @@ export function bwrapMessage(e: unknown): string {
   const bind = /^bind (.+) -> /.exec(step);
   if (bind && err.code === 'ENOENT' && (err.syscall === 'open_tree' || /open_tree/.test(err.message))) return `Can't find source path ${bind[1]}: No such file or directory`;
   if (err?.code === 'ENOENT' && /^execve /.test(step)) return `execvp ${step.slice(7)}: No such file or directory`;
+  const lock = /^lock file (.+)$/.exec(step);
+  if (lock) {
+    const text = ERRNO_TEXT[String(err.code)] ?? String(err.code);
+    return err.syscall === 'fcntl' ? `Unable to lock file ${lock[1]}: ${text}` : `Unable to open lock file ${lock[1]}: ${text}`;
+  }
   const link = /^symlink (.+) -> /.exec(step);
   if (link && err.code === 'EEXIST') return `Can't make symlink at ${link[1]}: File exists`;
   return (e instanceof Error ? e.message : String(e)).replace(/^nsbind: /, '');
@@ -338,7 +354,7 @@ const HELP = `usage: nsbind bwrap [OPTIONS...] [--] COMMAND [ARGS...]
 
 bubblewrap's command line, run by nsbind (see 'nsbind run --help' for the flags;
 bwrap's defaults apply: an empty tmpfs root, no user namespace unless --unshare-user
-when run by root, root keeps its capabilities). Not supported: --lock-file, --userns,
+when run by root, root keeps its capabilities). Not supported: --userns,
 --userns2, --pidns, --sync-fd, --block-fd, --userns-block-fd, SELinux labels.
 `;
 

@@ -103,6 +103,7 @@ Process:
       --cap-add CAP, --cap-drop CAP    capabilities kept (default none; ALL for every one)
       --die-with-parent            nsbind (and so its sandbox) ends when nsbind's parent does
       --new-session                accepted for bwrap compatibility (nsbind's default)
+      --lock-file DEST             hold a read lock (fcntl) on DEST inside while the sandbox runs
       --pty, --no-pty              run on a new pseudo-terminal (default: when stdin and stdout are terminals)
       --no-new-session             stay in the caller's session and terminal (as unshare; no pty)
 

@@ -105,6 +105,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--cap-add'], arity: 1, metavar: ['CAP'] },
   { names: ['--cap-drop'], arity: 1, metavar: ['CAP'] },
   { names: ['--die-with-parent'], arity: 0 },
+  { names: ['--lock-file'], arity: 1, metavar: ['DEST'] },
   { names: ['--new-session'], arity: 0 },
   { names: ['--no-new-session'], arity: 0 },
   { names: ['--pty'], arity: 0 },
@@ -358,6 +359,9 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--die-with-parent':
       // The sandbox already dies with nsbind; this makes nsbind die with its own parent.
       st.spawn.dieWithParent = true;
+      return;
+    case '--lock-file':
+      st.sb = call(sb, CMD, g, 'lockFile', a);
       return;
     case '--no-new-session':
       // As unshare: the program stays in the caller's session, on the caller's terminal.

@@ -1,5 +1,6 @@
 // `nsbind run [flags] [--] CMD ARGS...`: new namespaces, like unshare and bwrap.
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 // The public index, not sandbox.js: other parts of nsbind add their builder methods and
 // spawn steps when the index loads them, and the CLI must see what a program sees.
 import { sandbox, type Sandbox } from '../index.js';
@@ -69,7 +70,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   // A terminal user gets a terminal inside (job control, ^C to the program's foreground
   // job), unless the program stays in this session. Only when stdout is the terminal
-  // too: output redirected to a file must not get a terminal's \r\n.
-  const usePty = pty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true && sb.options.newSession !== false);
+  // too: output redirected to a file must not get a terminal's \r\n. isatty(), not
+  // process.stdin.isTTY: touching process.stdin makes Node open fd 0 as a stream, which
+  // sets O_NONBLOCK on a pipe or socket the program then shares (its reads fail EAGAIN).
+  const usePty = pty ?? (isatty(0) && isatty(1) && sb.options.newSession !== false);
   return supervise(sb, cmd, statusFd, { ...spawn, pty: usePty });
 }

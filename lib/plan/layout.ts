@@ -1,4 +1,4 @@
-// The child plan's layout, mirrored from native/plan.h. test/layout.test.ts checks these
+// The child plan's layout, mirrored from native/plan.h. test/plan/layout.test.ts checks these
 // numbers against the ones the addon was compiled with.
 
 export const PLAN_MAGIC = 0x3142534e;
@@ -44,6 +44,8 @@ export const Op = {
   CAPS: 41,
   SECCOMP: 42,
   LANDLOCK: 43,
+  /** A read lock on s0 held by nsbind-init for the sandbox's life (bwrap's --lock-file). */
+  LOCK_FILE: 44,
   NET_LISTEN: 50,
   UMOUNT: 55,
   EXIT: 60,

@@ -12,7 +12,9 @@
 //     credential change clears the dumpable flag of the memory it runs in, Node's;
 //   - to be PID 1 or to fork the program into a joined pid namespace, from the
 //     capability drop: the init is then never without capabilities while its memory is
-//     still dumpable (its first act makes it not).
+//     still dumpable (its first act makes it not);
+//   - from the first lock file (lib/lock-file.ts), if that comes earlier: a POSIX lock
+//     is its taker's, and the init is the process that lives as long as the sandbox.
 import { Op } from './layout.js';
 import type { PlanWriter } from './writer.js';
 
@@ -28,6 +30,7 @@ export function initTakeover(w: PlanWriter, o: { viaInit: boolean; privileged: b
   if (o.viaInit) {
     const caps = w.indexOf(Op.CAPS);
     candidates.push(caps >= 0 ? caps : w.indexOf(Op.EXEC));
+    candidates.push(w.indexOf(Op.LOCK_FILE));
   }
   const found = candidates.filter((i) => i >= 0);
   return found.length ? Math.min(...found) : undefined;
