@@ -47,7 +47,7 @@ describe('spawn fast paths', () => {
       expect(r.stdout.trim()).toBe('0');
     }
     // A Node process that runs as SCHED_BATCH itself keeps it for its programs.
-    const code = `const { sandbox } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+    const code = `const { sandbox } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'index.js'))});
       (async () => { for (let i = 0; i < 3; i++) process.stdout.write((await sandbox().run('/bin/sh', ${JSON.stringify(POLICY)})).stdout); })();`;
     const r = spawnSync('chrt', ['--batch', '0', process.execPath, '-e', code], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');
