@@ -10,7 +10,7 @@
 // NSBIND_BENCH_ROUNDS, _BATCH, _THROUGHPUT, _ELD_SECONDS, _LIVE, _HEAP_ROUNDS, _HEAP_BATCH,
 // _HEAP_GIB (e.g. '1,4') override single knobs; NSBIND_BENCH_NO_INSTALL=1 never runs
 // apt-get; NSBIND_BENCH_JSON=FILE also writes the raw results.
-import { execFileSync, fork, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import {
   benchDir, bwrapArgs, bwrapLikeSandbox, config, cpSpawn, floor, floorBin, have, loadNsbind, nsbindRun,
   outDir, QUICK, rate, ratios, root, sandboxFor, SETS, stats, timeBatch, TYPES, unshareArgs,
 } from './lib.mjs';
-import { buildSameWork, sameWork, sameWorkArgs } from './same-work.mjs';
+import { buildSameWork, sameWork, sameWorkArgs, sameWorkBin } from './same-work.mjs';
 
 const log = (...a) => process.stderr.write(a.join(' ') + '\n');
 const started = Date.now();
@@ -92,6 +92,9 @@ async function latencySection(sandbox, bwrap) {
 async function throughputSection(sandbox) {
   const all = sandboxFor(sandbox, TYPES);
   const T = config.throughput;
+  // The same-work floor 8-wide: the physical limit of nsbind's own semantics at that width.
+  const same = sameWorkArgs();
+  if (same.args) row('tput same-work 8', async () => (await sameWork(same.args, Math.ceil(T / 8), 8)).perSecond);
   for (const w of [1, 2, 8]) {
     // Rates, not times: higher is better.
     row(`tput nsbind ${w}`, () => rate(T, w, () => nsbindRun(all)));
@@ -179,10 +182,23 @@ async function eldSection(sandbox) {
     h.disable();
     return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, spawns: n };
   };
-  const out = { idle: [], nsbind: [], cp: [] };
+  const out = { idle: [], nsbind: [], cp: [], sameWork: [] };
   const rounds = QUICK ? 1 : 3;
+  const same = sameWorkArgs();
+  // This loop idle while the same-work floor keeps 8 sandboxes in flight in another
+  // process, for as long: what the kernel's work for those sandboxes alone does to a loop
+  // on this machine (the floor runs until killed: a large count, stopped after the window).
+  const idleBesideSameWork = async () => {
+    const child = execFile(sameWorkBin, [String(1e6), '8', ...same.args], () => {});
+    await new Promise((r) => setTimeout(r, 200));
+    const m = await measure(null);
+    child.kill('SIGKILL');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+    return m;
+  };
   for (let r = 0; r < rounds; r++) {
     out.idle.push(await measure(null));
+    if (same.args) out.sameWork.push(await idleBesideSameWork());
     out.nsbind.push(await measure(() => nsbindRun(all)));
     out.cp.push(await measure(() => cpSpawn('/bin/true')));
     log(`event-loop delay: round ${r + 1}/${rounds}`);
@@ -303,8 +319,13 @@ async function main() {
   out.push('### Throughput: spawns per second, all 8 namespaces (child_process: none), N in flight');
   out.push('');
   out.push(table(
-    ['in flight', 'nsbind', 'child_process', 'C floor (N threads, vfork)', 'nsbind / floor'],
-    [1, 2, 8].map((w) => [String(w), cell(v(`tput nsbind ${w}`), 0), cell(v(`tput child_process ${w}`), 0), cell(v(`tput floor ${w}`), 0), ratioCell(v(`tput nsbind ${w}`), v(`tput floor ${w}`))]),
+    ['in flight', 'nsbind', 'child_process', 'C floor (N threads, vfork)', 'nsbind / floor', 'same-work floor (8 threads)', 'nsbind / same-work', 'same-work / floor'],
+    [1, 2, 8].map((w) => [
+      String(w), cell(v(`tput nsbind ${w}`), 0), cell(v(`tput child_process ${w}`), 0), cell(v(`tput floor ${w}`), 0), ratioCell(v(`tput nsbind ${w}`), v(`tput floor ${w}`)),
+      w === 8 ? cell(v('tput same-work 8'), 0) : '—',
+      w === 8 ? ratioCell(v('tput nsbind 8'), v('tput same-work 8')) : '—',
+      w === 8 ? ratioCell(v('tput same-work 8'), v('tput floor 8')) : '—',
+    ]),
   ));
   out.push('');
   out.push(`### Event loop: \`monitorEventLoopDelay({ resolution: 1 })\` over ${config.eldSeconds} s, ms (the 1 ms timer period is included)`);
@@ -315,6 +336,7 @@ async function main() {
       ['idle', cell(eld.idle.map((x) => x.p99)), cell(eld.idle.map((x) => x.max)), '—'],
       ['8 nsbind sandboxes (all 8 ns) in flight', cell(eld.nsbind.map((x) => x.p99)), cell(eld.nsbind.map((x) => x.max)), cell(eld.nsbind.map((x) => x.spawns), 0)],
       ['8 child_process.spawn in flight', cell(eld.cp.map((x) => x.p99)), cell(eld.cp.map((x) => x.max)), cell(eld.cp.map((x) => x.spawns), 0)],
+      ['idle, while the same-work floor keeps 8 in flight in another process', cell(eld.sameWork.map((x) => x.p99)), cell(eld.sameWork.map((x) => x.max)), '—'],
     ],
   ));
   out.push('');
@@ -338,6 +360,7 @@ async function main() {
   const eldP99 = eld.nsbind.map((x) => x.p99);
   const t = [
     ['nsbind all 8 / C floor all 8 (vfork)', '≤ 1.25', ratios(v('nsbind all 8'), v('floor vfork all 8')), '<=', 1.25],
+    ['  limit: same-work floor all 8 / C floor all 8 (vfork)', '≤ 1.25', sameWorkProblem ? [] : ratios(v('same-work all 8'), v('floor vfork all 8')), '<=', 1.25],
     ['nsbind all 8 pid({ init: false }) / C floor all 8', '≤ 1.10', ratios(v('nsbind all 8 no init'), v('floor vfork all 8')), '<=', 1.1],
     ['nsbind all 8 / child_process.spawn none', '≤ 1.0', ratios(v('nsbind all 8'), v('child_process none')), '<=', 1.0],
     ['nsbind none / child_process.spawn none', '≤ 0.50', ratios(v('nsbind none'), v('child_process none')), '<=', 0.5],
@@ -345,7 +368,9 @@ async function main() {
     ['nsbind bwrap-like / spawning bwrap', '≤ 0.3', bwrap ? ratios(v('nsbind bwrap-like'), v('bwrap')) : [], '<=', 0.3],
     [`nsbind all 8, ${size(heap.at(-1).hold)} parent / bare parent`, '≤ 1.1', ratios(heap.at(-1).nsbindAll, bare.nsbindAll), '<=', 1.1],
     ['8-in-flight rate / C floor 8-wide rate', '≥ 0.85', ratios(v('tput nsbind 8'), v('tput floor 8')), '>=', 0.85],
+    ['  limit: same-work floor 8-wide / C floor 8-wide (nsbind cannot beat its own work)', '≥ 0.85', v('tput same-work 8') ? ratios(v('tput same-work 8'), v('tput floor 8')) : [], '>=', 0.85],
     ['p99 event-loop delay, 8 in flight (ms)', '≤ 2', eldP99, '<=', 2],
+    ['  limit: p99 of an idle loop beside the same-work floor 8-wide (ms)', '≤ 2', eld.sameWork.map((x) => x.p99), '<=', 2],
     ['Node RSS growth per live sandbox (KiB)', '≤ 64', kib(mem.rssPerSandboxBytes), '<=', 64],
     ['PSS of helper processes per sandbox (KiB)', '≤ 512', [mem.initPssPerSandboxKb], '<=', 512],
   ];

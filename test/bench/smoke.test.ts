@@ -66,11 +66,15 @@ describe('npm run bench (quick mode)', () => {
 
     const tput = tableAfter(out, '### Throughput');
     expect(tput.map((row) => row[0])).toEqual(['1', '2', '8']);
-    for (const row of tput) for (const c of row.slice(1)) expect(c).toMatch(FIGURE);
+    // The same-work floor runs 8-wide only: its three columns are figures in the 8 row.
+    for (const row of tput) for (const c of row.slice(1, 5)) expect(c).toMatch(FIGURE);
+    for (const c of tput[2].slice(5)) expect(c).toMatch(FIGURE);
+    for (const row of tput.slice(0, 2)) expect(row.slice(5)).toEqual(['—', '—', '—']);
 
     const eld = tableAfter(out, '### Event loop');
-    expect(eld).toHaveLength(3);
+    expect(eld).toHaveLength(4);
     for (const row of eld) expect(row[1]).toMatch(FIGURE);
+    expect(eld[3][0]).toMatch(/same-work floor/);
 
     // Node's growth per live sandbox is a measurement of a few hundred bytes whose rounds
     // scatter around it (pages the V8 heap and malloc keep or give back): a figure, whatever
@@ -99,7 +103,7 @@ describe('npm run bench (quick mode)', () => {
     }
 
     const targets = tableAfter(out, '### Targets');
-    expect(targets).toHaveLength(11);
+    expect(targets).toHaveLength(14); // 11 targets and the 3 same-work limits under them
     for (const row of targets) expect(row[3]).toMatch(/^(met|missed|n\/a)$/);
   });
 });

@@ -2,10 +2,16 @@
 //   - with no env option, the program gets the process's environment as it is at spawn
 //     time (copied natively from environ), including later process.env changes;
 //   - SandboxProcess.namespaces, read on the threadpool, equals what fs.statSync says.
+import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sandbox } from '../../lib/index.js';
 import { NAMESPACE_TYPES } from '../../lib/options.js';
+
+// The scheduling policy of the program: field 41 of /proc/self/stat (0 SCHED_OTHER,
+// 3 SCHED_BATCH). `cut` reads its own stat: its comm has no space.
+const POLICY = ['-c', 'cut -d" " -f41 /proc/self/stat'];
 
 describe('spawn fast paths', () => {
   it('inherits process.env as it is at spawn time, set and unset', async () => {
@@ -29,6 +35,23 @@ describe('spawn fast paths', () => {
     } finally {
       delete process.env.NSBIND_FASTPATH_PROBE;
     }
+  });
+
+  // The spawn threads wait as SCHED_BATCH (spawn_threads.cc: a woken batch thread does
+  // not preempt the JS thread) and switch back before the clone: the program gets the
+  // policy of the Node process, never the threads' waiting one.
+  it('runs the program with the scheduling policy of the Node process', async () => {
+    // Sequential spawns: each finds an idle spawn thread that waited as SCHED_BATCH.
+    for (let i = 0; i < 5; i++) {
+      const r = await sandbox().run('/bin/sh', POLICY);
+      expect(r.stdout.trim()).toBe('0');
+    }
+    // A Node process that runs as SCHED_BATCH itself keeps it for its programs.
+    const code = `const { sandbox } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'index.js'))});
+      (async () => { for (let i = 0; i < 3; i++) process.stdout.write((await sandbox().run('/bin/sh', ${JSON.stringify(POLICY)})).stdout); })();`;
+    const r = spawnSync('chrt', ['--batch', '0', process.execPath, '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['3', '3', '3']);
   });
 
   it('finds the program on PATH as process.env has it', async () => {
