@@ -32,7 +32,7 @@ import * as v from './validate.js';
  * in it: the sandbox's own, or another process's it joins), then the veth pair, then the
  * egress proxy and forwarded ports. Each returns how to finish, abandon or explain its part.
  */
-const PREPARERS: readonly SpawnPreparer[] = [cgroupPreparer, joinCgroupPreparer, vethPreparer, egressPreparer, landlockViolations];
+const PREPARERS: readonly SpawnPreparer[] = [joinCgroupPreparer, cgroupPreparer, vethPreparer, egressPreparer, landlockViolations];
 
 // Tests only (test/limits-caller.test.ts): a request field no public option sets yet.
 // No module of the library adds to it.
