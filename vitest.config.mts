@@ -8,17 +8,17 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 // until *their* next call reclaims it (any file's limits() call beneath the same parent
 // cgroup, which every vitest worker shares, reclaims it first: cgroup/reclaim.ts).
 const ALONE = [
-  'test/escape-spawn.test.ts',
-  'test/fork-ipc-bounds.test.ts',
+  'test/security/escape-spawn.test.ts',
+  'test/ipc/bounds.test.ts',
   'test/die-with-parent.test.ts',
-  'test/limits.test.ts',
-  'test/cgroup.test.ts',
+  'test/cgroup/limits.test.ts',
+  'test/cgroup/cgroup.test.ts',
 ];
 
 // The longest files start first, so that none is left to run alone at the end (vitest orders
 // by the last run's durations when it has them, by file size otherwise: in a fresh clone,
 // as in CI, these small files would start last).
-const LONGEST = ['test/cli-bwrap.test.ts', 'test/package.test.ts', 'test/bench.smoke.test.ts', 'test/cli-oracle.test.ts'];
+const LONGEST = ['test/cli/bwrap.test.ts', 'test/package.test.ts', 'test/bench/smoke.test.ts', 'test/cli/oracle.test.ts'];
 
 class LongestFirst extends BaseSequencer {
   async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -45,9 +45,9 @@ export default defineConfig({
   // npm run test:unprivileged keeps vite's cache in its own copy (node_modules is shared).
   ...(process.env.NSBIND_TEST_CACHE_DIR ? { cacheDir: process.env.NSBIND_TEST_CACHE_DIR } : {}),
   test: {
-    // Fails the run when a test leaves a temporary directory behind (test/temp-dirs.ts).
-    globalSetup: ['test/temp-dirs.ts'],
-    setupFiles: ['test/temp-dirs.ts'],
+    // Fails the run when a test leaves a temporary directory behind (test/helpers/temp-dirs.ts).
+    globalSetup: ['test/helpers/temp-dirs.ts'],
+    setupFiles: ['test/helpers/temp-dirs.ts'],
     // Sandboxes are processes: forks isolate each file's leaks from the others.
     pool: 'forks',
     testTimeout: 30_000,

@@ -39,7 +39,7 @@
 // Prints the mean microseconds per spawn and the spawns per second, as JSON, as floor.c.
 // A failing spawn names the op (index and kind) and the errno.
 // SAME_WORK_PROBE='<shell script>': the program is `/bin/sh -c <script>` instead, and its
-// output is copied to ours; test/bench-same-work.test.ts runs the same script under nsbind
+// output is copied to ours; test/bench/same-work.test.ts runs the same script under nsbind
 // and under the floor, and compares what each program sees.
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,5 @@
 // Public exports only.
 export { NsbindError, type NsbindErrorInit } from './errors.js';
-import './fs/index.js';
-import './lock-file.js';
 export { sandbox, Sandbox, type SpawnOptions, type RunOptions, type RunResult } from './sandbox.js';
 export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type NamespaceId, type NamespaceIds } from './process.js';
 export type * from './options.js';

@@ -131,7 +131,7 @@ export function compile(options: SandboxOptions, input: SpawnInput): CompiledPla
 
 /**
  * The plan, from the options, the spawn's input and the resolved facts: no I/O, no host
- * state read (test/plan-compile.unit.test.ts). Throws ERR_NSBIND_INVALID for combinations
+ * state read (test/plan/compile.unit.test.ts). Throws ERR_NSBIND_INVALID for combinations
  * only the facts reveal (an id the map does not hold, Landlock asked on a kernel without it).
  */
 export function compilePlan(options: SandboxOptions, input: SpawnInput, facts: Facts): CompiledPlan {

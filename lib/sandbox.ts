@@ -16,8 +16,14 @@ import { forkSandbox, type ForkedProcess, type ForkOptions } from './fork.js';
 import { validateVeth } from './net/veth.js';
 import { checkSandboxPorts, validateEgress, validatePorts } from './net/egress/options.js';
 import { normalizeCapabilities, type CapabilitiesOption } from './security/capabilities.js';
+import type { LandlockOptions } from './security/landlock.js';
+import { normalizeLandlock } from './security/landlock-builder.js';
 import { normalizeRlimits, type RlimitsOption } from './security/rlimits.js';
 import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
+import * as fsb from './fs/builder.js';
+import { lockFiles } from './lock-file.js';
+import type { FilesPolicy } from './fs/policy.js';
+import type { BindOptions, OverlayOptions, TmpfsOptions } from './fs/steps.js';
 import { validateJoin } from './namespaces/join.js';
 import { methodOf } from './namespaces/types.js';
 import type { SandboxProcess } from './process.js';
@@ -404,6 +410,175 @@ export class Sandbox {
     return this.with({ rlimits: merged });
   }
 
+  // ---- the filesystem (SPEC 2.2, 2.5): steps stored in order in `options.fs` (lib/fs/builder.ts) ----
+
+  /**
+   * Bind-mounts the host path `src` at `dst` inside the sandbox. Binds are `nosuid`,
+   * and `nodev` unless `devices` is set; `readonly` applies to every submount too.
+   * @param dst @default src
+   * @example sandbox().bind('/data', '/mnt/data', { readonly: true })
+   */
+  bind(src: string, dst?: string, o?: BindOptions): Sandbox {
+    return this.with({ fs: fsb.bind(this.options, src, dst, o) });
+  }
+
+  /**
+   * `.bind()` with `readonly: true`: read-only recursively.
+   * @param dst @default src
+   * @example sandbox().roBind('/usr').roBind('/etc/resolv.conf')
+   */
+  roBind(src: string, dst?: string, o?: Omit<BindOptions, 'readonly'>): Sandbox {
+    return this.with({ fs: fsb.roBind(this.options, src, dst, o) });
+  }
+
+  /**
+   * A tmpfs at `dst` (`nosuid`, `nodev`); its contents vanish with the sandbox.
+   * @example sandbox().tmpfs('/tmp', { size: '64M', mode: 0o1777 })
+   */
+  tmpfs(dst: string, o?: TmpfsOptions): Sandbox {
+    return this.with({ fs: fsb.tmpfs(this.options, dst, o) });
+  }
+
+  /**
+   * A procfs for the sandbox's pid namespace (implies `.pid()`), with /proc/kcore,
+   * /proc/keys, /proc/timer_list, /proc/sched_debug, /proc/acpi, /proc/scsi and
+   * /sys/firmware masked and /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus
+   * read-only.
+   * @param dst @default '/proc'
+   * @example sandbox().proc().run('ps', ['ax'])
+   */
+  proc(dst?: string): Sandbox {
+    return this.with({ fs: fsb.proc(this.options, dst) });
+  }
+
+  /**
+   * A minimal /dev: null, zero, full, random, urandom, tty (bound from the host), a
+   * private devpts with ptmx, a shm tmpfs, and the fd/stdin/stdout/stderr links.
+   * @param dst @default '/dev'
+   * @example sandbox().root().roBind('/usr').dev().proc()
+   */
+  dev(dst?: string): Sandbox {
+    return this.with({ fs: fsb.dev(this.options, dst) });
+  }
+
+  /**
+   * An mqueue filesystem for the sandbox's IPC namespace (implies `.ipc()`).
+   * @param dst @default '/dev/mqueue'
+   */
+  mqueue(dst?: string): Sandbox {
+    return this.with({ fs: fsb.freshMount(this.options, 'mqueue', dst) });
+  }
+
+  /**
+   * An overlayfs at `dst`: `lower` layers (host paths, top-most first) under a writable
+   * `upper` (with its `work` dir), or under a tmpfs when both are omitted.
+   * @example sandbox().overlay('/src', { lower: ['/home/me/src'] }) // writes vanish
+   */
+  overlay(dst: string, o: OverlayOptions): Sandbox {
+    return this.with({ fs: fsb.overlay(this.options, dst, o) });
+  }
+
+  /**
+   * Creates a directory (and missing parents) inside a filesystem the sandbox made.
+   * @param mode @default 0o755
+   * @example sandbox().tmpfs('/work').dir('/work/out', 0o700)
+   */
+  dir(path: string, mode?: number): Sandbox {
+    return this.with({ fs: fsb.dir(this.options, path, mode) });
+  }
+
+  /**
+   * Creates a symbolic link `path` -> `target` inside a filesystem the sandbox made.
+   * @example sandbox().root().roBind('/usr').symlink('usr/bin', '/bin')
+   */
+  symlink(target: string, path: string): Sandbox {
+    return this.with({ fs: fsb.symlink(this.options, target, path) });
+  }
+
+  /**
+   * Creates a file with `content` inside a filesystem the sandbox made.
+   * @param mode @default 0o644
+   * @example sandbox().tmpfs('/etc').file('/etc/hostname', 'box\n')
+   */
+  file(path: string, content: string | Uint8Array, mode?: number): Sandbox {
+    return this.with({ fs: fsb.file(this.options, path, content, mode) });
+  }
+
+  /**
+   * Makes `path` and everything mounted under it read-only.
+   * @param path @default '/'
+   * @example sandbox().tmpfs('/tmp').readonly('/')
+   */
+  readonly(path?: string): Sandbox {
+    return this.with({ fs: fsb.readonly(this.options, path) });
+  }
+
+  /**
+   * Hides a file (it reads empty) or a directory (empty and read-only).
+   * @example sandbox().mask('/etc/shadow')
+   */
+  mask(path: string): Sandbox {
+    return this.with({ fs: fsb.mask(this.options, path) });
+  }
+
+  /**
+   * `pivot_root` into the host directory `dir`, or into a fresh empty tmpfs; the old
+   * root is detached. Destinations of all steps are then inside the new root, sources
+   * stay host paths. The working directory defaults to '/'.
+   * @example sandbox().root().roBind('/usr').symlink('usr/bin', '/bin').run('/bin/sh', ['-c', 'ls /'])
+   */
+  root(dir?: string): Sandbox {
+    return this.with({ fs: fsb.root(this.options, dir) });
+  }
+
+  /**
+   * `chroot` into the host directory `dir`: like `.root(dir)` but weaker — the old root
+   * stays mounted in the sandbox's mount namespace, and a process holding
+   * CAP_SYS_CHROOT can escape a chroot. Prefer `.root()`.
+   * @example sandbox().chroot('/srv/rootfs')
+   */
+  chroot(dir: string): Sandbox {
+    return this.with({ fs: fsb.chroot(this.options, dir) });
+  }
+
+  /**
+   * A filesystem policy over the view the sandbox already has: everything stays
+   * readable except `read.deny`, nothing is writable except `write.allow` minus
+   * `write.deny` and the mandatory list (`.git/hooks`, `.git/config`, shell start-up
+   * files, `.npmrc`, `.ssh`, `.gnupg`, `.aws`, `.config/gh` inside each allowed path).
+   * Paths may start with `~`, be relative (to the current directory, now), and end in
+   * `*` / `**` globs; they are resolved now. Enforced by mounts, and by Landlock where
+   * the kernel has it. Steps written after it are not affected by it.
+   * @example sandbox().files({ read: { deny: ['~/.ssh', '~/.aws'] }, write: { allow: ['.', '/tmp'] } })
+   */
+  files(policy: FilesPolicy): Sandbox {
+    return this.with({ fs: fsb.files(this.options, policy) });
+  }
+
+  /**
+   * A Landlock ruleset (Linux 5.13+), applied last before seccomp: each kind you name
+   * is denied except beneath the listed paths (or for the listed ports). Rights the
+   * kernel does not know are left out; `isolation.landlock` is the ABI applied.
+   * @example sandbox().landlock({ write: ['/tmp'], connectTcp: [443] })
+   */
+  landlock(o: LandlockOptions): Sandbox {
+    return this.with({ landlock: normalizeLandlock(o) });
+  }
+
+  /**
+   * Holds a read lock (fcntl `F_RDLCK`, the whole file) on `path` while the sandbox
+   * runs, as bubblewrap's `--lock-file`: taken by nsbind's init after the filesystem
+   * steps (the path is the sandbox's view, and the file must exist there), released
+   * when the sandbox ends, however it ends. Outside, a write lock (`F_SETLK`) fails
+   * while the sandbox runs; `F_SETLKW` waits for its end. These are POSIX (fcntl)
+   * locks: `flock(2)` and `flock(1)` do not see them. Not with `pid({ init: false })`
+   * (no init to hold it). Several calls take several locks.
+   * @example sandbox().bind('/run/app').lockFile('/run/app/lock').run('server')
+   */
+  lockFile(path: string | readonly string[]): Sandbox {
+    return this.with({ lockFile: lockFiles(this.options.lockFile, path) });
+  }
+
   /**
    * Starts the program in the sandbox and returns at once, like `child_process.spawn`.
    * Invalid arguments throw; setup failures reject `exited` (and emit `error`).
@@ -494,12 +669,6 @@ export function sandbox(options?: SandboxOptions): Sandbox {
 
 /** Filesystem steps are replayed through their methods (one per step kind). */
 function replayFs(sb: Sandbox, steps: unknown[]): Sandbox {
-  for (const [i, step] of steps.entries()) {
-    const s = v.plainObject(step, `fs[${i}]`);
-    const method = (sb as unknown as Record<string, unknown>)[String(s.op)];
-    const replay = (sb.constructor as unknown as { replayFs?: (sb: Sandbox, s: Record<string, unknown>) => Sandbox }).replayFs;
-    if (typeof method !== 'function' || !replay) throw invalid(`fs[${i}].op`, `unknown filesystem step ${v.describe(s.op)}`);
-    sb = replay(sb, s);
-  }
+  for (const [i, step] of steps.entries()) sb = fsb.replayFs(sb, v.plainObject(step, `fs[${i}]`), `fs[${i}]`);
   return sb;
 }

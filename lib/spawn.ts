@@ -34,7 +34,7 @@ import * as v from './validate.js';
  */
 const PREPARERS: readonly SpawnPreparer[] = [joinCgroupPreparer, cgroupPreparer, vethPreparer, egressPreparer, landlockViolations];
 
-// Tests only (test/limits-caller.test.ts): a request field no public option sets yet.
+// Tests only (test/cgroup/limits-caller.test.ts): a request field no public option sets yet.
 // No module of the library adds to it.
 const testPreparers: SpawnPreparer[] = [];
 /** @internal tests only: one more preparer after the library's own. */

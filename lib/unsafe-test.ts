@@ -1,5 +1,5 @@
 // Protections the escape suite switches off, one at a time, to show that each is what
-// stops its attack (test/escape.test.ts). Read once, when nsbind loads. Never set
+// stops its attack (test/security/escape.test.ts). Read once, when nsbind loads. Never set
 // NSBIND_UNSAFE_TEST_DISABLE outside those tests: each name removes a protection.
 //
 //   setup-nondumpable  the Node process stays dumpable while a setup child shares its

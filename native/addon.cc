@@ -40,7 +40,7 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
-// The plan layout, for test/layout.test.ts to compare with lib/plan.ts.
+// The plan layout, for test/plan/layout.test.ts to compare with lib/plan.ts.
 Napi::Object Layout(Napi::Env env) {
   Napi::Object l = Napi::Object::New(env);
   set(env, l, "magic", NSB_PLAN_MAGIC);

@@ -1,5 +1,5 @@
 // The filesystem ops' numbers (native/plan.h), exported as `fsLayout` so that
-// test/fs-layout.test.ts can check lib/plan/layout.ts against what the addon was built with.
+// test/fs/layout.test.ts can check lib/plan/layout.ts against what the addon was built with.
 #include <fcntl.h>
 #include <napi.h>
 #include <sys/syscall.h>

@@ -216,7 +216,7 @@ Napi::Value NetnsAdd(const Napi::CallbackInfo& info) {
 }
 
 // The numbers lib/ mirrors (lib/plan/layout.ts, lib/net/netns.ts), for
-// test/network-layout.test.ts to compare.
+// test/net/layout.test.ts to compare.
 Napi::Object Layout(Napi::Env env) {
   Napi::Object l = Napi::Object::New(env);
   l.Set("STEP_VETH_CREATE", NSB_STEP_VETH_CREATE);

@@ -7,8 +7,8 @@
 // The child walks the ops in order with raw syscalls. Strings and byte blobs live in
 // the arena and are referenced by offset (offset 0 is the empty string: the arena starts
 // with a NUL). This header is the source of truth; lib/plan/layout.ts mirrors it by name.
-// test/plan-numbers.test.ts compares every op, syscall id, step, flag and report kind of
-// this file with the mirror (both ways), and test/layout.test.ts compares the sizes with
+// test/plan/numbers.test.ts compares every op, syscall id, step, flag and report kind of
+// this file with the mirror (both ways), and test/plan/layout.test.ts compares the sizes with
 // the addon as compiled; a number added on one side only fails there.
 #pragma once
 

@@ -19,7 +19,7 @@ if (process.geteuid() !== 0) {
 }
 
 // dist/ as `npm test` builds it first: tests load it in child processes, and a copy whose
-// dist/ is older than lib/ would rebuild it inside a test (test/helpers/dist.ts).
+// dist/ is older than lib/ would rebuild it inside a test (test/helpers/index.ts).
 const build = spawnSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
@@ -28,7 +28,7 @@ let status = 1;
 try {
   for (const f of readdirSync(root)) {
     if (f === 'node_modules' || f === '.git' || f === 'prebuilds') continue;
-    // Timestamps kept: tests rebuild dist/ when lib/ looks newer (test/helpers/dist.ts),
+    // Timestamps kept: tests rebuild dist/ when lib/ looks newer (test/helpers/index.ts),
     // and a copy made in readdir order would always look so (a tsc run inside a test).
     cpSync(join(root, f), join(work, f), { recursive: true, preserveTimestamps: true });
   }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
-import { hasCommand } from './helpers.js';
+import { hasCommand } from './helpers/index.js';
 
 describe('namespace behaviour', () => {
   it('.user() maps the caller to root inside', async () => {

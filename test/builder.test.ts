@@ -2,7 +2,7 @@
 // refused at once with ERR_NSBIND_INVALID naming the option.
 import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox } from '../lib/index.js';
-import { invalidOption } from './helpers.js';
+import { invalidOption } from './helpers/index.js';
 
 
 describe('builder', () => {

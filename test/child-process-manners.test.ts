@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NsbindError, sandbox } from '../lib/index.js';
-import { runNode } from './helpers.js';
+import { runNode } from './helpers/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbind-manners-'));
 // The program runs as an unprivileged host id (root's default map, SPEC 2.1): it must be able to enter.

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Hierarchy } from '../lib/cgroup/layout.js';
 import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
 import { sandbox } from '../lib/index.js';
-import { isRoot, root, until } from './helpers.js';
+import { isRoot, root, until } from './helpers/index.js';
 
 const layout = currentLayout();
 /** Whether limits work here for this process (a writable hierarchy with pids). */

@@ -1,15 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sandbox } from '../lib/sandbox.js';
 import { enter } from '../lib/enter.js';
 import { namespaces } from '../lib/namespaces/index.js';
 import { NsbindError } from '../lib/errors.js';
+import { timeEnteredAtExec } from '../lib/fs/kernel.js';
 import type { SandboxProcess } from '../lib/process.js';
-import { distModule } from './helpers/dist.js';
-import { isRoot, openFds, runAsNobody, skipUnless } from './helpers.js';
+import { distModule, isRoot, openFds, runAsNobody, skipUnless } from './helpers/index.js';
 
 const types = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'] as const;
 const dirs: string[] = [];
@@ -153,9 +153,65 @@ describe('enter(sandboxProcess)', () => {
     await started(first);
     const r = await joiner(first).time({ join: first.pid! }).run('sh', ['-c', 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime']);
     const [ns, uptime] = r.stdout.trim().split('\n');
-    expect(ns).toBe(readlinkSync(`/proc/${first.pid}/ns/time`));
+    // The program's (before 6.12 the init, first.pid, stays in ours: time_for_children).
+    expect(ns).toBe(readlinkSync(`/proc/${first.pid}/ns/time_for_children`));
     const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split('.')[0]);
     expect(Number(uptime)).toBeGreaterThanOrEqual(hostUptime + 86400 - 5);
+  });
+
+  // Before Linux 6.12 an exec does not enter a new time namespace: the sandbox's top
+  // process (nsbind-init) stays in its creator's and forks the program into the new one.
+  // Entering must join the program's, not the init's (NSBIND_TEST_KERNEL_RELEASE makes
+  // this kernel take the old kernels' path).
+  it.each([
+    ['this kernel', undefined],
+    ['the path of kernels before 6.12 (the init forks the program into it)', '6.1.0-57-amd64'],
+  ])("enter(p, ['time']) and time({ join: p }) run in the program's time namespace: %s", async (_, rel) => {
+    const old = process.env.NSBIND_TEST_KERNEL_RELEASE;
+    if (rel) process.env.NSBIND_TEST_KERNEL_RELEASE = rel;
+    let first: SandboxProcess;
+    try {
+      first = sandbox().pid().time({ boottime: 86400 }).spawn('sleep', ['1000'], { stdio: 'pipe' });
+    } finally {
+      if (old === undefined) delete process.env.NSBIND_TEST_KERNEL_RELEASE;
+      else process.env.NSBIND_TEST_KERNEL_RELEASE = old;
+    }
+    procs.push(first);
+    await started(first);
+    const program = Number(readFileSync(`/proc/${first.pid}/task/${first.pid}/children`, 'utf8').trim().split(' ')[0]);
+    const want = readlinkSync(`/proc/${program}/ns/time`);
+    expect(want).not.toBe(readlinkSync('/proc/self/ns/time'));
+    // On a kernel before 6.12 the init itself is still in ours (what made enter() join it).
+    if (!timeEnteredAtExec(release())) expect(readlinkSync(`/proc/${first.pid}/ns/time`)).toBe(readlinkSync('/proc/self/ns/time'));
+    expect(first.namespaces?.time.inode).toBe(Number(/\[(\d+)\]/.exec(want)![1]));
+    const script = 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime';
+    for (const sb of [enter(first, isRoot ? ['time'] : ['user', 'time']), joiner(first).time({ join: first }), joiner(first).time({ join: first.pid! })]) {
+      const r = await sb.run('sh', ['-c', script]);
+      const [ns, uptime] = r.stdout.trim().split('\n');
+      expect(ns).toBe(want);
+      const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split('.')[0]);
+      expect(Number(uptime)).toBeGreaterThanOrEqual(hostUptime + 86400 - 5);
+    }
+  });
+
+  // The same shape on this kernel: a process that unshared a time namespace and has not
+  // forked or exec'd since is still in ours; its children (and joiners) get the new one.
+  it.skipIf(!isRoot)("joins the time namespace a process's children get (time_for_children), as before 6.12 a sandbox's init", async () => {
+    const py = spawn('python3', ['-c', 'import ctypes,sys,time\nassert ctypes.CDLL(None, use_errno=True).unshare(0x80) == 0\nprint("ok", flush=True)\ntime.sleep(1000)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        py.stdout!.once('data', () => resolve());
+        py.once('exit', (code) => reject(new Error(`python3 exited with ${code}`)));
+      });
+      const want = readlinkSync(`/proc/${py.pid}/ns/time_for_children`);
+      expect(readlinkSync(`/proc/${py.pid}/ns/time`)).toBe(readlinkSync('/proc/self/ns/time'));
+      expect(want).not.toBe(readlinkSync('/proc/self/ns/time'));
+      for (const sb of [enter(py.pid!, ['time']), sandbox().time({ join: py.pid! })]) {
+        expect((await sb.run('readlink', ['/proc/self/ns/time'])).stdout.trim()).toBe(want);
+      }
+    } finally {
+      py.kill('SIGKILL');
+    }
   });
 
   it('refuses bad input before anything runs', () => {

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../lib/index.js';
-import { nsbind, MAIN } from './cli-helpers.js';
-import { hasCommand, inCI, invalidOption, isRoot, rejection, runAsNobody } from './helpers.js';
+import { nsbind, MAIN, hasCommand, inCI, invalidOption, isRoot, rejection, runAsNobody } from './helpers/index.js';
 
 const hasPython = hasCommand('python3');
 if (inCI && !hasPython) throw new Error('CI must have python3 (node-gyp needs it)');

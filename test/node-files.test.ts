@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readElfDeps } from '../lib/elf.js';
 import { hiddenPaths, mountPointMissing, outermost, packageDir, preloadFiles, runtimeFiles } from '../lib/node-files.js';
-import { hasCommand, isRoot, root } from './helpers.js';
+import { hasCommand, isRoot, root } from './helpers/index.js';
 
 describe('readElfDeps', () => {
   it.skipIf(!hasCommand('readelf'))('reads what readelf reads (skipped: readelf not installed)', () => {

@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, inCI, root } from './helpers.js';
+import { hasCommand, inCI, root } from './helpers/index.js';
 
 const hasCross = hasCommand('aarch64-linux-gnu-g++');
 let work: string;

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { root } from './helpers.js';
+import { root } from './helpers/index.js';
 
 it('off Linux, importing works and every call is ENOTSUP', () => {
   const r = spawnSync(process.execPath, ['-e', `

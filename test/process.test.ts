@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox } from '../lib/index.js';
-import { children, openFds, root, skipUnless } from './helpers.js';
+import { children, openFds, root, skipUnless } from './helpers/index.js';
 
 describe('exit results', () => {
   it('exit codes', async () => {

@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox } from '../lib/index.js';
-import { runAsNobody, until } from './helpers.js';
+import { runAsNobody, until } from './helpers/index.js';
 
 /** The controlling terminal's device number: field 7 of /proc/self/stat (0 = none). */
 const TTY_NR = "cut -d' ' -f7 /proc/self/stat";

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as nsbind from '../lib/index.js';
 import { sandbox } from '../lib/index.js';
-import { isRoot, skipUnless } from './helpers.js';
+import { isRoot, skipUnless } from './helpers/index.js';
 import { lab } from '../lib/vitest.js';
 
 const fixture = (name: string) => join(__dirname, 'fixtures', 'readme', name);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hintFor } from '../lib/errors.js';
 import { sandbox } from '../lib/index.js';
-import { hasCommand, isRoot, root } from './helpers.js';
+import { hasCommand, isRoot, root } from './helpers/index.js';
 
 describe('signal state', () => {
   it('the program starts with no blocked or ignored signal (Node ignores SIGPIPE; the program must not)', async () => {

@@ -1,7 +1,7 @@
 // The same core checks with the sandbox's creator running as an unprivileged uid
 // (65534): the path most users are on. A user namespace is added automatically.
 import { describe, expect, it } from 'vitest';
-import { isRoot, runAsNobody } from './helpers.js';
+import { isRoot, runAsNobody } from './helpers/index.js';
 
 describe.skipIf(!isRoot)('rootless (creator runs as uid 65534; needs root to switch to it)', () => {
   it('every namespace type alone and together, and what each shows inside', () => {

@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { namespaces, netns, NsbindError, sandbox } from '../lib/index.js';
-import { nsbind } from './cli-helpers.js';
-import { isRoot, runAsNobody } from './helpers.js';
+import { nsbind, isRoot, runAsNobody } from './helpers/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbind-fsdetails-'));
 chmodSync(dir, 0o755); // the unprivileged creator reads it too

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isRoot, root } from './helpers.js';
+import { isRoot, root } from './helpers/index.js';
 
 function inChild(code: string) {
   const r = spawnSync(process.execPath, ['-e', `const s = require(${JSON.stringify(join(root, 'dist/syscalls.js'))}); const os = require('os');\n${code}`], { encoding: 'utf8' });

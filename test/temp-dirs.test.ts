@@ -1,10 +1,10 @@
-// The check behind vitest.config.mts's global setup (test/temp-dirs.ts): a directory a
+// The check behind vitest.config.mts's global setup (test/helpers/temp-dirs.ts): a directory a
 // test made and left is found, removed, and named; one it removed is not.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { check, leftovers } from './temp-dirs.js';
+import { check, leftovers } from './helpers/temp-dirs.js';
 
 describe('the temporary-directory check', () => {
   it('names and removes what a test left, not what it removed', () => {

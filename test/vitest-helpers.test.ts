@@ -1,8 +1,7 @@
 // nsbind/vitest: the per-test isolated sandbox and the doctor()-based skip reason.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { children, isRoot, ownNs, root, runAsNobody, runNode } from './helpers.js';
-import { distModule } from './helpers/dist.js';
+import { children, isRoot, ownNs, root, runAsNobody, runNode, distModule } from './helpers/index.js';
 import { namespaces } from '../lib/index.js';
 import { isolated, lab, unavailable } from '../lib/vitest.js';
 

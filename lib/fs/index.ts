@@ -1,9 +1,6 @@
-// Filesystem isolation (SPEC 2.2): the builder methods (importing this module adds them
-// to Sandbox) and the types of the steps. Their compilation into the child plan is
-// lib/fs/compile.ts, called by lib/plan.ts.
-import './builder.js';
-import './policy.js';
-import '../security/landlock-builder.js';
+// Filesystem isolation (SPEC 2.2): the public types of the steps. The builder methods are
+// Sandbox's own (lib/sandbox.ts, over lib/fs/builder.ts); their compilation into the child
+// plan is lib/fs/compile.ts, called by lib/plan.ts.
 
 export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep, FilesStep } from './steps.js';
 export { PROTECTED, type FilesPolicy } from './policy.js';

@@ -24,7 +24,6 @@ import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { invalid } from '../errors.js';
 import type { FsStep } from '../options.js';
-import { Sandbox } from '../sandbox.js';
 import * as v from '../validate.js';
 import { expandHome } from '../security/landlock.js';
 import type { FilesStep, FilesystemStep } from './steps.js';
@@ -62,21 +61,6 @@ export interface FilesPolicy {
   write?: { allow?: string[]; deny?: string[] };
 }
 
-declare module '../sandbox.js' {
-  interface Sandbox {
-    /**
-     * A filesystem policy over the view the sandbox already has: everything stays
-     * readable except `read.deny`, nothing is writable except `write.allow` minus
-     * `write.deny` and the mandatory list (`.git/hooks`, `.git/config`, shell start-up
-     * files, `.npmrc`, `.ssh`, `.gnupg`, `.aws`, `.config/gh` inside each allowed path).
-     * Paths may start with `~`, be relative (to the current directory, now), and end in
-     * `*` / `**` globs; they are resolved now. Enforced by mounts, and by Landlock where
-     * the kernel has it. Steps written after it are not affected by it.
-     * @example sandbox().files({ read: { deny: ['~/.ssh', '~/.aws'] }, write: { allow: ['.', '/tmp'] } })
-     */
-    files(policy: FilesPolicy): Sandbox;
-  }
-}
 
 function under(path: string, top: string): boolean {
   return top === '/' || path === top || path.startsWith(top + '/');
@@ -204,10 +188,3 @@ export function resolvePolicy(policy: unknown): FilesStep {
   // A protected path may also be an ancestor's: ~/proj allowed, ~/.ssh is not beneath it.
   return { op: 'files', read: { deny: readDeny }, write: { allow, deny: writeDeny }, protected: prot.filter((p) => allow.some((a) => under(p, a))) };
 }
-
-Sandbox.prototype.files = function files(this: Sandbox, policy: FilesPolicy): Sandbox {
-  const step = resolvePolicy(policy);
-  const all = [...((this.options.fs ?? []) as unknown as FilesystemStep[]), step];
-  return new Sandbox({ ...(this.options as object), fs: structuredClone(all) as unknown as FsStep[] });
-};
-

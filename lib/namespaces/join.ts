@@ -70,10 +70,15 @@ export function resolveJoins(options: SandboxOptions, transient: number[]): Join
     if (typeof id === 'number') {
       throw systemError(-id, { step: describeTarget(target, type), syscall: 'stat', path, option });
     }
-    if (mine[type] && id[0] === mine[type].inode && id[1] === mine[type].dev) continue;
+    // Ours to compare is what our children would get: for time, time_for_children too.
+    const own = type === 'time' ? b.nsStat('/proc/self/ns/time_for_children') : undefined;
+    const ours = own === undefined ? mine[type] && [mine[type].inode, mine[type].dev] : typeof own === 'number' ? undefined : own;
+    if (ours && id[0] === ours[0] && id[1] === ours[1]) continue;
 
     let fd: number | undefined;
-    if (target.kind === 'pid' && usePidfd) {
+    // setns() with a pidfd joins the target's own time namespace, not its children's
+    // (targetPath): a time join always opens the file, as nsenter does for every type.
+    if (target.kind === 'pid' && usePidfd && type !== 'time') {
       fd = pidfds.get(target.pid);
       if (fd === undefined) {
         const r = b.pidfdOpen(target.pid);

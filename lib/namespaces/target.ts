@@ -84,9 +84,17 @@ export function resolveTarget(target: NamespaceTarget, type: NamespaceType, opti
   throw invalid(option, `a namespace target is a pid, a SandboxProcess or a path, not ${describe(target)}`);
 }
 
-/** The namespace file of `type` for a resolved target (for pids, under /proc). */
+/**
+ * The namespace file of `type` for a resolved target (for pids, under /proc). A process's
+ * time namespace is the one its children get, `time_for_children`: before Linux 6.12 a
+ * sandbox's top process is nsbind-init, which stays in its creator's time namespace and
+ * forks the program into the new one (SandboxProcess.namespaces reads it the same way).
+ * For any other process the two are the same file unless it unshared one and has not
+ * forked or exec'd since: then its children's is the one joiners want too.
+ */
 export function targetPath(t: ResolvedTarget, type: NamespaceType): string {
-  return t.kind === 'pid' ? `/proc/${t.pid}/ns/${type}` : t.path;
+  if (t.kind === 'file') return t.path;
+  return type === 'time' ? `/proc/${t.pid}/ns/time_for_children` : `/proc/${t.pid}/ns/${type}`;
 }
 
 /**

@@ -27,7 +27,7 @@ export type Namespaces = { [T in NamespaceType]: NamespaceId };
 
 /**
  * Each type (its /proc/PID/ns name) with its clone/setns flag (linux/sched.h: kernel ABI,
- * compared with the addon's constants in test/namespaces.test.ts) and its builder method.
+ * compared with the addon's constants in test/namespaces/namespaces.test.ts) and its builder method.
  */
 export const NAMESPACES: { readonly [T in NamespaceType]: { readonly flag: number; readonly method: NamespaceMethod } } = {
   user: { flag: 0x1000_0000, method: 'user' },

@@ -1,4 +1,4 @@
-// The child plan's layout, mirrored from native/plan.h. test/layout.test.ts checks these
+// The child plan's layout, mirrored from native/plan.h. test/plan/layout.test.ts checks these
 // numbers against the ones the addon was compiled with.
 
 export const PLAN_MAGIC = 0x3142534e;

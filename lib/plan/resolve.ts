@@ -1,6 +1,6 @@
 // The resolve phase: everything a plan needs to know about this host and this moment,
 // read once, before compiling (lib/plan.ts). Compile is then a pure function of the
-// options, the spawn's input and these facts (test/plan-compile.unit.test.ts builds facts
+// options, the spawn's input and these facts (test/plan/compile.unit.test.ts builds facts
 // by hand). What is read here and why:
 //
 //   ids             geteuid/getegid; a root caller's /etc/subuid range and its own maps

@@ -1,21 +1,10 @@
-// `.landlock()` (SPEC 2.5): the builder method; the ruleset is compiled in landlock.ts.
+// `.landlock()` (SPEC 2.5): its option validated (the method is in lib/sandbox.ts); the
+// ruleset is compiled in landlock.ts.
 import { invalid } from '../errors.js';
 import { source } from '../fs/validate.js';
-import { Sandbox } from '../sandbox.js';
 import * as v from '../validate.js';
 import { expandHome, type LandlockOptions } from './landlock.js';
 
-declare module '../sandbox.js' {
-  interface Sandbox {
-    /**
-     * A Landlock ruleset (Linux 5.13+), applied last before seccomp: each kind you name
-     * is denied except beneath the listed paths (or for the listed ports). Rights the
-     * kernel does not know are left out; `isolation.landlock` is the ABI applied.
-     * @example sandbox().landlock({ write: ['/tmp'], connectTcp: [443] })
-     */
-    landlock(o: LandlockOptions): Sandbox;
-  }
-}
 
 function paths(value: unknown, option: string): string[] {
   if (!Array.isArray(value)) throw invalid(option, `expected an array of paths, got ${v.describe(value)}`);
@@ -33,7 +22,8 @@ function ports(value: unknown, option: string): number[] {
   });
 }
 
-Sandbox.prototype.landlock = function landlock(this: Sandbox, o: LandlockOptions): Sandbox {
+/** `.landlock()`'s argument, validated and normalized (paths resolved now). */
+export function normalizeLandlock(o: LandlockOptions): LandlockOptions {
   const opts = v.plainObject(o, 'landlock.options');
   v.knownKeys(opts, ['read', 'write', 'execute', 'bindTcp', 'connectTcp', 'scope'], 'landlock');
   const out: LandlockOptions = {};
@@ -50,6 +40,6 @@ Sandbox.prototype.landlock = function landlock(this: Sandbox, o: LandlockOptions
     if (sc.signals !== undefined) out.scope.signals = v.bool(sc.signals, 'landlock.scope.signals');
     if (sc.abstractUnix !== undefined) out.scope.abstractUnix = v.bool(sc.abstractUnix, 'landlock.scope.abstractUnix');
   }
-  return new Sandbox({ ...(this.options as object), landlock: out });
-};
+  return out;
+}
 

@@ -33,7 +33,7 @@
 #define NSB_INIT_DEATHSIG 64
 
 // nsb_init_msg.unsafe: protections switched off, for the escape suite only (lib/ reads
-// NSBIND_UNSAFE_TEST_DISABLE once; see test/escape.test.ts). Never set otherwise.
+// NSBIND_UNSAFE_TEST_DISABLE once; see test/security/escape.test.ts). Never set otherwise.
 #define NSB_UNSAFE_SETUP_DUMPABLE 1u  // the Node process stays dumpable during the setup
 #define NSB_UNSAFE_INIT_DUMPABLE 2u   // nsbind-init makes itself dumpable again
 #define NSB_UNSAFE_REPORT_TOKEN 4u    // the parent accepts records without the token

@@ -1,0 +1,193 @@
+// The CLI flags added so that unshare, nsenter, lsns and bwrap command lines carry over:
+// each one's effect seen from inside (or from lsns as the oracle), and the messages for
+// mistyped flags.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MAIN, nsbind, hasCommand, isRoot, until } from '../helpers/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nsbind-cli-dropin-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function ok(args: string[], o: Parameters<typeof nsbind>[1] = {}): string {
+  const r = nsbind(['run', ...args], o);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return r.stdout;
+}
+
+describe('nsbind run: flags from unshare, bwrap and nsbind\'s own', () => {
+  it('--env VAR=VALUE, --clear-env and --whitelist-env', () => {
+    expect(ok(['--env', 'A=1', '--', 'sh', '-c', 'echo $A'])).toBe('1\n');
+    expect(ok(['--clear-env', '--env', 'B=2', '--', '/usr/bin/env'])).toBe('B=2\n');
+    expect(ok(['--whitelist-env', 'KEEPME,NOTSET', '--', '/usr/bin/env'], { env: { ...process.env, KEEPME: 'k', DROPME: 'd' } })).toBe('KEEPME=k\n');
+  });
+
+  it('--argv0', () => {
+    expect(ok(['--argv0', 'renamed', '--', 'sh', '-c', 'echo $0'])).toBe('renamed\n');
+  });
+
+  it('--timeout: killed, with the reason on stderr', () => {
+    const r = nsbind(['run', '--timeout', '0.3', '--', 'sleep', '30']);
+    expect(r.status).toBe(137);
+    expect(r.stderr).toMatch(/killed after the --timeout of 0\.3 s/);
+  });
+
+  it('--rlimit NAME=SOFT[:HARD]', () => {
+    expect(ok(['--rlimit', 'nofile=40:50', '--', 'sh', '-c', 'ulimit -Sn; ulimit -Hn'])).toBe('40\n50\n');
+    expect(nsbind(['run', '--rlimit', 'bogus=1', '--', 'true']).stderr).toMatch(/--rlimit: rlimits.bogus: unknown resource/);
+  });
+
+  it('--seccomp-deny: the named calls fail with EPERM', () => {
+    const r = nsbind(['run', '--seccomp-deny', 'mkdirat,mkdir', '--', 'mkdir', join(dir, 'denied')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Operation not permitted/);
+  });
+
+  it('--seccomp FD: a compiled program read from the descriptor', () => {
+    // The same filter the library compiles for { deny: ['getpid'] }, as bytes on fd 3.
+    const { compileSeccomp } = require('../../dist/security/seccomp.js') as typeof import('../../lib/security/seccomp.js');
+    const bpf = join(dir, 'filter.bpf');
+    writeFileSync(bpf, compileSeccomp({ deny: ['mkdirat', 'mkdir'], base: 'none' })!);
+    const out = execFileSync('sh', ['-c', `'${process.execPath}' '${MAIN}' run --seccomp 3 -- sh -c 'mkdir ${join(dir, 'x')} 2>&1; echo $?' 3<'${bpf}'`], { encoding: 'utf8' });
+    expect(out).toMatch(/Operation not permitted\n1\n$/);
+  });
+
+  it('--file FD DEST and --ro-bind-data FD DEST in a sandbox-made filesystem', () => {
+    const data = join(dir, 'data');
+    writeFileSync(data, 'hello\n');
+    const out = execFileSync('sh', ['-c', `'${process.execPath}' '${MAIN}' run --mount --tmpfs /mnt --file 3 /mnt/a --ro-bind-data 4 /mnt/b -- sh -c 'cat /mnt/a /mnt/b; stat -c %a /mnt/a /mnt/b; echo x > /mnt/b 2>/dev/null || echo ro' 3<'${data}' 4<'${data}'`], { encoding: 'utf8' });
+    expect(out).toBe('hello\nhello\n666\n600\nro\n');
+  });
+
+  it('--keep-caps keeps what the user namespace grants', () => {
+    expect(ok(['--user', '--keep-caps', '--', 'sh', '-c', 'grep CapEff /proc/self/status']).trim()).not.toMatch(/0000000000000000$/);
+    expect(ok(['--user', '--', 'sh', '-c', 'grep CapEff /proc/self/status']).trim()).toMatch(/0000000000000000$/);
+  });
+
+  it('--kill-child accepts SIGKILL only (nsbind\'s parent-death signal)', () => {
+    expect(ok(['--kill-child', '--', 'true'])).toBe('');
+    expect(ok(['--kill-child=SIGKILL', '--', 'true'])).toBe('');
+    expect(nsbind(['run', '--kill-child=SIGTERM', '--', 'true']).stderr).toMatch(/--kill-child: nsbind ends the sandbox with SIGKILL/);
+  });
+
+  it('--die-with-parent: nsbind and its sandbox end when nsbind\'s parent is killed', async () => {
+    const marker = String(900000 + (process.pid % 1000));
+    const shell = spawn('sh', ['-c', `'${process.execPath}' '${MAIN}' run --die-with-parent -- sleep ${marker}; echo unreachable`], { stdio: 'ignore' });
+    const running = () => {
+      try {
+        return execFileSync('pgrep', ['-f', `^sleep ${marker}`], { encoding: 'utf8' }).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    await until('the sandboxed sleep to run', running);
+    shell.kill('SIGKILL');
+    await until('the sandboxed sleep to end', () => (running() === undefined ? true : undefined));
+  });
+
+  it('overlays: --overlay-src then --tmp-overlay / --ro-overlay (last source on top)', () => {
+    const l1 = join(dir, 'l1');
+    const l2 = join(dir, 'l2');
+    execFileSync('sh', ['-c', `mkdir -p ${l1} ${l2}; printf 1 > ${l1}/a; printf 2 > ${l1}/b; printf 3 > ${l2}/b`]);
+    // -r: as unshare -r, the caller's own id is root inside. Without it a root caller's
+    // program is an unprivileged host id (SPEC 2.1) and cannot copy up root's files.
+    expect(ok(['-r', '--mount', '--tmpfs', '/mnt', '--overlay-src', l1, '--overlay-src', l2, '--tmp-overlay', '/mnt/o', '--', 'sh', '-c', 'cat /mnt/o/a /mnt/o/b; printf 9 > /mnt/o/b; cat /mnt/o/b'])).toBe('139');
+    expect(readFileSync(join(l2, 'b'), 'utf8')).toBe('3');
+    expect(ok(['--mount', '--tmpfs', '/mnt', '--overlay-src', l1, '--overlay-src', l2, '--ro-overlay', '/mnt/o', '--', 'sh', '-c', '{ printf 9 > /mnt/o/b; } 2>/dev/null || cat /mnt/o/b'])).toBe('3');
+    expect(nsbind(['run', '--overlay-src', l1, '--', 'true']).stderr).toMatch(/--overlay-src: must be followed by --overlay/);
+  });
+
+  it('--cap-drop after --cap-add ALL keeps the rest', () => {
+    const eff = ok(['--user', '--cap-add', 'ALL', '--cap-drop', 'CAP_KILL', '--', 'sh', '-c', 'grep CapEff /proc/self/status | cut -f2']).trim();
+    expect(BigInt(`0x${eff}`) & 0x20n).toBe(0n);
+    expect(BigInt(`0x${eff}`) & 0x400n).toBe(0x400n);
+    if (isRoot) {
+      // An unprivileged creator holds nothing itself, but its user namespace grants them all.
+      const r = nsbind(['run', '--user', '--cap-add', 'ALL', '--cap-drop', 'CAP_KILL', '--', 'sh', '-c', 'grep CapEff /proc/self/status | cut -f2'], { uid: 65534, gid: 65534, cwd: '/' });
+      expect(r.stderr).toBe('');
+      const nobody = BigInt(`0x${r.stdout.trim()}`);
+      expect([nobody & 0x20n, nobody & 0x400n]).toEqual([0n, 0x400n]);
+    }
+  });
+
+  it('--perms takes bwrap\'s 01777 and refuses a second one before the operation', () => {
+    expect(ok(['--mount', '--perms', '01777', '--tmpfs', '/mnt', '--', 'stat', '-c', '%a', '/mnt'])).toBe('1777\n');
+    expect(nsbind(['run', '--perms', '0700', '--perms', '0700', '--tmpfs', '/mnt', '--', 'true']).stderr).toMatch(/--perms: given twice/);
+  });
+
+  it('a bwrap-style line without a root: the error suggests --empty-root / nsbind bwrap', () => {
+    for (const args of [['--bind', '/tmp', '/nonexistent-nsbind-dest'], ['--dir', '/nonexistent-nsbind-dir']]) {
+      const r = nsbind(['run', ...args, '--', 'true']);
+      expect(r.status, args[0]).toBe(125);
+      expect(r.stderr, args[0]).toMatch(/unless --empty-root is given \(or run the line as 'nsbind bwrap \.\.\.'\)/);
+    }
+    // With a root of its own, the same mount point is made and no hint is needed.
+    expect(ok(['--empty-root', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--bind', '/tmp', '/nonexistent-nsbind-dest', '--', '/usr/bin/true'])).toBe('');
+  });
+
+  it('OOM: the reason on stderr', { timeout: 60_000 }, (ctx) => {
+    const r = nsbind(['run', '--memory', '48M', '--', process.execPath, '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))']);
+    if (/cgroup|limits need/.test(r.stderr) && r.status === 125) ctx.skip(`no usable cgroup here: ${r.stderr.trim().split('\n')[0]}`);
+    expect(r.status).toBe(137);
+    expect(r.stderr).toMatch(/killed by the OOM killer: it reached the --memory limit/);
+  });
+});
+
+describe('nsbind exec: nsenter\'s --env', () => {
+  it('the program gets the target\'s environment, not ours', async () => {
+    const target = spawn('sleep', ['30'], { env: { PATH: process.env.PATH, FROM_TARGET: 'yes' }, stdio: 'ignore' });
+    try {
+      await until('the target to run', () => (target.pid ? true : undefined));
+      const r = nsbind(['exec', '-t', String(target.pid), '-n', '--env', '--', 'sh', '-c', 'echo "$FROM_TARGET${OURS:-}"'], { env: { ...process.env, OURS: 'leaked' } });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('yes\n');
+    } finally {
+      target.kill('SIGKILL');
+    }
+  });
+});
+
+describe('mistyped flags and commands: did you mean', () => {
+  it.each([
+    [['run', '--ro-bnd', '/', '/', '--', 'true'], "unknown flag --ro-bnd; did you mean --ro-bind?"],
+    [['run', '--map-root', '--', 'true'], 'did you mean --map-root-user?'],
+    [['run', '-map-root-user', '--', 'true'], 'did you mean --map-root-user?'],
+    [['ls', '--jsn'], 'did you mean --json?'],
+    [['rn', 'true'], "unknown command 'rn' (run, exec, ls, netns, doctor, bwrap); did you mean run?"],
+  ])('%j', (args, message) => {
+    const r = nsbind(args);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('no suggestion for a word far from every flag', () => {
+    expect(nsbind(['run', '--xyzzy', '--', 'true']).stderr).toMatch(/^nsbind run: unknown flag --xyzzy\n/);
+  });
+});
+
+describe.skipIf(!hasCommand('lsns'))('nsbind ls: lsns\'s --output columns', () => {
+  it('-o NS,TYPE,PNS,ONS,UID agrees with lsns for user namespaces', () => {
+    const cols = 'NS,TYPE,PNS,ONS,UID';
+    const theirs = JSON.parse(execFileSync('lsns', ['-J', '-t', 'user', '-o', cols], { encoding: 'utf8' })) as { namespaces: Record<string, unknown>[] };
+    const r = nsbind(['ls', '-J', '-t', 'user', '-o', cols]);
+    expect(r.stderr).toBe('');
+    const mine = JSON.parse(r.stdout) as { namespaces: Record<string, unknown>[] };
+    const key = (x: Record<string, unknown>) => JSON.stringify([x.ns, x.type, x.pns, x.ons, Number(x.uid)]);
+    // Processes come and go between the two listings; the host's own namespace is stable.
+    const host = (l: typeof mine) => l.namespaces.map(key).find((k) => k.startsWith(`[${theirs.namespaces[0].ns},`));
+    expect(host(mine)).toBe(host(theirs));
+    expect(Object.keys(mine.namespaces[0])).toEqual(['ns', 'type', 'pns', 'ons', 'uid']);
+  });
+
+  it('--output-all has lsns\'s columns in lsns\'s order; --tree draws owners', () => {
+    const all = nsbind(['ls', '--output-all']).stdout.split('\n')[0].trim().split(/\s+/);
+    const theirs = execFileSync('lsns', ['--output-all'], { encoding: 'utf8' }).split('\n')[0].trim().split(/\s+/);
+    expect(all).toEqual(theirs);
+    const tree = nsbind(['ls', '--tree']).stdout.split('\n');
+    expect(tree.some((l) => /^[├└]─\d+/.test(l))).toBe(true);
+    expect(nsbind(['ls', '-o', 'NOPE']).stderr).toMatch(/--output: unknown column 'NOPE'/);
+  });
+});
