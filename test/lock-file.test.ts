@@ -65,7 +65,10 @@ describe.skipIf(!hasPython)(`.lockFile()${hasPython ? '' : ' (skipped: needs pyt
     const p = sandbox().root().roBind('/usr').symlink('usr/bin', '/bin').symlink('usr/lib', '/lib').symlink('usr/lib64', '/lib64')
       .bind(tmp, '/locks').pid().lockFile('/locks/root')
       .spawn('sh', ['-c', 'echo $$; read x'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const first = await new Promise<string>((r) => p.stdout!.once('data', (d: Buffer) => r(d.toString())));
+    const [first] = await Promise.all([
+      new Promise<string>((r) => p.stdout!.once('data', (d: Buffer) => r(d.toString()))),
+      p.pid === undefined ? new Promise((r) => p.once('spawn', r)) : undefined,
+    ]);
     expect(first.trim()).toBe('2'); // the program is PID 2: the init, PID 1, holds the lock
     expect(holder(path)).toBe(`held ${p.pid} read`);
     p.stdin!.end('\n');

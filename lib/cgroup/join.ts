@@ -39,7 +39,7 @@ function mountOf(mounts: CgroupMount[], e: ProcCgroupEntry): CgroupMount | undef
 /**
  * The cgroup.procs files that put a new process where the target is: from the texts of
  * our /proc/self/mountinfo and /proc/self/cgroup and the target's /proc/PID/cgroup (pure:
- * test/cgroup-join.unit.test.ts). Throws ERR_NSBIND_INVALID when a hierarchy the target
+ * test/cgroup/join.test.ts). Throws ERR_NSBIND_INVALID when a hierarchy the target
  * is elsewhere in cannot be reached from here.
  */
 export function joinProcsFiles(mountinfo: string, ownCgroup: string, targetCgroup: string, pid: number): string[] {

@@ -6,11 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { currentLayout } from '../lib/cgroup/sandbox-cgroup.js';
-import { joinProcsFiles } from '../lib/cgroup/join.js';
-import { enter, sandbox, type SandboxProcess } from '../lib/index.js';
-import { nsbind } from './cli-helpers.js';
-import { invalidOption, rejection, requires } from './helpers.js';
+import { currentLayout } from '../../lib/cgroup/sandbox-cgroup.js';
+import { joinProcsFiles } from '../../lib/cgroup/join.js';
+import { enter, sandbox, type SandboxProcess } from '../../lib/index.js';
+import { invalidOption, nsbind, rejection, requires } from '../helpers/index.js';
 
 const HYBRID_MOUNTS = [
   '30 25 0:26 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755',
