@@ -47,6 +47,8 @@ export interface NativeSpawnRequest {
   extraFds?: number[];
   cgroupFd?: number;
   cgroupProcs?: string[];
+  /** The cgroup is another process's (`.joinCgroup()`): joined, but the init never kills what it holds. */
+  cgroupShared?: boolean;
   setgroups?: string;
   uidMap?: string;
   gidMap?: string;

@@ -229,6 +229,8 @@ export interface SandboxOptions {
   lockFile?: string[];
   /** @default the caller's umask */
   umask?: number;
+  /** The pid whose cgroup(s) the process starts in (`.joinCgroup()`). */
+  joinCgroup?: number;
   /** cgroup resource limits (`.limits()`). */
   limits?: Limits;
   /** Capabilities the program keeps. @default 'none' */

@@ -335,6 +335,24 @@ export class Sandbox {
     return this.with({ limits: copy });
   }
 
+  /**
+   * Starts the sandbox's process in the cgroup(s) of another process (nsenter's
+   * `--join-cgroup`), a pid or a running `SandboxProcess`: e.g. a helper that must count
+   * against a sandbox's limits. Read at each spawn from `/proc/PID/cgroup`; on hybrid and v1
+   * hosts every hierarchy the target is in (its v1 controllers', systemd's and the unified
+   * one), on v2 the one. The cgroup stays the target's: nothing in it is killed when this
+   * process ends. Needs write access to the target's `cgroup.procs` (a cgroup delegated
+   * to you; root). Not with `.limits()` (a cgroup of its own).
+   * @example enter(box).joinCgroup(box).run('sh', ['-c', 'make -j8'])
+   */
+  joinCgroup(target: number | { readonly pid?: number }): Sandbox {
+    const pid = typeof target === 'object' && target !== null ? target.pid : target;
+    if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1) {
+      throw invalid('joinCgroup', `expected a pid (a positive integer) or a running SandboxProcess, got ${v.describe(target)}`);
+    }
+    return this.with({ joinCgroup: pid });
+  }
+
   /** The umask inside. @default the caller's */
   umask(mask: number): Sandbox {
     return this.with({ umask: v.mode(mask, 'umask', 0o777) });

@@ -11,6 +11,7 @@ import { native, type NativeSpawnRequest } from './binding.js';
 import { invalid, NsbindError, nsbindError, systemError } from './errors.js';
 import type { SandboxOptions } from './options.js';
 import { cgroupPreparer } from './cgroup/spawn.js';
+import { joinCgroupPreparer } from './cgroup/join.js';
 import { resolveOptional } from './optional.js';
 import { degradeFiles } from './fs/degraded.js';
 import { egressEnv } from './net/egress/env.js';
@@ -28,10 +29,10 @@ import * as v from './validate.js';
 
 /**
  * The parent's work around a spawn, in order: the cgroup first (the addon puts the setup
- * in it), then the veth pair, then the egress proxy and forwarded ports. Each returns how
- * to finish, abandon or explain its part.
+ * in it: the sandbox's own, or another process's it joins), then the veth pair, then the
+ * egress proxy and forwarded ports. Each returns how to finish, abandon or explain its part.
  */
-const PREPARERS: readonly SpawnPreparer[] = [cgroupPreparer, vethPreparer, egressPreparer, landlockViolations];
+const PREPARERS: readonly SpawnPreparer[] = [joinCgroupPreparer, cgroupPreparer, vethPreparer, egressPreparer, landlockViolations];
 
 // Tests only (test/cgroup/limits-caller.test.ts): a request field no public option sets yet.
 // No module of the library adds to it.

@@ -159,6 +159,9 @@ struct Request {
   uint64_t clone_flags = 0;
   int cgroup_fd = -1;
   std::vector<std::string> cgroup_procs;
+  // The cgroup is another process's (nsbind exec --join-cgroup): join it, never supervise
+  // it (the init kills nothing it holds when the program ends or Node dies).
+  bool cgroup_shared = false;
   std::string setgroups, uid_map, gid_map, time_offsets;
   std::vector<std::string> newuidmap, newgidmap;  // argv without the pid
   int pdeathsig = 0;
@@ -846,6 +849,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   q->clone_flags = (uint64_t)req.Get("cloneFlags").As<Napi::Number>().Int64Value();
   if (req.Get("cgroupFd").IsNumber()) q->cgroup_fd = req.Get("cgroupFd").As<Napi::Number>().Int32Value();
   q->cgroup_procs = strings_of(req.Get("cgroupProcs"));
+  q->cgroup_shared = req.Get("cgroupShared").ToBoolean();
   if (req.Get("setgroups").IsString()) q->setgroups = req.Get("setgroups").As<Napi::String>();
   if (req.Get("uidMap").IsString()) q->uid_map = req.Get("uidMap").As<Napi::String>();
   if (req.Get("gidMap").IsString()) q->gid_map = req.Get("gidMap").As<Napi::String>();
@@ -875,7 +879,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   nsb_init_msg& m = q->msg;
   memset(&m, 0, sizeof m);
   m.magic = NSB_INIT_MAGIC;
-  m.flags = in_cgroup ? NSB_INIT_READY | NSB_INIT_SUPERVISE : 0;
+  m.flags = in_cgroup ? NSB_INIT_READY | (q->cgroup_shared ? 0u : NSB_INIT_SUPERVISE) : 0;
   if (req.Get("unsafeTest").IsNumber()) m.unsafe = req.Get("unsafeTest").As<Napi::Number>().Uint32Value();
   // The records' token: what the program cannot know, so cannot forge (plan.h).
   if (getrandom(&m.token, sizeof m.token, 0) != (ssize_t)sizeof m.token) m.token = (int32_t)(uintptr_t)q ^ (int32_t)clock();

@@ -77,6 +77,28 @@ kill -9 $shell
 for x in $(seq 100); do pgrep -f "^sleep $marker" >/dev/null || exit 0; sleep 0.1; done
 exit 1`,
   })),
+  // --lock-file: a POSIX read lock held while the sandbox lives. The probe takes a write
+  // lock (fcntl, as lockf(3) users do; flock(1) would not see it), so the sandbox is
+  // started in a loop: a start that met the probe's momentary lock fails and is retried.
+  ...['--die-with-parent', '--die-with-parent --unshare-pid'].map((opt) => ({
+    name: `--lock-file with ${opt}: held while the sandbox runs, free once the caller's parent is killed`,
+    script: `touch lock
+cat > probe.py <<'PY'
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.fcntl(fd, fcntl.F_SETLKW if sys.argv[2] == "wait" else fcntl.F_SETLK, struct.pack("hhqqhh", fcntl.F_WRLCK, 0, 0, 0, 0, 0))
+except OSError:
+    sys.exit(1)
+PY
+marker=$((2000000 + $$))
+bash -c "while true; do $BWRAP --bind / / ${opt} --lock-file $PWD/lock sleep $marker 2>/dev/null; done" &
+shell=$!
+for x in $(seq 100); do python3 probe.py lock try || break; sleep 0.1; done
+! python3 probe.py lock try
+kill -9 $shell
+timeout 30 python3 probe.py lock wait`,
+  })),
   {
     name: '--args FD, several',
     script: `printf -- '--dir\\0/tmp/hello/world\\0' > a1; printf -- '--dir\\0/tmp/hello/world2\\0' > a2

@@ -26,6 +26,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['--no-fork', '-F'], arity: 0 },
   { names: ['--preserve-credentials'], arity: 0 },
   { names: ['--env', '-e'], arity: 0 },
+  { names: ['--join-cgroup', '-c'], arity: 0 },
   { names: ['--help', '-h'], arity: 0 },
 ];
 
@@ -86,6 +87,14 @@ export function parseExec(argv: readonly string[]): { sb: Sandbox; cmd: string[]
         after.push((sb) => {
           if (target === undefined) throw new UsageError('exec', `${f.given}: needs --target PID`);
           return call(sb, 'exec', f.given, 'env', targetEnv(target), { inherit: false });
+        });
+        break;
+      case '--join-cgroup':
+        // nsenter -c: the program starts in the target's cgroup (lib/cgroup/join.ts: on
+        // hybrid and v1 hosts, where nsenter refuses, in each hierarchy).
+        after.push((sb) => {
+          if (target === undefined) throw new UsageError('exec', `${f.given}: needs --target PID`);
+          return call(sb, 'exec', f.given, 'joinCgroup', target);
         });
         break;
       default:

@@ -138,6 +138,7 @@ Run CMD in namespaces of a running process (nsenter's flags).
   -S, --setuid UID, -G, --setgid GID   credentials inside
   -w, --wd DIR           working directory inside
   -e, --env              the target's environment instead of ours
+  -c, --join-cgroup      start CMD in the target's cgroup (every hierarchy on v1/hybrid)
   -F, --no-fork          accepted for nsenter compatibility
   -h, --help
 

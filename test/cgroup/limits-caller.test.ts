@@ -105,9 +105,9 @@ describe.skipIf(creators[0].skip !== '')(`joining a sandbox whose cgroup is at i
   });
 
   it("a process put into that cgroup runs its setup in nsbind-init's own memory: the OOM killer ends sandbox processes, never the caller", () => {
-    // No public option joins another sandbox's cgroup yet (nsenter's --join-cgroup); the
-    // addon's request field does, and it is what such an option must use: the addon
-    // forces the setup into the init whenever a cgroup is to be joined.
+    // The addon's request field that .joinCgroup() (nsenter's --join-cgroup) also uses
+    // (lib/cgroup/join.ts; test/cgroup/join.test.ts): the addon forces the setup into the
+    // init whenever a cgroup is to be joined.
     const r = runNode(
       `const { addSpawnPreparer } = require(${JSON.stringify(join(root, 'dist', 'spawn.js'))});
        let procs;
