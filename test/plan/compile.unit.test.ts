@@ -163,7 +163,7 @@ describe('compilePlan', () => {
 
   it("every step kind is a method of Sandbox's own: loading lib/sandbox.js alone has them (no module adds them by being imported)", async () => {
     const { STEP_KINDS } = await import('../../lib/fs/kinds.js');
-    const methods = [...Object.keys(STEP_KINDS), 'roBind', 'landlock', 'lockFile'];
+    const methods = [...Object.keys(STEP_KINDS), 'roBind', 'landlock', 'lockFile', 'joinCgroup'];
     // A process of its own, which loads dist/sandbox.js and nothing else of nsbind first.
     const { execFileSync } = await import('node:child_process');
     const out = execFileSync(process.execPath, ['-e', `const { Sandbox } = require(${JSON.stringify(distModule('sandbox'))}); console.log(JSON.stringify(${JSON.stringify(methods)}.filter((m) => typeof Sandbox.prototype[m] !== 'function')))`], { encoding: 'utf8' });
