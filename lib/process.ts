@@ -79,8 +79,9 @@ export interface SpawnContext {
 
 /**
  * A running sandbox. Like child_process's `ChildProcess`: `pid`, `stdin`, `stdout`,
- * `stderr`, `kill()`, the events `spawn`, `exit` and `error`; plus `exited`, a Promise
- * of the {@link ExitResult}, and `namespaces`/`isolation`.
+ * `stderr`, `kill()`, the events `spawn`, `exit`, `close` and `error` (in child_process's
+ * order: 'spawn', and `pid`, before any output); plus `exited`, a Promise of the
+ * {@link ExitResult}, and `namespaces`/`isolation`.
  *
  * @example
  * const p = sandbox().net().spawn('sleep', ['10']);
@@ -121,6 +122,8 @@ export class SandboxProcess extends EventEmitter {
   /** @internal */ _native: NativeProcess;
   /** @internal */ _reason: ExitReason | undefined;
   private spawned = false;
+  private releaseOutput: (() => void) | undefined;
+  private stdioOpen: Promise<void>[] = [];
   private done = false;
   private pendingSignals: number[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -197,6 +200,12 @@ export class SandboxProcess extends EventEmitter {
     this.kill(sig);
   }
 
+  /** @internal Starts reading the program's output at 'spawn' (at once if it was already). */
+  _releaseOutputAtSpawn(release: () => void): void {
+    if (this.spawned || this.done) release();
+    else this.releaseOutput = release;
+  }
+
   /** @internal */
   _onCleanup(fn: () => void): void {
     this.cleanups.push(fn);
@@ -214,6 +223,8 @@ export class SandboxProcess extends EventEmitter {
     for (const sig of this.pendingSignals) this._native.kill(sig);
     this.pendingSignals = [];
     this.emit('spawn');
+    this.releaseOutput?.();
+    this.releaseOutput = undefined;
     if (this.namespaces) this.emit('namespaces', this.namespaces);
   }
 
@@ -238,11 +249,30 @@ export class SandboxProcess extends EventEmitter {
     }
     this.emitError(err);
     this.rejectExit(err);
+    this.closeAfterStdio(null, null);
   }
+
+  /**
+   * 'close', as child_process emits it: after 'exit' (or a setup 'error'), once every
+   * stream over the program's stdio has closed — the event to wait for when all the output
+   * must have been read. A stream a daemon of the program still holds delays it, as there.
+   */
+  private closeAfterStdio(code: number | null, signal: string | null): void {
+    void Promise.all(this.stdioOpen).then(() => process.nextTick(() => this.emit('close', code, signal)));
+  }
+
+  /** @internal Called once `stdio` is set: 'close' waits for these streams. */
+  _watchStdio(): void {
+    this.stdioOpen = [...new Set(this.stdio)].filter((s): s is Socket => s !== null).map((s) => new Promise<void>((r) => s.once('close', () => r())));
+  }
+
 
   private async onExit(r: NativeExit): Promise<void> {
     this.done = true;
     this.clear();
+    // Never without 'spawn' first; should that change, the output must still be read.
+    this.releaseOutput?.();
+    this.releaseOutput = undefined;
     let code: number | null = null;
     let signal: string | null = null;
     if (r.programStatus >= 0) {
@@ -272,6 +302,7 @@ export class SandboxProcess extends EventEmitter {
     this.signalCode = result.signal;
     this.emit('exit', result.code, result.signal, result);
     this.resolveExit(result);
+    this.closeAfterStdio(result.code, result.signal);
   }
 
   /**

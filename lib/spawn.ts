@@ -192,7 +192,8 @@ export function spawnSandbox(
         syscall: res.initError !== undefined ? 'open' : 'pipe2',
       });
     }
-    const streams = wrapParentFds(stdio.slots, res.fds);
+    const { streams, release } = wrapParentFds(stdio.slots, res.fds);
+    proc._releaseOutputAtSpawn(release);
     proc.stdio = streams;
     proc.stdin = streams[0] ?? null;
     proc.stdout = streams[1] ?? null;
@@ -205,6 +206,7 @@ export function spawnSandbox(
       proc.stdout = m;
       proc.pty = ptyControl(m, pty.master, ptyWanted!);
     }
+    proc._watchStdio();
 
     const killSignal = v.signal(o.killSignal ?? 'SIGKILL', 'spawn.killSignal').number;
     if (o.timeout) proc._deadline(o.timeout, killSignal, 'timeout');

@@ -75,18 +75,47 @@ function devNull(): number {
   return devNullFd;
 }
 
-/** Streams over the parent's ends of the pipes, as child_process gives them. */
-export function wrapParentFds(slots: StdioSlot[], fds: (number | null)[]): (Socket | null)[] {
-  return slots.map((slot, i) => {
+/**
+ * Streams over the parent's ends of the pipes, as child_process gives them. The ones that
+ * read deliver nothing until `release` is called (at 'spawn'): the program's first output and
+ * the spawn's completion reach the event loop separately, and child_process's order —
+ * 'spawn' and `pid` before any 'data' — is what users' handlers rely on.
+ */
+export function wrapParentFds(slots: StdioSlot[], fds: (number | null)[]): { streams: (Socket | null)[]; release: () => void } {
+  const held: (() => void)[] = [];
+  const streams = slots.map((slot, i) => {
     const fd = fds[i];
     if (fd === null || fd === undefined) return null;
     if (slot.kind === 'in') return new Socket({ fd, readable: false, writable: true });
-    if (slot.kind === 'out') {
-      const s = new Socket({ fd, readable: true, writable: false });
-      return s;
-    }
-    return new Socket({ fd, readable: true, writable: true });
+    const s = new Socket({ fd, readable: true, writable: slot.kind !== 'out' });
+    held.push(holdReading(s));
+    return s;
   });
+  return { streams, release: () => held.splice(0).forEach((f) => f()) };
+}
+
+/**
+ * Holds back what a socket reads until the returned function is called. The socket reads
+ * from the start (so what the program wrote before it exited is in hand when its exit is
+ * seen, as with child_process), but the chunks reach the stream, and so its readers, only
+ * at the release, in order, end of file included. Past the high-water mark the socket
+ * stops reading, as a stream whose reader is slow does.
+ */
+function holdReading(s: Socket): () => void {
+  const held: (Buffer | null)[] = [];
+  let bytes = 0;
+  (s as { push: Socket['push'] }).push = (chunk: Buffer | null) => {
+    held.push(chunk);
+    bytes += chunk?.length ?? 0;
+    return bytes < s.readableHighWaterMark;
+  };
+  return () => {
+    delete (s as { push?: unknown }).push; // the prototype's again
+    if (s.destroyed) return;
+    for (const c of held.splice(0)) s.push(c);
+    // Reading stopped at the mark: start again unless the stream is full now.
+    if (bytes >= s.readableHighWaterMark && s.readableLength < s.readableHighWaterMark && !s.readableEnded) s.read(0);
+  };
 }
 
 export type { Readable, Writable };

@@ -1,6 +1,7 @@
 // Manners users know from child_process: an 'error' nobody handles is thrown, a string
 // where the argument array belongs is refused, a script without #! runs with /bin/sh,
 // and ENOENT from a program that is there names its missing interpreter.
+import { once } from 'node:events';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,5 +86,65 @@ describe('ENOENT for a program that is there', () => {
     expect(e.hint).toMatch(/ELF interpreter .*roBind/);
     const missing = (await sandbox().root().roBind('/usr').run('/usr/bin/no-such').catch((x: unknown) => x)) as NsbindError;
     expect(missing.hint).toMatch(/not found inside the sandbox/);
+  });
+});
+
+describe("'spawn' before output", () => {
+  // The program's first output and the spawn's completion reach the event loop separately:
+  // with the CPUs busy, the spawn thread's report often came second (59 of 200 here without
+  // the fix), and a 'data' handler saw no 'spawn' yet and p.pid undefined.
+  it("'spawn' comes before the first 'data' and p.pid is set in it, with and without the init, on busy CPUs", async () => {
+    const hogs = [0, 1].map(() => sandbox().spawn('sh', ['-c', 'while :; do :; done']));
+    try {
+      const orders: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const sb = i % 2 ? sandbox().pid() : sandbox();
+        const p = sb.spawn('sh', ['-c', 'echo out; echo err >&2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const seen: string[] = [];
+        p.on('spawn', () => seen.push('spawn'));
+        p.stdout!.on('data', () => seen.push(`stdout pid=${p.pid !== undefined}`));
+        p.stderr!.on('data', () => seen.push(`stderr pid=${p.pid !== undefined}`));
+        await Promise.all([p.exited, once(p.stdout!, 'end'), once(p.stderr!, 'end')]);
+        orders.push(seen.join(','));
+      }
+      expect(orders.filter((o) => !/^spawn,(stdout pid=true,stderr pid=true|stderr pid=true,stdout pid=true)$/.test(o))).toEqual([]);
+    } finally {
+      for (const h of hogs) h.kill('SIGKILL');
+      await Promise.all(hogs.map((h) => h.exited));
+    }
+  }, 60_000);
+
+  it("run() collects the whole output, and a stream nobody reads before 'spawn' still ends", async () => {
+    const r = await sandbox().run('sh', ['-c', 'head -c 300000 /dev/zero | tr "\\0" x']);
+    expect(r.stdout.length).toBe(300000);
+    const p = sandbox().spawn('sh', ['-c', 'echo late'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((res) => p.once('spawn', res));
+    await new Promise((res) => setTimeout(res, 50));
+    let text = '';
+    for await (const c of p.stdout!) text += String(c);
+    expect(text).toBe('late\n');
+    await p.exited;
+  });
+});
+
+describe("'close'", () => {
+  it("comes after 'exit' once every stdio stream has closed, with the code and signal; after a setup 'error' too", async () => {
+    const p = sandbox().spawn('sh', ['-c', 'head -c 200000 /dev/zero; exit 3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    const events: string[] = [];
+    p.stdout!.on('data', (c: Buffer) => (bytes += c.length));
+    p.on('exit', () => events.push('exit'));
+    p.stdout!.on('close', () => events.push('stdout closed'));
+    p.stderr!.on('close', () => events.push('stderr closed'));
+    const [code, signal] = await once(p, 'close');
+    expect([code, signal]).toEqual([3, null]);
+    expect(bytes).toBe(200000);
+    expect(events).toContain('exit');
+    expect(events.filter((e) => e.endsWith('closed')).sort()).toEqual(['stderr closed', 'stdout closed']);
+
+    const f = sandbox().spawn('/no/such/program', [], { stdio: 'pipe' });
+    f.on('error', () => {});
+    // (events.once would reject at the 'error' itself)
+    expect(await new Promise((r) => f.once('close', (...a) => r(a)))).toEqual([null, null]);
   });
 });
