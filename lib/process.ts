@@ -297,7 +297,9 @@ export class SandboxProcess extends EventEmitter {
     }
     // As child_process: nobody will read what is still written to the program's stdin,
     // and a caller that never ended it would otherwise keep the pipe open forever.
-    this.stdin?.destroy();
+    // A pty's master is stdin and stdout at once: it closes itself once its output is read
+    // (EIO, lib/pty.ts); destroying it here would drop the program's last output.
+    if (this.stdin !== this.stdout) this.stdin?.destroy();
     this.exitCode = result.code;
     this.signalCode = result.signal;
     this.emit('exit', result.code, result.signal, result);

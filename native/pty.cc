@@ -30,7 +30,10 @@ Napi::Value PtyOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t cols = info[0].As<Napi::Number>().Uint32Value();
   uint32_t rows = info[1].As<Napi::Number>().Uint32Value();
-  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  // The master non-blocking (its own open file, not shared with the terminal side): the
+  // event loop must never wait on it, neither writing input the program does not read
+  // nor reading the rest of the output at the end (lib/pty.ts).
+  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
   if (m < 0) return Napi::Number::New(env, -errno);
   int unlock = 0;
   int t = -1;
