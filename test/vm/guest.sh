@@ -123,6 +123,7 @@ suite)
   echo '+memory +pids +cpu' > $cg/suite/cgroup.subtree_control
   echo $$ > $cg/suite/runner/cgroup.procs
   export NSBIND_CGROUP_PARENT=$cg/suite/sandboxes
+  export NSBIND_TEST_HOOK_TIMEOUT=300000  # --hookTimeout below does not reach vitest's projects
   export CI=true  # as in CI: nothing skips for a tool or privilege the guest has; no TTY reporter
   start=$(date +%s)
   # Without KVM the guest runs about ten times slower than the host: the suite's 30 s
