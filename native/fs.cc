@@ -487,24 +487,31 @@ long mask_file_source(const Run& r) {
 // moment over the sandbox's root directory -- where nothing looks: a path walk never
 // follows a mount on its starting point, and the root is one -- cloned, and unmounted
 // again through the working directory (umount2 takes no descriptor). An unmounted mount
-// cannot be attached again, so the next masked file gets a tmpfs of its own.
-long clone_empty(const Run& r) {
+// cannot be attached again, so the next masked file gets a tmpfs of its own. `attach`
+// (NSB_FS_MASK_ATTACH, picked from the kernel release) goes there without trying the
+// detached clone first.
+long clone_empty(const Run& r, bool attach) {
   long t = mask_file_source(r);
   if (t < 0) return t;
-  long c = nsb_sys(SYS_open_tree, t, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
-  if (c != -EINVAL_) return c < 0 ? fail(r, NSB_SYS_OPEN_TREE, c) : c;
+  long c;
+  if (!attach) {
+    c = nsb_sys(SYS_open_tree, t, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
+    if (c != -EINVAL_) return c < 0 ? fail(r, NSB_SYS_OPEN_TREE, c) : c;
+  }
   long root = root_fd(r);
   if (root < 0) return root;
   long e = nsb_sys(SYS_move_mount, t, NSB_P(""), root, NSB_P(""), kMoveFEmpty | kMoveTEmpty);
   if (e < 0) return fail(r, NSB_SYS_MOVE_MOUNT, e);
   c = nsb_sys(SYS_open_tree, t, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
+  // Back to the working directory afterwards, or where the setup's ids cannot search it
+  // (the caller's 0700 directory, for a root caller whose sandbox root is an unprivileged
+  // host id: opening "." is EACCES) to the sandbox's root: nothing before the program's
+  // own cwd op (NSB_OP_CHDIR) uses the working directory.
   long cwd = nsb_sys(SYS_openat, kAtFdcwd, NSB_P("."), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  e = cwd < 0 ? cwd : nsb_sys(SYS_fchdir, t);
+  e = nsb_sys(SYS_fchdir, t);
   if (e >= 0) e = nsb_sys(SYS_umount2, NSB_P("."), kMntDetach);
-  if (cwd >= 0) {
-    nsb_sys(SYS_fchdir, cwd);
-    close_fd(cwd);
-  }
+  nsb_sys(SYS_fchdir, cwd >= 0 ? cwd : root);
+  close_fd(cwd);
   close_fd(t);
   r.s->mask_fd = -1;
   if (c < 0) return fail(r, NSB_SYS_OPEN_TREE, c);
@@ -530,7 +537,7 @@ long op_mask(const Run& r, const nsb_op& op) {
     // fails with EROFS. (/dev/null would read empty too, but a device node takes writes
     // on a read-only mount and drops them: a program would believe it had written.)
     // One small tmpfs serves every masked file of the sandbox.
-    m = clone_empty(r);
+    m = clone_empty(r, op.flags & NSB_FS_MASK_ATTACH);
     later = kAttrRdonly | kAttrNosuid | kAttrNodev | kAttrNoexec;
     if (m >= 0 && set_attrs(r, m, later, false) < 0) {
       close_fd(m);

@@ -120,6 +120,8 @@ enum nsb_op_kind : uint32_t {
 #define NSB_FS_PIN 2048u  // 1u << 11: NSB_OP_FS_READONLY: bind the path over itself with its flags unchanged
                           // (a mount point cannot be renamed or removed: .files() pins the names
                           // leading to a protected path)
+#define NSB_FS_MASK_ATTACH 32768u  // 1u << 15: NSB_OP_FS_MASK: clone the empty file by attaching its tmpfs
+                                   // over the root for a moment (before 6.15: no clone from a detached mount)
 // NSB_OP_CAPS flags: keep every capability the child holds (n0 is ignored).
 #define NSB_CAPS_ALL 1u
 

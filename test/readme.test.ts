@@ -7,6 +7,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, root } from './helpers/index.js';
+import { native } from '../lib/binding.js';
+
+/**
+ * Why an example cannot hold on this kernel, or ''. "An untrusted command" writes its
+ * project in tmpdir() as root: the program runs as an unprivileged host id and writes
+ * through an idmapped bind, which tmpfs has from Linux 6.3 only (before, the bind stays
+ * plain: README, Kernels).
+ */
+function cannotHold(title: string): string {
+  if (!isRoot || !title.startsWith('An untrusted command')) return '';
+  const b = native();
+  const fd = b.openTree(tmpdir());
+  if (fd < 0) return '';
+  try {
+    return b.idmapTree(fd, 0, 65534, 0, 65534) === -22 ? ' (skipped: this kernel cannot idmap tmpdir()\'s filesystem, tmpfs needs Linux 6.3: the program cannot write the root-owned project)' : '';
+  } finally {
+    b.close(fd);
+  }
+}
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const section = readme.slice(readme.indexOf('## Examples'), readme.indexOf('\n## ', readme.indexOf('## Examples') + 5));
@@ -27,7 +46,8 @@ describe.skipIf(!isRoot)('README examples (run as root, as written)', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(12);
   });
   for (const [i, { title, code }] of blocks.entries()) {
-    it(title, () => {
+    const why = cannotHold(title);
+    it.skipIf(why !== '')(title + why, () => {
       const file = join(dir, `example-${i}.mjs`);
       writeFileSync(file, code);
       const r = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8', timeout: 60_000 });

@@ -8,7 +8,7 @@ import type { PlanContext } from '../plan/context.js';
 import { identity } from '../plan/identity.js';
 import { FsFlag, Op } from '../plan/layout.js';
 import { UNSAFE, unsafeTestBits } from '../unsafe-test.js';
-import { noMountSetattr, overlayByPath } from './kernel.js';
+import { noDetachedClone, noMountSetattr, overlayByPath } from './kernel.js';
 import type { PlanWriter } from '../plan/writer.js';
 import { kindOf, NODEV, NOEXEC, NOSUID, RDONLY } from './kinds.js';
 import { creatable } from './layers.js';
@@ -67,6 +67,9 @@ export function compileFilesystem(ctx: PlanContext): void {
   let nullSlot = -1;
 
   if (noMountSetattr(ctx.facts.kernelRelease)) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
+  // A masked file's empty file: cloned from a detached tmpfs from 6.15, before that by
+  // attaching the tmpfs over the root for a moment (native/fs.cc clone_empty).
+  const maskAttach = noDetachedClone(ctx.facts.kernelRelease) ? FsFlag.MASK_ATTACH : 0;
   // 1. Sources.
   const capture = (kind: number, path: string, name: string, flags = 0, n1 = 0): number => {
     const slot = nextSlot++;
@@ -175,13 +178,13 @@ export function compileFilesystem(ctx: PlanContext): void {
       case 'proc': {
         newFs(s.dst, name, 'proc', [], NOSUID | NODEV | NOEXEC, false);
         for (const m of PROC_MASKED) {
-          w.op(Op.FS_MASK, `${name}: mask ${join(s.dst, m)}`, { s: [w.str(join(s.dst, m))], n: [nullSlot], flags: FsFlag.OPTIONAL });
+          w.op(Op.FS_MASK, `${name}: mask ${join(s.dst, m)}`, { s: [w.str(join(s.dst, m))], n: [nullSlot], flags: FsFlag.OPTIONAL | maskAttach });
         }
         for (const m of PROC_READONLY) {
           w.op(Op.FS_READONLY, `${name}: readonly ${join(s.dst, m)}`, { s: [w.str(join(s.dst, m))], flags: FsFlag.OPTIONAL });
         }
         for (const m of SYS_MASKED) {
-          w.op(Op.FS_MASK, `${name}: mask ${m}`, { s: [w.str(m)], n: [nullSlot], flags: FsFlag.OPTIONAL });
+          w.op(Op.FS_MASK, `${name}: mask ${m}`, { s: [w.str(m)], n: [nullSlot], flags: FsFlag.OPTIONAL | maskAttach });
         }
         break;
       }
@@ -232,7 +235,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         w.op(Op.FS_READONLY, name, { s: [w.str(s.path)] });
         break;
       case 'mask':
-        w.op(Op.FS_MASK, name, { s: [w.str(s.path)], n: [nullSlot] });
+        w.op(Op.FS_MASK, name, { s: [w.str(s.path)], n: [nullSlot], flags: maskAttach });
         break;
       case 'files': {
         // The order of lib/fs/policy.ts: everything read-only, the allowed paths writable
@@ -251,7 +254,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         }
         for (const p of s.write.deny) w.op(Op.FS_READONLY, `files: write.deny ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
         for (const p of s.protected) w.op(Op.FS_READONLY, `files: protected ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
-        for (const p of s.read.deny) w.op(Op.FS_MASK, `files: read.deny ${p}`, { s: [w.str(p)], n: [nullSlot], flags: FsFlag.OPTIONAL });
+        for (const p of s.read.deny) w.op(Op.FS_MASK, `files: read.deny ${p}`, { s: [w.str(p)], n: [nullSlot], flags: FsFlag.OPTIONAL | maskAttach });
         break;
       }
       default: {

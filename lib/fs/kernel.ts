@@ -34,6 +34,16 @@ export function noMountSetattr(rel: string): boolean {
   return !atLeast(rel, 5, 12);
 }
 
+/**
+ * Whether open_tree cannot clone from a detached mount (before 6.15): a masked file's
+ * empty file is then cloned by attaching its tmpfs over the root for a moment
+ * (native/fs.cc clone_empty).
+ * @example noDetachedClone('6.1.0-57-amd64') // true
+ */
+export function noDetachedClone(rel: string): boolean {
+  return !atLeast(rel, 6, 15);
+}
+
 let cached: string | undefined;
 
 /**

@@ -68,6 +68,8 @@ export const FsFlag = {
   OVERLAY_PATHS: 1 << 10,
   /** FS_READONLY: bind the path over itself, flags unchanged (a mount point's name cannot be renamed or removed). */
   PIN: 1 << 11,
+  /** FS_MASK: clone the empty file by attaching its tmpfs over the root for a moment (kernels before 6.15 cannot clone from a detached mount). */
+  MASK_ATTACH: 1 << 15,
 } as const;
 
 /** Which system call failed (native/plan.h `nsb_syscall_id`) -> its name. */

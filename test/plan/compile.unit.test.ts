@@ -14,7 +14,7 @@ vi.mock('../../lib/binding.js', () => {
 import { sandbox, type Sandbox } from '../../lib/index.js';
 import { compilePlan, type Facts } from '../../lib/plan.js';
 import { createdNamespaces } from '../../lib/namespaces/created.js';
-import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, HEADER_SIZE, Op, OP_SIZE } from '../../lib/plan/layout.js';
+import { CHDIR_FALLBACK_ROOT, EXEC_VIA_INIT, FsFlag, HEADER_SIZE, Op, OP_SIZE } from '../../lib/plan/layout.js';
 import type { SandboxOptions } from '../../lib/options.js';
 
 /** An unprivileged caller (uid 1000) on a recent kernel with Landlock 4, no I/O needed. */
@@ -131,6 +131,15 @@ describe('compilePlan', () => {
     expect(exec('6.1.0')).toBe(EXEC_VIA_INIT);
     expect(exec('6.12.0')).toBe(0);
     expect(compiled(sb).plan.request.timeOffsets).toBe('monotonic 5 0\nboottime 0 0\n');
+  });
+
+  it('masks files by attaching the empty file\'s tmpfs over the root only on kernels that need it (before 6.15)', () => {
+    const sb = sandbox().proc().mask('/etc/hostname').files({ read: { deny: ['/etc/passwd'] } });
+    const masks = (release: string) => compiled(sb, { kernelRelease: release }).ops.filter((o) => o.kind === Op.FS_MASK).map((o) => o.flags & FsFlag.MASK_ATTACH);
+    expect(masks('6.1.0-57-amd64').length).toBeGreaterThan(3);
+    expect(new Set(masks('6.1.0-57-amd64'))).toEqual(new Set([FsFlag.MASK_ATTACH]));
+    expect(new Set(masks('6.14.0'))).toEqual(new Set([FsFlag.MASK_ATTACH]));
+    expect(new Set(masks('6.15.0'))).toEqual(new Set([0]));
   });
 
   it('refuses what only the facts rule out, naming the option', () => {
