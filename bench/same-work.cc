@@ -32,6 +32,14 @@
 //           signals and execs /bin/true; the init reports it started, reaps it, reports
 //           its exit and exits.
 //
+// Without the init (the plan of sandbox().all().pid({ init: false }): its EXEC op has no
+// NSB_EXEC_VIA_INIT) the child, PID 1, unblocks signals and execs /bin/true itself, as
+// nsbind's exec_program; the parent takes EOF on the report pipe (close-on-exec) as the
+// exec, as nsbind's do_spawn, stats the namespace links, and takes the exit from waitid on
+// the pidfd (nsbind polls the pidfd, then waitid). No fork, no records.
+// SAME_WORK_SKIP='k,k,...[,maps]' leaves op kinds (native/plan.h numbers) and the id maps
+// out: bench/same-work-breakdown.mjs prices each step by difference (not the same work).
+//
 // It is C++ only to use nsbind's raw system calls (native/sys.h), clone trampoline
 // (native/clone.cc) and plan layout (native/plan.h): the child shares the parent's memory
 // and thread pointer, so it makes raw system calls only and writes nothing outside its
