@@ -19,7 +19,7 @@ import {
   benchDir, bwrapArgs, bwrapLikeSandbox, config, cpSpawn, floor, floorBin, have, loadNsbind, nsbindRun,
   outDir, QUICK, rate, ratios, root, sandboxFor, SETS, stats, timeBatch, TYPES, unshareArgs,
 } from './lib.mjs';
-import { buildSameWork, sameWork, sameWorkArgs, sameWorkBin } from './same-work.mjs';
+import { buildSameWork, sameWork, sameWorkArgs, sameWorkBin, sameWorkNoInitArgs } from './same-work.mjs';
 
 const log = (...a) => process.stderr.write(a.join(' ') + '\n');
 const started = Date.now();
@@ -82,11 +82,15 @@ async function latencySection(sandbox, bwrap) {
   // The program itself as PID 1 (no nsbind-init): what the C floor does, in kind.
   const noInit = sandboxFor(sandbox, TYPES).pid({ init: false });
   row('nsbind all 8 no init', () => timeBatch(B, () => nsbindRun(noInit)));
+  // Its same-work floor: that plan in C, the child exec'ing /bin/true itself as PID 1.
+  const sameNoInit = sameWorkNoInitArgs();
+  if (sameNoInit.args) row('same-work all 8 no init', async () => (await sameWork(sameNoInit.args, floorCount)).usPerSpawn / 1000);
+  else log(`same-work floor (no init) not measured: ${sameNoInit.problem}`);
   row('child_process none', () => timeBatch(B, () => cpSpawn('/bin/true')));
   const like = bwrapLikeSandbox(sandbox);
   row('nsbind bwrap-like', () => timeBatch(B, () => nsbindRun(like.sb)));
   if (bwrap) row('bwrap', () => timeBatch(B, () => cpSpawn('bwrap', [...bwrapArgs, '/bin/true'])));
-  return { bwrapExact: like.exact, sameWorkProblem: same.problem };
+  return { bwrapExact: like.exact, sameWorkProblem: same.problem, sameNoInitProblem: sameNoInit.problem };
 }
 
 async function throughputSection(sandbox) {
@@ -254,7 +258,7 @@ async function main() {
   await cpSpawn('/bin/true');
 
   log(`rounds ${config.rounds}, batch ${config.batch}${QUICK ? ' (quick mode)' : ''}`);
-  const { bwrapExact, sameWorkProblem } = await latencySection(sandbox, bwrap);
+  const { bwrapExact, sameWorkProblem, sameNoInitProblem } = await latencySection(sandbox, bwrap);
   await runRounds([...rows.keys()], 'latency');
   const before = new Set(rows.keys());
   await throughputSection(sandbox);
@@ -297,6 +301,12 @@ async function main() {
         'same-work floor: what `sandbox().all()` does, in C without Node (`same-work.cc`)',
         sameWorkProblem ? `n/a (${sameWorkProblem})` : cell(v('same-work all 8')),
         sameWorkProblem ? 'n/a' : `all 8: ${ratioCell(v('nsbind all 8'), v('same-work all 8'))}`,
+      ],
+      ['`sandbox().all().pid({ init: false })`: nsbind', cell(v('nsbind all 8 no init')), '—'],
+      [
+        'same-work floor no init: that plan in C, the child execs `/bin/true` as PID 1',
+        sameNoInitProblem ? `n/a (${sameNoInitProblem})` : cell(v('same-work all 8 no init')),
+        sameNoInitProblem ? 'n/a' : `no init: ${ratioCell(v('nsbind all 8 no init'), v('same-work all 8 no init'))}`,
       ],
     ],
   ));
@@ -362,6 +372,7 @@ async function main() {
     ['nsbind all 8 / C floor all 8 (vfork)', '≤ 1.25', ratios(v('nsbind all 8'), v('floor vfork all 8')), '<=', 1.25],
     ['  limit: same-work floor all 8 / C floor all 8 (vfork)', '≤ 1.25', sameWorkProblem ? [] : ratios(v('same-work all 8'), v('floor vfork all 8')), '<=', 1.25],
     ['nsbind all 8 pid({ init: false }) / C floor all 8', '≤ 1.10', ratios(v('nsbind all 8 no init'), v('floor vfork all 8')), '<=', 1.1],
+    ['  limit: same-work floor no init / C floor all 8 (vfork)', '≤ 1.10', sameNoInitProblem ? [] : ratios(v('same-work all 8 no init'), v('floor vfork all 8')), '<=', 1.1],
     ['nsbind all 8 / child_process.spawn none', '≤ 1.0', ratios(v('nsbind all 8'), v('child_process none')), '<=', 1.0],
     ['nsbind none / child_process.spawn none', '≤ 0.50', ratios(v('nsbind none'), v('child_process none')), '<=', 0.5],
     ['nsbind all 8 / spawning unshare all 8', '≤ 0.4', ratios(v('nsbind all 8'), v('unshare all 8')), '<=', 0.4],

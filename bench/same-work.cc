@@ -32,6 +32,14 @@
 //           signals and execs /bin/true; the init reports it started, reaps it, reports
 //           its exit and exits.
 //
+// Without the init (the plan of sandbox().all().pid({ init: false }): its EXEC op has no
+// NSB_EXEC_VIA_INIT) the child, PID 1, unblocks signals and execs /bin/true itself, as
+// nsbind's exec_program; the parent takes EOF on the report pipe (close-on-exec) as the
+// exec, as nsbind's do_spawn, stats the namespace links, and takes the exit from waitid on
+// the pidfd (nsbind polls the pidfd, then waitid). No fork, no records.
+// SAME_WORK_SKIP='k,k,...[,maps]' leaves op kinds (native/plan.h numbers) and the id maps
+// out: bench/same-work-breakdown.mjs prices each step by difference (not the same work).
+//
 // It is C++ only to use nsbind's raw system calls (native/sys.h), clone trampoline
 // (native/clone.cc) and plan layout (native/plan.h): the child shares the parent's memory
 // and thread pointer, so it makes raw system calls only and writes nothing outside its
@@ -89,6 +97,9 @@ struct Config {
   int dev_null;
   char* argv[8];
   bool probe;
+  bool direct;           // the plan's EXEC is not through the init (pid({ init: false }))
+  uint64_t skip;         // SAME_WORK_SKIP: op kinds (bits) not done, for a cost breakdown
+  bool skip_maps;        // SAME_WORK_SKIP has "maps": the parent writes no id maps
 };
 Config cfg;
 
@@ -267,6 +278,7 @@ int child_main(void* arg) {
   const char* a = cfg.arena;
   for (uint32_t i = 0; i < cfg.nops; i++) {
     const nsb_op& op = cfg.ops[i];
+    if (op.kind < 64 && (cfg.skip & (1ull << op.kind))) continue;
     switch (op.kind) {
       case NSB_OP_SETSID: r = nsb_sys(SYS_setsid); break;
       case NSB_OP_PROPAGATION: r = nsb_sys(SYS_mount, 0, NSB_P("/"), 0, (long)(op.n[0] | MS_REC), 0); break;
@@ -310,7 +322,17 @@ int child_main(void* arg) {
         r = nsb_sys(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NSB_P(&prog));
         break;
       }
-      case NSB_OP_EXEC: be_init((int)i);
+      case NSB_OP_EXEC:
+        if (!cfg.direct) be_init((int)i);
+        // No init (pid({ init: false })): the child is PID 1 and execs the program itself,
+        // as nsbind's exec_program does: signals unblocked, execve; the report pipe
+        // closes in the exec (CLOEXEC), which is how the parent learns it happened.
+        {
+          uint64_t none = 0;
+          nsb_sys(SYS_rt_sigprocmask, SIG_SETMASK, NSB_P(&none), 0, 8);
+          r = nsb_sys(SYS_execve, NSB_P(cfg.argv[0]), NSB_P(cfg.argv), NSB_P(environ));
+        }
+        break;
       default: r = -EINVAL; break;
     }
     if (r < 0) child_fail((int)i, r);
@@ -327,10 +349,11 @@ long write_file(const char* path, const char* text) {
   return r;
 }
 
-bool read_record(int fd, Record* rec) {
+bool read_record(int fd, Record* rec, bool* eof = nullptr) {
   ssize_t n;
   do n = read(fd, rec, sizeof *rec);
   while (n < 0 && errno == EINTR);
+  if (eof) *eof = n == 0;
   return n == (ssize_t)sizeof *rec;
 }
 
@@ -389,32 +412,49 @@ const char* spawn_once(char* stack, char* msg, size_t len) {
   char proc[64];
   const char* failed = nullptr;
   snprintf(proc, sizeof proc, "/proc/%ld/uid_map", pid);
-  if (*cfg.uid_map && write_file(proc, cfg.uid_map) < 0) failed = "uid_map";
+  if (cfg.skip_maps) {
+  } else if (*cfg.uid_map && write_file(proc, cfg.uid_map) < 0) failed = "uid_map";
   snprintf(proc, sizeof proc, "/proc/%ld/setgroups", pid);
-  if (!failed && *cfg.setgroups && write_file(proc, cfg.setgroups) < 0) failed = "setgroups";
+  if (!failed && !cfg.skip_maps && *cfg.setgroups && write_file(proc, cfg.setgroups) < 0) failed = "setgroups";
   snprintf(proc, sizeof proc, "/proc/%ld/gid_map", pid);
-  if (!failed && *cfg.gid_map && write_file(proc, cfg.gid_map) < 0) failed = "gid_map";
+  if (!failed && !cfg.skip_maps && *cfg.gid_map && write_file(proc, cfg.gid_map) < 0) failed = "gid_map";
   if (!failed && write(sync[1], "1", 1) != 1) failed = "go-ahead";
 
   Record rec;
-  bool got = !failed && read_record(rep[0], &rec);
-  if (!failed && !(got && rec.kind == REC_STARTED)) failed = unexpected(rec, got, "the child's setup or the init's start", msg, len);
+  bool eof = false;
+  bool got = !failed && read_record(rep[0], &rec, &eof);
+  if (cfg.direct) {
+    // No init: EOF on the report pipe is the exec (nsbind's do_spawn reads it so); a
+    // record is the child's error.
+    if (!failed && !eof) failed = unexpected(rec, got, "the child's setup or its exec", msg, len);
+  } else if (!failed && !(got && rec.kind == REC_STARTED)) {
+    failed = unexpected(rec, got, "the child's setup or the init's start", msg, len);
+  }
   for (int i = 0; !failed && i < 8; i++) {
     struct stat st;
     snprintf(proc, sizeof proc, "/proc/%ld/ns/%s", pid, kNsTypes[i]);
     stat(proc, &st);
   }
-  got = !failed && read_record(rep[0], &rec);
-  if (!failed && !(got && rec.kind == REC_EXIT)) failed = unexpected(rec, got, "the program's exit", msg, len);
-  if (!failed && (!WIFEXITED(rec.value) || WEXITSTATUS(rec.value) != 0)) {
-    snprintf(msg, len, "the program's exit (wait status %#x)", rec.value);
-    failed = msg;
+  if (!cfg.direct) {
+    got = !failed && read_record(rep[0], &rec);
+    if (!failed && !(got && rec.kind == REC_EXIT)) failed = unexpected(rec, got, "the program's exit", msg, len);
+    if (!failed && (!WIFEXITED(rec.value) || WEXITSTATUS(rec.value) != 0)) {
+      snprintf(msg, len, "the program's exit (wait status %#x)", rec.value);
+      failed = msg;
+    }
   }
   close(sync[1]);
   close(rep[0]);
   if (failed) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  // No init: the program's exit is the child's own, taken from its pidfd (nsbind polls
+  // the pidfd and calls waitid on it).
   siginfo_t si;
+  memset(&si, 0, sizeof si);
   while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR) {
+  }
+  if (!failed && cfg.direct && (si.si_code != CLD_EXITED || si.si_status != 0)) {
+    snprintf(msg, len, "the program's exit (si_code %d, status %d)", si.si_code, si.si_status);
+    failed = msg;
   }
   close(pidfd);
   drain(out[0], cfg.probe);
@@ -461,13 +501,13 @@ const char* load_plan(const char* path) {
   for (uint32_t i = 0; i < cfg.nops; i++) {
     uint32_t kind = cfg.ops[i].kind;
     bool last = i + 1 == cfg.nops;
-    if (!known_op(kind) || (kind == NSB_OP_EXEC) != last ||
-        (kind == NSB_OP_EXEC && !(cfg.ops[i].flags & NSB_EXEC_VIA_INIT))) {
+    if (!known_op(kind) || (kind == NSB_OP_EXEC) != last) {
       snprintf(why, sizeof why, "op %u (kind %u) is not one the floor does", i, kind);
       return why;
     }
   }
   if (cfg.nops == 0) return "an empty plan";
+  cfg.direct = !(cfg.ops[cfg.nops - 1].flags & NSB_EXEC_VIA_INIT);
   return nullptr;
 }
 
@@ -484,6 +524,23 @@ int main(int argc, char** argv) {
   if (const char* bad = load_plan(argv[4])) {
     fprintf(stderr, "same-work: %s: %s\n", argv[4], bad);
     return 3;
+  }
+  // SAME_WORK_SKIP='k,k,...,maps': op kinds (numbers, native/plan.h) to leave out, and
+  // "maps" for the id maps: a cost breakdown by difference (not the same work any more).
+  if (const char* skip = getenv("SAME_WORK_SKIP")) {
+    for (const char* p = skip; *p;) {
+      if (strncmp(p, "maps", 4) == 0) {
+        cfg.skip_maps = true;
+        p += 4;
+      } else {
+        char* end;
+        long k = strtol(p, &end, 10);
+        if (end == p) break;
+        if (k >= 0 && k < 64) cfg.skip |= 1ull << k;
+        p = end;
+      }
+      if (*p == ',') p++;
+    }
   }
   cfg.uid_map = argv[5];
   cfg.gid_map = argv[6];

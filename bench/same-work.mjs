@@ -34,7 +34,7 @@ const FLOOR_OPS = [
  * sandbox (the test uses it to run plans with more ops through the floor); the bench
  * never passes one.
  */
-export function sameWorkArgs(planFile = join(outDir, 'same-work.plan'), configure = (sb) => sb) {
+export function sameWorkArgs(planFile = join(outDir, 'same-work.plan'), configure = (sb) => sb, { init = true } = {}) {
   const require = createRequire(join(root, 'dist', 'index.js'));
   const { sandbox } = require('./index.js'); // registers every concern's ops
   const { compile } = require('./plan.js');
@@ -55,8 +55,14 @@ export function sameWorkArgs(planFile = join(outDir, 'same-work.plan'), configur
   if (unknown.length) {
     return { problem: `nsbind's default plan now has ${[...new Set(unknown)].join(', ')}: bench/same-work.cc does not do that` };
   }
-  if (names.at(-1) !== 'EXEC' || names.indexOf('EXEC') !== nops - 1 || flagsOf(nops - 1) !== EXEC_VIA_INIT) {
-    return { problem: `nsbind's default plan (${names.join(', ')}) does not end in one exec through the init` };
+  const how = init ? 'through the init' : 'by the child itself (no init)';
+  if (names.at(-1) !== 'EXEC' || names.indexOf('EXEC') !== nops - 1 || flagsOf(nops - 1) !== (init ? EXEC_VIA_INIT : 0)) {
+    return { problem: `nsbind's plan (${names.join(', ')}) does not end in one exec ${how}` };
+  }
+  // Without the init the floor runs every op in the child; nsbind must too (an initFrom
+  // would hand part of the plan to nsbind-init, a second exec the floor does not do).
+  if (!init && request.initFrom !== undefined && request.initFrom < nops) {
+    return { problem: `nsbind runs ops ${request.initFrom}.. of this plan in nsbind-init; the floor does not` };
   }
   writeFileSync(planFile, plan);
   return {
@@ -70,6 +76,14 @@ export function sameWorkArgs(planFile = join(outDir, 'same-work.plan'), configur
     ],
     ops: names,
   };
+}
+
+/**
+ * The floor's arguments for `sandbox().all().pid({ init: false })`: the child execs
+ * /bin/true itself as PID 1 (same-work.cc takes the mode from the plan's EXEC op).
+ */
+export function sameWorkNoInitArgs(planFile = join(outDir, 'same-work-noinit.plan')) {
+  return sameWorkArgs(planFile, (sb) => sb.pid({ init: false }), { init: false });
 }
 
 /** Runs the floor; resolves to { usPerSpawn, perSecond }. */

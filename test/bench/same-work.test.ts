@@ -17,7 +17,11 @@ import { hasCommand, isRoot, root } from '../helpers/index.js';
 /** bench/same-work.mjs, which is plain JavaScript (the bench runs without a build step). */
 interface SameWorkModule {
   buildSameWork(bin: string): void;
-  sameWorkArgs(planFile: string, configure?: (sb: Sandbox) => Sandbox): { args?: string[]; ops?: string[]; problem?: string };
+  sameWorkArgs(
+    planFile: string,
+    configure?: (sb: Sandbox) => Sandbox,
+    mode?: { init?: boolean },
+  ): { args?: string[]; ops?: string[]; problem?: string };
 }
 
 const PROBE = [
@@ -66,9 +70,9 @@ describe.skipIf(!haveCxx || !isRoot)(
     }
 
     /** What the probe sees under the floor and under nsbind, for the same sandbox. */
-    async function both(configure: (sb: Sandbox) => Sandbox) {
+    async function both(configure: (sb: Sandbox) => Sandbox, init = true) {
       const { sameWorkArgs } = await floor();
-      const same = sameWorkArgs(join(dir, 'plan'), configure);
+      const same = sameWorkArgs(join(dir, 'plan'), configure, { init });
       expect(same.problem).toBeUndefined();
       const floorOut = execFileSync(bin, ['0', '1', ...same.args!], { encoding: 'utf8', env: { ...process.env, SAME_WORK_PROBE: PROBE } });
       const nsbindOut = await configure(sandbox().all()).run('/bin/sh', ['-c', PROBE], { stdio: 'pipe' });
@@ -101,6 +105,22 @@ describe.skipIf(!haveCxx || !isRoot)(
       const { ops, lines } = await both((sb) => sb.user({ uidMap: map, gidMap: map }).as({ uid: 1000, gid: 1000, groups: [1000] }));
       for (const op of ['SETGROUPS', 'SETRESGID', 'SETRESUID', 'DIE_WITH_PARENT']) expect(ops).toContain(op);
       expect(lines).toEqual(expect.arrayContaining(['Uid: 1000 1000 1000 1000', 'Groups: 1000', 'CapEff: 0000000000000000']));
+    });
+
+    it('runs pid({ init: false }) as nsbind does: the program itself is PID 1', { timeout: 60_000 }, async () => {
+      const { ops, lines } = await both((sb) => sb.pid({ init: false }), false);
+      expect(ops.at(-1)).toBe('EXEC');
+      expect(lines).toEqual(expect.arrayContaining([
+        'ns time new', 'ns pid new', 'NoNewPrivs: 1', 'Seccomp: 2', 'CapBnd: 0000000000000000',
+        'NSpid in the sandbox: 2', // sh 1, grep 2: no init
+      ]));
+    });
+
+    it('refuses a plan through the init in its no-init mode', { timeout: 60_000 }, async () => {
+      const { sameWorkArgs } = await floor();
+      const same = sameWorkArgs(join(dir, 'plan'), (sb) => sb, { init: false });
+      expect(same.args).toBeUndefined();
+      expect(same.problem).toMatch(/does not end in one exec by the child itself/);
     });
 
     it('refuses a plan it does not do, saying what', { timeout: 60_000 }, async () => {

@@ -59,6 +59,13 @@ describe('npm run bench (quick mode)', () => {
     expect(spawners[3][0]).toMatch(/^same-work floor/);
     expect(spawners[3][1]).toMatch(FIGURE);
     expect(spawners[3][2].replace(/^all 8: /, '')).toMatch(FIGURE);
+    // pid({ init: false }) and its own same-work floor (the child execs /bin/true as PID 1).
+    expect(spawners[4][0]).toMatch(/pid\(\{ init: false \}\)/);
+    expect(spawners[4][1]).toMatch(FIGURE);
+    expect(spawners[5][0]).toMatch(/^same-work floor no init/);
+    expect(spawners[5][1]).toMatch(FIGURE);
+    expect(spawners[5][2]).toMatch(/^no init: /);
+    expect(spawners[5][2].replace(/^no init: /, '')).toMatch(FIGURE);
 
     const heap = tableAfter(out, '### Big parents');
     expect(heap).toHaveLength(3);
@@ -103,7 +110,12 @@ describe('npm run bench (quick mode)', () => {
     }
 
     const targets = tableAfter(out, '### Targets');
-    expect(targets).toHaveLength(14); // 11 targets and the 3 same-work limits under them
+    expect(targets).toHaveLength(15); // 11 targets and the 4 same-work limits under them
     for (const row of targets) expect(row[3]).toMatch(/^(met|missed|n\/a)$/);
+    // The no-init target's limit is right under it, and computed (not n/a).
+    const noInit = targets.findIndex((row) => row[0].startsWith('nsbind all 8 pid({ init: false })'));
+    expect(targets[noInit + 1][0]).toBe('limit: same-work floor no init / C floor all 8 (vfork)');
+    expect(targets[noInit + 1][2]).toMatch(FIGURE);
+    expect(targets[noInit + 1][3]).toMatch(/^(met|missed)$/);
   });
 });
