@@ -52,8 +52,8 @@ Namespaces (unshare's names; bwrap's --unshare-* work too):
 User namespace:
   -r, --map-root-user        map your uid/gid to 0 inside (the default), setgroups denied
   -c, --map-current-user     map your uid/gid to themselves, setgroups denied
-      --map-user UID, --uid UID        your uid as seen inside
-      --map-group GID, --gid GID       your gid as seen inside
+      --map-user UID|NAME, --uid UID   your uid as seen inside (unshare takes a user name too)
+      --map-group GID|NAME, --gid GID  your gid as seen inside
       --map-users INNER:OUTER:COUNT    a uid range (repeatable; needs newuidmap unless root);
                                        OUTER,INNER,COUNT (util-linux 2.38's order) also works;
                                        'auto': your first /etc/subuid block, from 0 inside
