@@ -445,12 +445,12 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       return;
     case '--kill-child':
       // unshare: kill the program when unshare dies. nsbind does that always (with SIGKILL,
-      // through the init's parent-death signal); another signal is not offered.
+      // through the init's parent-death signal); another signal is not offered. Unlike
+      // --die-with-parent, nsbind itself does not end with its own parent (nor does unshare).
       if (a !== undefined && !/^(SIG)?KILL$|^9$/i.test(a)) {
         throw bad(flag, `nsbind ends the sandbox with SIGKILL when it dies; '${a}' cannot be chosen`);
       }
       st.sb = call(sb, CMD, g, 'dieWithParent', true);
-      st.spawn.dieWithParent = true;
       return;
     case '--setgroups':
       st.sb = withNamespace(sb, CMD, g, 'user', { setgroups: a as 'allow' | 'deny' });

@@ -73,6 +73,28 @@ describe('nsbind run: flags from unshare, bwrap and nsbind\'s own', () => {
     expect(nsbind(['run', '--kill-child=SIGTERM', '--', 'true']).stderr).toMatch(/--kill-child: nsbind ends the sandbox with SIGKILL/);
   });
 
+  it.skipIf(!hasCommand('unshare'))('--kill-child: the program ends when nsbind is killed, as with unshare --fork --kill-child', async () => {
+    const running = (marker: string) => {
+      try {
+        return execFileSync('pgrep', ['-f', `^sleep ${marker}`], { encoding: 'utf8' }).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const base = 800000 + (process.pid % 1000) * 10;
+    const lines: [string, string[]][] = [
+      ['unshare', ['unshare', '--fork', '--kill-child', 'sleep', String(base + 1)]],
+      ['nsbind', [process.execPath, MAIN, 'run', '--kill-child', '--', 'sleep', String(base + 2)]],
+    ];
+    for (const [who, [cmd, ...args]] of lines) {
+      const marker = args[args.length - 1];
+      const parent = spawn(cmd, args, { stdio: 'ignore' });
+      await until(`${who}'s sleep to run`, () => running(marker));
+      parent.kill('SIGKILL');
+      await until(`${who}'s sleep to end once ${who} is killed`, () => (running(marker) === undefined ? true : undefined));
+    }
+  });
+
   it('--die-with-parent: nsbind and its sandbox end when nsbind\'s parent is killed', async () => {
     const marker = String(900000 + (process.pid % 1000));
     const shell = spawn('sh', ['-c', `'${process.execPath}' '${MAIN}' run --die-with-parent -- sleep ${marker}; echo unreachable`], { stdio: 'ignore' });
