@@ -151,7 +151,10 @@ rm -f "$f"; exit $ok`,
 [ "$($RUN --perms 0640 --file 0 /tmp/file stat -c %a /tmp/file < /dev/null)" = 640 ]
 [ "$($RUN --bind-data 0 /tmp/file stat -c %a /tmp/file < /dev/null)" = 600 ]
 [ "$($RUN --perms 0640 --ro-bind-data 0 /tmp/file stat -c %a /tmp/file < /dev/null)" = 640 ]
-echo content > data; [ "$($RUN --ro-bind-data 3 /tmp/file cat /tmp/file 3< data)" = content ]`,
+echo content > data; [ "$($RUN --ro-bind-data 3 /tmp/file cat /tmp/file 3< data)" = content ]
+# Over a file of the host's: a mount of its own, the host's file untouched.
+h=$(cat /etc/hostname); [ "$($RUN --ro-bind-data 3 /etc/hostname cat /etc/hostname 3< data)" = content ]
+[ "$($RUN --bind-data 3 /etc/hostname sh -c 'echo x > /etc/hostname; cat /etc/hostname' 3< data)" = x ]; [ "$(cat /etc/hostname)" = "$h" ]`,
   },
   {
     name: 'bogus --size refused',

@@ -588,7 +588,9 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--ro-bind-data': {
       const mode = st.nextPerms ?? (flag.name === '--file' ? 0o666 : 0o600);
       st.nextPerms = undefined;
-      st.sb = call(sb, CMD, g, 'file', b, readFd(flag, a), mode);
+      // bwrap: --file writes a file (where the sandbox may create one); the -data flags
+      // bind a file of their own over DEST, which may be a host file the sandbox sees.
+      st.sb = flag.name === '--file' ? call(sb, CMD, g, 'file', b, readFd(flag, a), mode) : call(sb, CMD, g, 'file', b, readFd(flag, a), mode, { bind: true });
       if (flag.name === '--ro-bind-data') st.sb = call(st.sb, CMD, g, 'readonly', b);
       return;
     }

@@ -225,7 +225,13 @@ export function compileFilesystem(ctx: PlanContext): void {
         break;
       case 'file': {
         const bytes = s.encoding === 'base64' ? Buffer.from(s.content, 'base64') : Buffer.from(s.content, 'utf8');
-        w.op(Op.FS_FILE, name, { s: [w.str(s.path), bytes.length ? w.blob(bytes, 1) : 0], n: [bytes.length, s.mode] });
+        if (s.bind) {
+          const slot = nextSlot++;
+          w.op(Op.FS_DATA, name, { s: [bytes.length ? w.blob(bytes, 1) : 0], n: [slot, bytes.length, s.mode] });
+          w.op(Op.FS_BIND, name, { s: [w.str(s.path)], n: [slot, NOSUID | NODEV], flags: createFlag(s.path) });
+        } else {
+          w.op(Op.FS_FILE, name, { s: [w.str(s.path), bytes.length ? w.blob(bytes, 1) : 0], n: [bytes.length, s.mode] });
+        }
         break;
       }
       case 'readonly':
