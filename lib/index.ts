@@ -4,7 +4,7 @@ export { sandbox, Sandbox, type SpawnOptions, type RunOptions, type RunResult } 
 export { SandboxProcess, type ExitResult, type ExitReason, type Usage, type NamespaceId, type NamespaceIds } from './process.js';
 export type * from './options.js';
 export type { StdioOption, StdioEntry } from './stdio.js';
-export type { BindOptions, OverlayOptions, TmpfsOptions, FilesystemStep, FilesStep, FilesPolicy, LandlockOptions } from './fs/index.js';
+export type { BindOptions, FileOptions, OverlayOptions, TmpfsOptions, FilesystemStep, FilesStep, FilesPolicy, LandlockOptions } from './fs/index.js';
 export { PROTECTED as protectedPaths } from './fs/index.js';
 export type { Limits } from './cgroup/limits.js';
 export type { ForkOptions, ForkedProcess, Serialization, IpcMethods, IpcControl, SendCallback } from './fork.js';

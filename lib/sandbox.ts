@@ -23,7 +23,7 @@ import { normalizeSeccomp, type SeccompOption } from './security/seccomp.js';
 import * as fsb from './fs/builder.js';
 import { lockFiles } from './lock-file.js';
 import type { FilesPolicy } from './fs/policy.js';
-import type { BindOptions, OverlayOptions, TmpfsOptions } from './fs/steps.js';
+import type { BindOptions, FileOptions, OverlayOptions, TmpfsOptions } from './fs/steps.js';
 import { validateJoin } from './namespaces/join.js';
 import { methodOf } from './namespaces/types.js';
 import type { SandboxProcess } from './process.js';
@@ -496,12 +496,15 @@ export class Sandbox {
   }
 
   /**
-   * Creates a file with `content` inside a filesystem the sandbox made.
+   * Creates a file with `content` inside a filesystem the sandbox made; with
+   * `{ bind: true }`, a file of its own mounted at `path`, which may cover an existing
+   * file (of the host's too, left untouched), as bubblewrap's `--bind-data`.
    * @param mode @default 0o644
    * @example sandbox().tmpfs('/etc').file('/etc/hostname', 'box\n')
+   * @example sandbox().file('/etc/resolv.conf', 'nameserver 10.0.0.1\n', 0o644, { bind: true })
    */
-  file(path: string, content: string | Uint8Array, mode?: number): Sandbox {
-    return this.with({ fs: fsb.file(this.options, path, content, mode) });
+  file(path: string, content: string | Uint8Array, mode?: number, o?: FileOptions): Sandbox {
+    return this.with({ fs: fsb.file(this.options, path, content, mode, o) });
   }
 
   /**

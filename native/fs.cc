@@ -487,22 +487,22 @@ long mask_file_source(const Run& r) {
 // moment over the sandbox's root directory -- where nothing looks: a path walk never
 // follows a mount on its starting point, and the root is one -- cloned, and unmounted
 // again through the working directory (umount2 takes no descriptor). An unmounted mount
-// cannot be attached again, so the next masked file gets a tmpfs of its own. `attach`
+// cannot be attached again, so the next masked file gets a tmpfs of its own: the
+// caller's `t` is gone then (*gone): closed, and not to be used again. `attach`
 // (NSB_FS_MASK_ATTACH, picked from the kernel release) goes there without trying the
 // detached clone first.
-long clone_empty(const Run& r, bool attach) {
-  long t = mask_file_source(r);
-  if (t < 0) return t;
+long clone_from_detached(const Run& r, long t, const char* name, bool attach, bool* gone) {
+  *gone = false;
   long c;
   if (!attach) {
-    c = nsb_sys(SYS_open_tree, t, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
+    c = nsb_sys(SYS_open_tree, t, NSB_P(name), kOpenTreeClone | O_CLOEXEC);
     if (c != -EINVAL_) return c < 0 ? fail(r, NSB_SYS_OPEN_TREE, c) : c;
   }
   long root = root_fd(r);
   if (root < 0) return root;
   long e = nsb_sys(SYS_move_mount, t, NSB_P(""), root, NSB_P(""), kMoveFEmpty | kMoveTEmpty);
   if (e < 0) return fail(r, NSB_SYS_MOVE_MOUNT, e);
-  c = nsb_sys(SYS_open_tree, t, NSB_P("empty"), kOpenTreeClone | O_CLOEXEC);
+  c = nsb_sys(SYS_open_tree, t, NSB_P(name), kOpenTreeClone | O_CLOEXEC);
   // Back to the working directory afterwards, or where the setup's ids cannot search it
   // (the caller's 0700 directory, for a root caller whose sandbox root is an unprivileged
   // host id: opening "." is EACCES) to the sandbox's root: nothing before the program's
@@ -513,7 +513,7 @@ long clone_empty(const Run& r, bool attach) {
   nsb_sys(SYS_fchdir, cwd >= 0 ? cwd : root);
   close_fd(cwd);
   close_fd(t);
-  r.s->mask_fd = -1;
+  *gone = true;
   if (c < 0) return fail(r, NSB_SYS_OPEN_TREE, c);
   if (e < 0) {
     // Left over the root, the tmpfs would show in mountinfo: fail rather than leave it.
@@ -521,6 +521,45 @@ long clone_empty(const Run& r, bool attach) {
     return fail(r, NSB_SYS_UMOUNT2, e);
   }
   return c;
+}
+
+long clone_empty(const Run& r, bool attach) {
+  long t = mask_file_source(r);
+  if (t < 0) return t;
+  bool gone = false;
+  long c = clone_from_detached(r, t, "empty", attach, &gone);
+  if (gone) r.s->mask_fd = -1;
+  return c;
+}
+
+// Slot n0 = a mount of a file of its own: the n1 bytes of blob s0, mode n2, alone on a
+// private detached tmpfs (bubblewrap's --bind-data: NSB_OP_FS_BIND then attaches it, so
+// it may cover a file of the host's that the sandbox sees, which stays untouched).
+long op_data(const Run& r, const nsb_op& op) {
+  long t = new_fs(r, "tmpfs", "mode\0" "0755\0", kAttrNosuid | kAttrNodev);
+  if (t < 0) return t;
+  long f = nsb_sys(SYS_openat, t, NSB_P("data"), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (long)op.n[2]);
+  if (f < 0) {
+    close_fd(t);
+    return fail(r, NSB_SYS_OPENAT, f);
+  }
+  long e = op.n[1] ? nsb_write_all((int)f, r.arena + op.s[0], (size_t)op.n[1]) : 0;
+  int sys = NSB_SYS_WRITE;
+  if (e >= 0) {
+    sys = NSB_SYS_FCHMOD;
+    e = nsb_sys(SYS_fchmod, f, (long)op.n[2]);
+  }
+  close_fd(f);
+  if (e < 0) {
+    close_fd(t);
+    return fail(r, sys, e);
+  }
+  bool gone = false;
+  long c = clone_from_detached(r, t, "data", op.flags & NSB_FS_MASK_ATTACH, &gone);
+  if (!gone) close_fd(t);
+  if (c < 0) return c;
+  r.s->slot[op.n[0] % NSB_FS_SLOTS] = (int)c;
+  return 0;
 }
 
 long op_mask(const Run& r, const nsb_op& op) {
@@ -780,6 +819,8 @@ long nsb_fs_op(nsb_fs_state* s, const char* arena, const nsb_op& op, int* sys) {
     case NSB_OP_FS_NO_SETATTR:
       s->remount = 1;
       return 0;
+    case NSB_OP_FS_DATA:
+      return op_data(r, op);
   }
   return fail(r, NSB_SYS_NONE, -EINVAL_);
 }

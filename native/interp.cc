@@ -177,6 +177,7 @@ void run_op(nsb_interp* it, int i, const nsb_op& op) {
       break;
     case NSB_OP_FS_OPEN_TREE ... NSB_OP_FS_ENTER:
     case NSB_OP_FS_NO_SETATTR:
+    case NSB_OP_FS_DATA:
       r = nsb_fs_op(&it->fs, it->arena, op, &sys);
       break;
     case NSB_OP_RLIMIT:

@@ -103,6 +103,9 @@ enum nsb_op_kind : uint32_t {
                               // _exit(n0) instead of exec
   NSB_OP_SETCTTY = 62,        // setsid(), then ioctl(n0, TIOCSCTTY, 0): the terminal on
                               // fd n0 becomes the session's controlling terminal (pty)
+  NSB_OP_FS_DATA = 63,        // slot n0 = a mount of a new file holding the n1 bytes of blob
+                              // s0 (mode n2) on a private detached tmpfs, for NSB_OP_FS_BIND
+                              // (bubblewrap's --bind-data; native/fs.cc op_data)
   NSB_OP_COUNT = 64           // an upper bound, not a count
 };
 

@@ -24,7 +24,8 @@ function workspace(asNobody) {
   const dir = mkdtempSync(join(tmpdir(), 'nsbind-bwrap-suite-'));
   chmodSync(dir, 0o755);
   const shim = join(dir, 'nsbind-bwrap');
-  writeFileSync(shim, `#!/bin/sh\nexec '${process.execPath}' '${MAIN}' bwrap "$@"\n`, { mode: 0o755 });
+  // Named in bwrap's usage line as bwrap names itself (its argv[0]).
+  writeFileSync(shim, `#!/bin/sh\nNSBIND_BWRAP_ARGV0="$0" exec '${process.execPath}' '${MAIN}' bwrap "$@"\n`, { mode: 0o755 });
   if (asNobody) chownSync(dir, 65534, 65534);
   return { dir, shim };
 }

@@ -350,15 +350,105 @@ export function bwrapMessage(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/^nsbind: /, '');
 }
 
-const HELP = `usage: nsbind bwrap [OPTIONS...] [--] COMMAND [ARGS...]
-
-bubblewrap's command line, run by nsbind (see 'nsbind run --help' for the flags;
+/**
+ * bwrap's help, flag by flag in bwrap's order and words (`--help` lists every flag this
+ * command takes, and says which are refused). The usage line names the program as bwrap's
+ * does with its argv[0]: `nsbind bwrap`, or the name of the symlink or shim it was run as.
+ */
+export function bwrapHelp(name: string): string {
+  const rows: [string, string][] = [
+    ['--help', 'Print this help'],
+    ['--version', 'Print version'],
+    ['--args FD', 'Parse NUL-separated args from FD'],
+    ['--argv0 VALUE', 'Set argv[0] to the value VALUE before running the program'],
+    ['--level-prefix', 'Prepend e.g. <3> to diagnostic messages'],
+    ['--unshare-all', 'Unshare every namespace we support by default'],
+    ['--share-net', 'Retain the network namespace (can only combine with --unshare-all)'],
+    ['--unshare-user', 'Create new user namespace (implied when not run by root)'],
+    ['--unshare-user-try', 'Create new user namespace if possible else continue by skipping it'],
+    ['--unshare-ipc', 'Create new ipc namespace'],
+    ['--unshare-pid', 'Create new pid namespace'],
+    ['--unshare-net', 'Create new network namespace'],
+    ['--unshare-uts', 'Create new uts namespace'],
+    ['--unshare-cgroup', 'Create new cgroup namespace'],
+    ['--unshare-cgroup-try', 'Create new cgroup namespace if possible else continue by skipping it'],
+    ['--userns FD', 'Not supported by nsbind (join with nsbind exec)'],
+    ['--userns2 FD', 'Not supported by nsbind'],
+    ['--disable-userns', 'Disable further use of user namespaces inside sandbox (nsbind\'s default)'],
+    ['--assert-userns-disabled', 'Fail unless further use of user namespace inside sandbox is disabled'],
+    ['--pidns FD', 'Not supported by nsbind (join with nsbind exec)'],
+    ['--uid UID', 'Custom uid in the sandbox (requires --unshare-user when run by root)'],
+    ['--gid GID', 'Custom gid in the sandbox (requires --unshare-user when run by root)'],
+    ['--hostname NAME', 'Custom hostname in the sandbox (requires --unshare-uts)'],
+    ['--chdir DIR', 'Change directory to DIR'],
+    ['--clearenv', 'Unset all environment variables'],
+    ['--setenv VAR VALUE', 'Set an environment variable'],
+    ['--unsetenv VAR', 'Unset an environment variable'],
+    ['--lock-file DEST', 'Take a lock on DEST while sandbox is running'],
+    ['--sync-fd FD', 'Not supported by nsbind'],
+    ['--bind SRC DEST', 'Bind mount the host path SRC on DEST'],
+    ['--bind-try SRC DEST', 'Equal to --bind but ignores non-existent SRC'],
+    ['--dev-bind SRC DEST', 'Bind mount the host path SRC on DEST, allowing device access'],
+    ['--dev-bind-try SRC DEST', 'Equal to --dev-bind but ignores non-existent SRC'],
+    ['--ro-bind SRC DEST', 'Bind mount the host path SRC readonly on DEST'],
+    ['--ro-bind-try SRC DEST', 'Equal to --ro-bind but ignores non-existent SRC'],
+    ['--bind-fd FD DEST', 'Bind open directory or path fd on DEST'],
+    ['--ro-bind-fd FD DEST', 'Bind open directory or path fd read-only on DEST'],
+    ['--remount-ro DEST', 'Remount DEST as readonly; does not recursively remount'],
+    ['--overlay-src SRC', 'Read files from SRC in the following overlay'],
+    ['--overlay RWSRC WORKDIR DEST', 'Mount overlayfs on DEST, with RWSRC as the host path for writes and WORKDIR an empty directory on the same filesystem as RWSRC'],
+    ['--tmp-overlay DEST', 'Mount overlayfs on DEST, with writes going to an invisible tmpfs'],
+    ['--ro-overlay DEST', 'Mount overlayfs read-only on DEST'],
+    ['--exec-label LABEL', 'Not supported by nsbind (SELinux)'],
+    ['--file-label LABEL', 'Not supported by nsbind (SELinux)'],
+    ['--proc DEST', 'Mount new procfs on DEST'],
+    ['--dev DEST', 'Mount new dev on DEST'],
+    ['--tmpfs DEST', 'Mount new tmpfs on DEST'],
+    ['--mqueue DEST', 'Mount new mqueue on DEST'],
+    ['--dir DEST', 'Create dir at DEST'],
+    ['--file FD DEST', 'Copy from FD to destination DEST'],
+    ['--bind-data FD DEST', 'Copy from FD to file which is bind-mounted on DEST'],
+    ['--ro-bind-data FD DEST', 'Copy from FD to file which is readonly bind-mounted on DEST'],
+    ['--symlink SRC DEST', 'Create symlink at DEST with target SRC'],
+    ['--seccomp FD', 'Load and use seccomp rules from FD (not repeatable)'],
+    ['--add-seccomp-fd FD', 'Load and use seccomp rules from FD (repeatable)'],
+    ['--block-fd FD', 'Not supported by nsbind'],
+    ['--userns-block-fd FD', 'Not supported by nsbind'],
+    ['--info-fd FD', 'Write information about the running container to FD'],
+    ['--json-status-fd FD', 'Write container status to FD as multiple JSON documents'],
+    ['--new-session', 'Create a new terminal session (nsbind\'s default)'],
+    ['--die-with-parent', 'Kills with SIGKILL child process (COMMAND) when bwrap or bwrap\'s parent dies.'],
+    ['--as-pid-1', 'Do not install a reaper process with PID=1'],
+    ['--cap-add CAP', 'Add cap CAP when running as privileged user'],
+    ['--cap-drop CAP', 'Drop cap CAP when running as privileged user'],
+    ['--perms OCTAL', 'Set permissions of next argument (--bind-data, --file, etc.)'],
+    ['--size BYTES', 'Set size of next argument (only for --tmpfs)'],
+    ['--chmod OCTAL PATH', 'Change permissions of PATH (nsbind: only a path this command line creates)'],
+  ];
+  return `usage: ${name} [OPTIONS...] [--] COMMAND [ARGS...]\n\n${rows.map(([f, what]) => `    ${f.padEnd(28)} ${what}\n`).join('')}
+bubblewrap's command line, run by nsbind (nsbind's own flags: 'nsbind run --help').
 bwrap's defaults apply: an empty tmpfs root, no user namespace unless --unshare-user
-when run by root, root keeps its capabilities). Not supported: --userns,
---userns2, --pidns, --sync-fd, --block-fd, --userns-block-fd, SELinux labels.
+when run by root, root keeps its capabilities.
 `;
+}
 
-export async function main(argvIn: readonly string[]): Promise<number> {
+/**
+ * The name bwrap's usage line shows (bwrap prints its argv[0]): `nsbind bwrap`, or, run
+ * as a file named bwrap (a symlink to nsbind's CLI), that file as the kernel passed it
+ * to Node; a shell shim names itself with NSBIND_BWRAP_ARGV0="$0"; `exec -a NAME node ...`
+ * gives NAME.
+ */
+export function programName(invokedAs?: string): string {
+  const fromEnv = process.env.NSBIND_BWRAP_ARGV0;
+  if (fromEnv) return fromEnv;
+  if (invokedAs) return invokedAs;
+  return 'nsbind bwrap';
+}
+
+export async function main(argvIn: readonly string[], invokedAs?: string): Promise<number> {
+  const name = programName(invokedAs);
+  // The shim's variable names the program; the sandboxed program does not inherit it.
+  delete process.env.NSBIND_BWRAP_ARGV0;
   const prefix = argvIn.includes('--level-prefix');
   const say = (level: number, msg: string) => process.stderr.write(`${prefix ? `<${level}>` : ''}bwrap: ${msg}\n`);
   let plan: BwrapPlan;
@@ -369,7 +459,7 @@ export async function main(argvIn: readonly string[]): Promise<number> {
     return EXIT_BWRAP;
   }
   if (plan.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(bwrapHelp(name));
     return 0;
   }
   if (plan.version) {

@@ -1,5 +1,5 @@
 // `nsbind doctor [--json]`: the library's doctor() report, for people or for tools.
-import { parseArgs } from './args.js';
+import { parseArgs, type FlagSpec } from './args.js';
 import { libraryExport } from './feature.js';
 import { DOCTOR_HELP } from './help.js';
 import { UsageError } from './usage.js';
@@ -51,15 +51,13 @@ export function formatReport(report: Record<string, unknown>): string {
   return out;
 }
 
+export const DOCTOR_FLAGS: FlagSpec[] = [
+  { names: ['--json', '-J'], arity: 0 },
+  { names: ['--help', '-h'], arity: 0 },
+];
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const { flags, rest } = parseArgs(
-    argv,
-    [
-      { names: ['--json', '-J'], arity: 0 },
-      { names: ['--help', '-h'], arity: 0 },
-    ],
-    { command: 'doctor', takesCommand: false },
-  );
+  const { flags, rest } = parseArgs(argv, DOCTOR_FLAGS, { command: 'doctor', takesCommand: false });
   if (flags.some((f) => f.name === '--help')) {
     process.stdout.write(DOCTOR_HELP);
     return 0;

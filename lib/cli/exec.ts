@@ -16,7 +16,8 @@ const TYPES: [NamespaceType, string, string][] = [
   ['ipc', 'ipc', 'i'], ['net', 'net', 'n'], ['cgroup', 'cgroup', 'C'], ['time', 'time', 'T'],
 ];
 
-const FLAGS: FlagSpec[] = [
+/** nsenter's flags (`nsbind exec --help` lists each). */
+export const EXEC_FLAGS: FlagSpec[] = [
   { names: ['--target', '-t'], arity: 1, metavar: ['PID'] },
   { names: ['--all', '-a'], arity: 0 },
   ...TYPES.map(([, long, short]) => ({ names: [`--${long}`, `-${short}`], arity: 'optional', metavar: ['FILE'] }) as FlagSpec),
@@ -49,7 +50,7 @@ function targetEnv(pid: number): Record<string, string> {
 type Enter = (target: number | string, types?: NamespaceType[]) => Sandbox;
 
 export function parseExec(argv: readonly string[]): { sb: Sandbox; cmd: string[] } | undefined {
-  const { flags, rest } = parseArgs(argv, FLAGS, { command: 'exec', takesCommand: true });
+  const { flags, rest } = parseArgs(argv, EXEC_FLAGS, { command: 'exec', takesCommand: true });
   if (flags.some((f) => f.name === '--help')) return undefined;
   let target: number | undefined;
   let all = false;

@@ -36,8 +36,13 @@ Namespaces (unshare's names; bwrap's --unshare-* work too):
   -n, --net          new network namespace (lo up)
   -C, --cgroup       new cgroup namespace       -T, --time     new time namespace
       --all          every namespace type this kernel has
-      --<type>-try   (--user-try, --net-try, ... --all-try, bwrap's --unshare-user-try)
+      --user-try, --pid-try, --mount-try, --uts-try, --ipc-try, --net-try,
+      --cgroup-try, --time-try, --all-try
                      create it where the kernel and policy allow, else run without it
+      --unshare-user, --unshare-pid, --unshare-uts, --unshare-ipc, --unshare-net,
+      --unshare-cgroup   bwrap's names for the same (and --unshare-user-try,
+                     --unshare-pid-try, --unshare-uts-try, --unshare-ipc-try,
+                     --unshare-net-try, --unshare-cgroup-try)
       --unshare-all  bwrap's: user and cgroup where possible, pid ipc net uts always
       --share-net    keep the host's network (after --unshare-all)
   -f, --fork         accepted for unshare compatibility (nsbind always forks)
@@ -47,8 +52,8 @@ Namespaces (unshare's names; bwrap's --unshare-* work too):
 User namespace:
   -r, --map-root-user        map your uid/gid to 0 inside (the default), setgroups denied
   -c, --map-current-user     map your uid/gid to themselves, setgroups denied
-      --map-user UID, --uid UID        your uid as seen inside
-      --map-group GID, --gid GID       your gid as seen inside
+      --map-user UID|NAME, --uid UID   your uid as seen inside (unshare takes a user name too)
+      --map-group GID|NAME, --gid GID  your gid as seen inside
       --map-users INNER:OUTER:COUNT    a uid range (repeatable; needs newuidmap unless root);
                                        OUTER,INNER,COUNT (util-linux 2.38's order) also works;
                                        'auto': your first /etc/subuid block, from 0 inside
@@ -70,8 +75,9 @@ Other namespace settings:
 
 Filesystem (bwrap's names; each implies --mount):
       --mount-proc[=DIR]           a new /proc (or DIR) for the new pid namespace
-      --bind SRC DEST, --ro-bind SRC DEST, --dev-bind SRC DEST   (and -try variants:
-                                   skipped when SRC is missing)
+      --bind SRC DEST, --ro-bind SRC DEST, --dev-bind SRC DEST
+      --bind-try SRC DEST, --ro-bind-try SRC DEST, --dev-bind-try SRC DEST
+                                   the same, skipped when SRC is missing
       --tmpfs DEST, --proc DEST, --dev DEST, --mqueue DEST, --dir DEST
       --symlink TARGET DEST, --remount-ro DEST
       --size BYTES, --perms OCTAL  for the next --tmpfs / --dir / --file / --bind-data
@@ -139,7 +145,7 @@ Run CMD in namespaces of a running process (nsenter's flags).
   -w, --wd DIR           working directory inside
   -e, --env              the target's environment instead of ours
   -c, --join-cgroup      start CMD in the target's cgroup (every hierarchy on v1/hybrid)
-  -F, --no-fork          accepted for nsenter compatibility
+  -F, --no-fork, --preserve-credentials   accepted for nsenter compatibility
   -h, --help
 
 Exit status as for 'nsbind run'.

@@ -1,7 +1,7 @@
 // `nsbind ls [-t TYPE] [--json]`: like lsns, from the library's namespaces.list().
 import { statSync } from 'node:fs';
 import { NAMESPACE_TYPES } from '../options.js';
-import { parseArgs } from './args.js';
+import { parseArgs, type FlagSpec } from './args.js';
 import { libraryExport } from './feature.js';
 import { LS_HELP } from './help.js';
 import { UsageError } from './usage.js';
@@ -119,19 +119,18 @@ function table(list: Entry[], columns: string[] = DEFAULT_COLUMNS, tree?: 'owner
     .join('\n') + '\n';
 }
 
+/** lsns's flags (`nsbind ls --help` lists each). */
+export const LS_FLAGS: FlagSpec[] = [
+  { names: ['--type', '-t'], arity: 1, metavar: ['TYPE'] },
+  { names: ['--json', '-J'], arity: 0 },
+  { names: ['--output', '-o'], arity: 1, metavar: ['LIST'] },
+  { names: ['--output-all'], arity: 0 },
+  { names: ['--tree', '-T'], arity: 'optional', metavar: ['owner|parent'] },
+  { names: ['--help', '-h'], arity: 0 },
+];
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const { flags, rest } = parseArgs(
-    argv,
-    [
-      { names: ['--type', '-t'], arity: 1, metavar: ['TYPE'] },
-      { names: ['--json', '-J'], arity: 0 },
-      { names: ['--output', '-o'], arity: 1, metavar: ['LIST'] },
-      { names: ['--output-all'], arity: 0 },
-      { names: ['--tree', '-T'], arity: 'optional', metavar: ['owner|parent'] },
-      { names: ['--help', '-h'], arity: 0 },
-    ],
-    { command: 'ls', takesCommand: false },
-  );
+  const { flags, rest } = parseArgs(argv, LS_FLAGS, { command: 'ls', takesCommand: false });
   if (flags.some((f) => f.name === '--help')) {
     process.stdout.write(LS_HELP);
     return 0;

@@ -2,12 +2,13 @@
 // The `nsbind` command. Only the subcommand that runs is loaded (startup time matters
 // for a program that wraps other programs), and every failure ends here: bad input is one
 // line plus a usage hint, nsbind's errors are the NsbindError message; both exit 125.
+import { basename } from 'node:path';
 import { didYouMean } from './args.js';
 import { MissingFeature } from './builder.js';
 import { MAIN_HELP } from './help.js';
 import { EXIT_NSBIND, UsageError } from './usage.js';
 
-type Command = { main(argv: readonly string[]): Promise<number> };
+type Command = { main(argv: readonly string[], invokedAs?: string): Promise<number> };
 
 const COMMANDS: Record<string, () => Command> = {
   run: () => require('./run.js') as Command,
@@ -18,7 +19,20 @@ const COMMANDS: Record<string, () => Command> = {
   bwrap: () => require('./bwrap.js') as Command,
 };
 
+/**
+ * The name nsbind was run as, when it is not Node's own: `exec -a NAME node main.js ...`
+ * sets argv[0] (bwrap's usage line shows it).
+ */
+function argv0(): string | undefined {
+  const a = process.argv0;
+  return a && basename(a) !== basename(process.execPath) && !/^node(js)?$/.test(basename(a)) ? a : undefined;
+}
+
 async function cli(argv: string[]): Promise<number> {
+  // A symlink (or copy) of this file named bwrap is bubblewrap's command line, as
+  // `nsbind bwrap` is, with its own name in the usage line as bwrap prints its argv[0].
+  const script = process.argv[1] ?? '';
+  if (basename(script) === 'bwrap') return COMMANDS.bwrap().main(argv, argv0() ?? script);
   const [name, ...rest] = argv;
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(MAIN_HELP);
@@ -34,7 +48,7 @@ async function cli(argv: string[]): Promise<number> {
     const guess = didYouMean(`--${name}`, Object.keys(COMMANDS).map((c) => `--${c}`)).replace(/--/g, '');
     throw new UsageError('', `unknown command '${name}' (${Object.keys(COMMANDS).join(', ')})${guess}`);
   }
-  return load().main(rest);
+  return name === 'bwrap' ? load().main(rest, argv0()) : load().main(rest);
 }
 
 cli(process.argv.slice(2)).then(

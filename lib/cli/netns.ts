@@ -13,7 +13,7 @@ interface Netns {
   list(): Promise<string[]>;
 }
 
-const FLAGS: FlagSpec[] = [
+export const NETNS_FLAGS: FlagSpec[] = [
   { names: ['--json', '-J'], arity: 0 },
   { names: ['--help', '-h'], arity: 0 },
 ];
@@ -27,7 +27,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(NETNS_HELP);
     return 0;
   }
-  const { flags, rest } = verb === 'exec' ? parseExecArgs(args) : parseArgs(args, FLAGS, { command: 'netns', takesCommand: false });
+  const { flags, rest } = verb === 'exec' ? parseExecArgs(args) : parseArgs(args, NETNS_FLAGS, { command: 'netns', takesCommand: false });
   if (flags.some((f) => f.name === '--help')) {
     process.stdout.write(NETNS_HELP);
     return 0;
@@ -76,7 +76,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 function parseExecArgs(args: readonly string[]) {
   const i = args.findIndex((a) => !a.startsWith('-') || a === '--');
   const head = i < 0 ? [...args] : args.slice(0, i);
-  const parsed = parseArgs(head, FLAGS, { command: 'netns', takesCommand: false });
+  const parsed = parseArgs(head, NETNS_FLAGS, { command: 'netns', takesCommand: false });
   if (i < 0) return parsed;
   let rest = args.slice(i);
   if (rest[0] === '--') rest = rest.slice(1);

@@ -5,6 +5,7 @@ import type { NamespaceType, SandboxOptions } from '../options.js';
 // The public index, not sandbox.js: other parts of nsbind add their builder methods and
 // spawn steps when the index loads them, and the CLI must see what a program sees.
 import { sandbox, type Sandbox } from '../index.js';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { subidRanges } from '../doctor/ids.js';
@@ -43,8 +44,8 @@ export const RUN_FLAGS: FlagSpec[] = [
   { names: ['--as-pid-1'], arity: 0 },
   { names: ['--map-root-user', '-r'], arity: 0 },
   { names: ['--map-current-user', '-c'], arity: 0 },
-  { names: ['--map-user'], arity: 1, metavar: ['UID'] },
-  { names: ['--map-group'], arity: 1, metavar: ['GID'] },
+  { names: ['--map-user'], arity: 1, metavar: ['UID|NAME'] },
+  { names: ['--map-group'], arity: 1, metavar: ['GID|NAME'] },
   { names: ['--map-users'], arity: 1, metavar: ['INNER:OUTER:COUNT|OUTER,INNER,COUNT|auto'] },
   { names: ['--map-groups'], arity: 1, metavar: ['INNER:OUTER:COUNT|OUTER,INNER,COUNT|auto'] },
   { names: ['--map-auto'], arity: 0 },
@@ -202,6 +203,24 @@ export function idRange(flag: ParsedFlag, text: string): IdRange {
   const comma = /^(\d+),(\d+),(\d+)$/.exec(text);
   if (comma) return { outside: Number(comma[1]), inside: Number(comma[2]), count: Number(comma[3]) };
   throw bad(flag, `expected INNER:OUTER:COUNT (or the older OUTER,INNER,COUNT) or auto, got '${text}'`);
+}
+
+/**
+ * unshare's `--map-user=<uid>|<name>` / `--map-group=<gid>|<name>`: a number, or a name
+ * as getpwnam()/getgrnam() resolve it (through getent, so NSS sources count too).
+ */
+function idOrName(flag: ParsedFlag, text: string, kind: 'uid' | 'gid'): number {
+  if (/^\d+$/.test(text)) return Number(text);
+  const db = kind === 'uid' ? 'passwd' : 'group';
+  let line = '';
+  try {
+    if (/^[^:\s]+$/.test(text)) line = execFileSync('getent', [db, text], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    // Not found (exit 2), or no getent: said below.
+  }
+  const id = line.split('\n')[0].split(':')[2];
+  if (id === undefined || !/^\d+$/.test(id)) throw bad(flag, `expected a ${kind} or a ${kind === 'uid' ? 'user' : 'group'} name, got '${text}' (no such ${kind === 'uid' ? 'user' : 'group'})`);
+  return Number(id);
 }
 
 /** The caller's first block in /etc/subuid or /etc/subgid (what util-linux's `auto` uses). */
@@ -388,13 +407,13 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--map-user':
     case '--uid':
       st.sb = withNamespace(sb, CMD, g, 'user', flag.name === '--map-user'
-        ? { uidMap: [{ inside: integer(flag, a), outside: process.geteuid!(), count: 1 }], uid: undefined, setgroups: 'deny' as const }
+        ? { uidMap: [{ inside: idOrName(flag, a, 'uid'), outside: process.geteuid!(), count: 1 }], uid: undefined, setgroups: 'deny' as const }
         : { uid: integer(flag, a), uidMap: undefined });
       return;
     case '--map-group':
     case '--gid':
       st.sb = withNamespace(sb, CMD, g, 'user', flag.name === '--map-group'
-        ? { gidMap: [{ inside: integer(flag, a), outside: process.getegid!(), count: 1 }], gid: undefined, setgroups: 'deny' as const }
+        ? { gidMap: [{ inside: idOrName(flag, a, 'gid'), outside: process.getegid!(), count: 1 }], gid: undefined, setgroups: 'deny' as const }
         : { gid: integer(flag, a), gidMap: undefined });
       return;
     case '--map-users':
@@ -426,12 +445,12 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
       return;
     case '--kill-child':
       // unshare: kill the program when unshare dies. nsbind does that always (with SIGKILL,
-      // through the init's parent-death signal); another signal is not offered.
+      // through the init's parent-death signal); another signal is not offered. Unlike
+      // --die-with-parent, nsbind itself does not end with its own parent (nor does unshare).
       if (a !== undefined && !/^(SIG)?KILL$|^9$/i.test(a)) {
         throw bad(flag, `nsbind ends the sandbox with SIGKILL when it dies; '${a}' cannot be chosen`);
       }
       st.sb = call(sb, CMD, g, 'dieWithParent', true);
-      st.spawn.dieWithParent = true;
       return;
     case '--setgroups':
       st.sb = withNamespace(sb, CMD, g, 'user', { setgroups: a as 'allow' | 'deny' });
@@ -569,7 +588,9 @@ export function applyRunFlag(st: RunState, flag: ParsedFlag): void {
     case '--ro-bind-data': {
       const mode = st.nextPerms ?? (flag.name === '--file' ? 0o666 : 0o600);
       st.nextPerms = undefined;
-      st.sb = call(sb, CMD, g, 'file', b, readFd(flag, a), mode);
+      // bwrap: --file writes a file (where the sandbox may create one); the -data flags
+      // bind a file of their own over DEST, which may be a host file the sandbox sees.
+      st.sb = flag.name === '--file' ? call(sb, CMD, g, 'file', b, readFd(flag, a), mode) : call(sb, CMD, g, 'file', b, readFd(flag, a), mode, { bind: true });
       if (flag.name === '--ro-bind-data') st.sb = call(st.sb, CMD, g, 'readonly', b);
       return;
     }

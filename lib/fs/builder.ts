@@ -10,7 +10,7 @@ import * as v from '../validate.js';
 import { kindOf, STEP_KINDS, type StepKind, type StepOp } from './kinds.js';
 import { creatable, parentOf } from './layers.js';
 import { resolvePolicy, type FilesPolicy } from './policy.js';
-import type { BindOptions, FilesystemStep, OverlayOptions, TmpfsOptions } from './steps.js';
+import type { BindOptions, FileOptions, FilesystemStep, OverlayOptions, TmpfsOptions } from './steps.js';
 import { destination, size, source } from './validate.js';
 
 /** At most this many host paths per sandbox (the child keeps one descriptor for each). */
@@ -29,7 +29,7 @@ function steps(o: WithSteps): FilesystemStep[] {
 function sourceCount(all: readonly FilesystemStep[]): number {
   let n = 0;
   for (const s of all) {
-    if (s.op === 'bind' || (s.op === 'root' && s.dir !== undefined) || s.op === 'chroot') n++;
+    if (s.op === 'bind' || (s.op === 'root' && s.dir !== undefined) || s.op === 'chroot' || (s.op === 'file' && s.bind)) n++;
     else if (s.op === 'overlay') n += s.lower.length + (s.upper ? 2 : 0);
     else if (s.op === 'dev') n += 6;
     else if (s.op === 'files') n += s.write.allow.length;
@@ -147,14 +147,20 @@ export function symlink(sb: WithSteps, target: string, path: string): FsStep[] {
   return add(sb, { op: 'symlink', target: t, path: p }, 'symlink');
 }
 
-export function file(sb: WithSteps, path: string, content: string | Uint8Array, mode = 0o644): FsStep[] {
+export function file(sb: WithSteps, path: string, content: string | Uint8Array, mode = 0o644, o: FileOptions = {}): FsStep[] {
   const p = destination(path, 'file.path');
   if (p === '/') throw invalid('file.path', "'/' cannot be a file");
   const m = v.mode(mode, 'file.mode');
-  mustBeCreatable(sb, p, 'file');
-  if (typeof content === 'string') return add(sb, { op: 'file', path: p, content, mode: m }, 'file');
+  const opts = v.plainObject(o, 'file.options');
+  v.knownKeys(opts, ['bind'], 'file');
+  const bind = opts.bind === undefined ? false : v.bool(opts.bind, 'file.bind');
+  // A bound file is a mount of its own: over an existing path (a host file stays
+  // untouched beneath it), or at a mount point created where the sandbox may create.
+  if (!bind) mustBeCreatable(sb, p, 'file');
+  const extra = bind ? { bind: true } : {};
+  if (typeof content === 'string') return add(sb, { op: 'file', path: p, content, mode: m, ...extra }, 'file');
   if (content instanceof Uint8Array) {
-    return add(sb, { op: 'file', path: p, content: Buffer.from(content).toString('base64'), encoding: 'base64', mode: m }, 'file');
+    return add(sb, { op: 'file', path: p, content: Buffer.from(content).toString('base64'), encoding: 'base64', mode: m, ...extra }, 'file');
   }
   throw invalid('file.content', `expected a string or a Uint8Array, got ${v.describe(content)}`);
 }
@@ -216,7 +222,7 @@ export interface FsMethods<S> {
   overlay(dst: string, o: OverlayOptions): S;
   dir(path: string, mode?: number): S;
   symlink(target: string, path: string): S;
-  file(path: string, content: string | Uint8Array, mode?: number): S;
+  file(path: string, content: string | Uint8Array, mode?: number, o?: FileOptions): S;
   readonly(path?: string): S;
   mask(path: string): S;
   files(policy: FilesPolicy): S;
@@ -251,7 +257,7 @@ export function replayFs<S extends FsMethods<S>>(sb: S, step: Record<string, unk
     case 'file': {
       if (s.encoding !== undefined && s.encoding !== 'base64') throw invalid('fs.file.encoding', "expected 'base64' or nothing");
       const content = s.encoding === 'base64' ? new Uint8Array(Buffer.from(v.cString(s.content, 'file.content', { empty: true }), 'base64')) : s.content;
-      return sb.file(s.path, content, s.mode);
+      return s.bind === undefined ? sb.file(s.path, content, s.mode) : sb.file(s.path, content, s.mode, { bind: s.bind });
     }
     case 'readonly': return sb.readonly(s.path);
     case 'mask': return sb.mask(s.path);

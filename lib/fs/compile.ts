@@ -67,7 +67,7 @@ export function compileFilesystem(ctx: PlanContext): void {
   let nullSlot = -1;
 
   if (noMountSetattr(ctx.facts.kernelRelease)) w.op(Op.FS_NO_SETATTR, 'mount flags by mount(2) (no mount_setattr before Linux 5.12)');
-  // A masked file's empty file: cloned from a detached tmpfs from 6.15, before that by
+  // A masked file's empty file (and --bind-data's file): cloned from a detached tmpfs from 6.15, before that by
   // attaching the tmpfs over the root for a moment (native/fs.cc clone_empty).
   const maskAttach = noDetachedClone(ctx.facts.kernelRelease) ? FsFlag.MASK_ATTACH : 0;
   // 1. Sources.
@@ -228,7 +228,13 @@ export function compileFilesystem(ctx: PlanContext): void {
         break;
       case 'file': {
         const bytes = s.encoding === 'base64' ? Buffer.from(s.content, 'base64') : Buffer.from(s.content, 'utf8');
-        w.op(Op.FS_FILE, name, { s: [w.str(s.path), bytes.length ? w.blob(bytes, 1) : 0], n: [bytes.length, s.mode] });
+        if (s.bind) {
+          const slot = nextSlot++;
+          w.op(Op.FS_DATA, name, { s: [bytes.length ? w.blob(bytes, 1) : 0], n: [slot, bytes.length, s.mode], flags: maskAttach });
+          w.op(Op.FS_BIND, name, { s: [w.str(s.path)], n: [slot, NOSUID | NODEV], flags: createFlag(s.path) });
+        } else {
+          w.op(Op.FS_FILE, name, { s: [w.str(s.path), bytes.length ? w.blob(bytes, 1) : 0], n: [bytes.length, s.mode] });
+        }
         break;
       }
       case 'readonly':

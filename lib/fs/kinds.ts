@@ -45,7 +45,7 @@ export const STEP_KINDS = {
   overlay: { keys: ['dst', 'lower', 'upper', 'work'], at: 'dst', layer: 'made', hides: true },
   dir: { keys: ['path', 'mode'], at: 'path' },
   symlink: { keys: ['target', 'path'], at: 'path' },
-  file: { keys: ['path', 'content', 'encoding', 'mode'], at: 'path' },
+  file: { keys: ['path', 'content', 'encoding', 'mode', 'bind'], at: 'path' },
   readonly: { keys: ['path'], at: 'path', layer: 'over' },
   mask: { keys: ['path'], at: 'path', layer: 'over', hides: true },
   root: { keys: ['dir'] },

@@ -3,6 +3,17 @@
 
 import { STEP_KINDS, type StepKind, type StepOp } from './kinds.js';
 
+/** Options of `.file()`. */
+export interface FileOptions {
+  /**
+   * The file is a mount of its own, on a private tmpfs (bubblewrap's `--bind-data`): it
+   * may cover an existing file, of the host's too (which stays untouched beneath it);
+   * a missing path is created only where `.file()` could create it.
+   * @default false
+   */
+  bind?: boolean;
+}
+
 /** Options of `.bind()` and `.roBind()`. */
 export interface BindOptions {
   /**
@@ -98,6 +109,8 @@ export interface FileStep {
   content: string;
   encoding?: 'base64';
   mode: number;
+  /** A mount of its own (bwrap's --bind-data): may cover an existing file. */
+  bind?: boolean;
 }
 export interface ReadonlyStep {
   op: 'readonly';

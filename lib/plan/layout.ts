@@ -50,6 +50,8 @@ export const Op = {
   UMOUNT: 55,
   EXIT: 60,
   SETCTTY: 62,
+  /** Slot n0 = a mount of a new file (the n1 bytes of blob s0, mode n2) on a private tmpfs, for FS_BIND. */
+  FS_DATA: 63,
 } as const;
 
 export const EXEC_VIA_INIT = 1;

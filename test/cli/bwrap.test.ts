@@ -4,9 +4,11 @@
 // case bwrap passes, except those that create files on the host's filesystem through a
 // bind of / (nsbind refuses that on purpose, SPEC 2.2; listed in the README).
 import { describe, expect, it } from 'vitest';
-import { nsbind, hasCommand, inCI, isRoot, root } from '../helpers/index.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { MAIN, nsbind, hasCommand, inCI, isRoot, root } from '../helpers/index.js';
 import { join } from 'node:path';
-import { readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 
 const hasBwrap = hasCommand('bwrap');
 if (inCI && !hasBwrap) throw new Error('CI must have bwrap (.ci/run installs bubblewrap)');
@@ -38,10 +40,39 @@ describe.skipIf(!hasBwrap)(`nsbind bwrap passes what bwrap passes${hasBwrap ? ''
 });
 
 describe('nsbind bwrap: syntax and messages', () => {
-  it('--help prints bwrap\'s usage line', () => {
+  it('--help prints bwrap\'s usage line, naming the program as it was run (bwrap prints its argv[0])', () => {
     const r = nsbind(['bwrap', '--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^usage: nsbind bwrap \[OPTIONS\.\.\.\] \[--\] COMMAND/);
+    expect(r.stdout).toMatch(/^usage: nsbind bwrap \[OPTIONS\.\.\.\] \[--\] COMMAND \[ARGS\.\.\.\]\n/);
+    // bubblewrap's own test "Help works": `$BWRAP --help | grep "usage: $BWRAP"`.
+    const dir = mkdtempSync(join(tmpdir(), 'nsbind-bwrap-name-'));
+    try {
+      const link = join(dir, 'bwrap');
+      symlinkSync(MAIN, link);
+      const viaLink = spawnSync(process.execPath, [link, '--help'], { encoding: 'utf8' });
+      expect(viaLink.stdout.split('\n')[0]).toBe(`usage: ${link} [OPTIONS...] [--] COMMAND [ARGS...]`);
+      // A symlink named bwrap runs bwrap's command line, not nsbind's.
+      const run = spawnSync(process.execPath, [link, '--ro-bind', '/', '/', 'echo', 'hi'], { encoding: 'utf8' });
+      expect([run.status, run.stdout, run.stderr]).toEqual([0, 'hi\n', '']);
+      // A shell shim names itself through NSBIND_BWRAP_ARGV0, which the program does not see.
+      const shim = join(dir, 'my-bwrap');
+      writeFileSync(shim, `#!/bin/sh\nNSBIND_BWRAP_ARGV0="$0" exec '${process.execPath}' '${MAIN}' bwrap "$@"\n`, { mode: 0o755 });
+      expect(spawnSync(shim, ['--help'], { encoding: 'utf8' }).stdout.split('\n')[0]).toBe(`usage: ${shim} [OPTIONS...] [--] COMMAND [ARGS...]`);
+      const env = spawnSync(shim, ['--ro-bind', '/', '/', 'sh', '-c', 'echo "${NSBIND_BWRAP_ARGV0-unset}"'], { encoding: 'utf8' });
+      expect(env.stdout).toBe('unset\n');
+      // exec -a NAME sets argv[0] itself.
+      const named = spawnSync('bash', ['-c', `exec -a mybwrap '${process.execPath}' '${MAIN}' bwrap --help`], { encoding: 'utf8' });
+      expect(named.stdout.split('\n')[0]).toBe('usage: mybwrap [OPTIONS...] [--] COMMAND [ARGS...]');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasBwrap)('--help lists every flag bwrap 0.8 lists', () => {
+    const flagsOf = (text: string) => [...text.matchAll(/^ {4}(--[a-z0-9-]+)/gm)].map((m) => m[1]);
+    const theirs = flagsOf(execFileSync('bwrap', ['--help'], { encoding: 'utf8' }));
+    const mine = flagsOf(nsbind(['bwrap', '--help']).stdout);
+    expect(theirs.filter((f) => !mine.includes(f))).toEqual([]);
   });
 
   it('no command: bwrap\'s message and exit 1', () => {

@@ -1,7 +1,7 @@
 // The CLI flags added so that unshare, nsenter, lsns and bwrap command lines carry over:
 // each one's effect seen from inside (or from lsns as the oracle), and the messages for
 // mistyped flags.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,10 +67,85 @@ describe('nsbind run: flags from unshare, bwrap and nsbind\'s own', () => {
     expect(ok(['--user', '--', 'sh', '-c', 'grep CapEff /proc/self/status']).trim()).toMatch(/0000000000000000$/);
   });
 
+  it.skipIf(!hasCommand('unshare'))('--keep-caps: the same capability sets as unshare --user --keep-caps (and without it)', () => {
+    const show = ['grep', '^Cap', '/proc/self/status'];
+    const theirs = (keep: string[]) => execFileSync('unshare', ['--user', ...keep, ...show], { encoding: 'utf8' });
+    expect(ok(['--user', '--keep-caps', '--', ...show])).toBe(theirs(['--keep-caps']));
+    // Without it: nothing kept, as with unshare; nsbind also empties the bounding set
+    // (its default for a program that keeps no capability), where unshare leaves it full.
+    const noBnd = (s: string) => s.split('\n').filter((l) => !l.startsWith('CapBnd')).join('\n');
+    expect(noBnd(ok(['--user', '--', ...show]))).toBe(noBnd(theirs([])));
+  });
+
+  it('--assert-userns-disabled: user namespaces are refused inside; a --seccomp program that replaces nsbind\'s filter is refused', () => {
+    const r = nsbind(['run', '--assert-userns-disabled', '--', 'sh', '-c', 'unshare --user true 2>/dev/null; echo $?']);
+    expect([r.status, r.stdout]).toEqual([0, '1\n']);
+    const bpf = join(dir, 'allow.bpf');
+    const { compileSeccomp } = require('../../dist/security/seccomp.js') as typeof import('../../lib/security/seccomp.js');
+    writeFileSync(bpf, compileSeccomp({ deny: ['getpid'], base: 'none' })!);
+    const out = spawnSync('sh', ['-c', `'${process.execPath}' '${MAIN}' run --seccomp 3 --assert-userns-disabled -- true 3<'${bpf}'`], { encoding: 'utf8' });
+    expect(out.status).toBe(125);
+    expect(out.stderr).toMatch(/--assert-userns-disabled: needs the default seccomp filter/);
+  });
+
+  it('--bind-data FD DEST: a private writable copy (0600), not the file behind FD', () => {
+    const data = join(dir, 'bind-data');
+    writeFileSync(data, 'orig\n');
+    const out = execFileSync('sh', ['-c', `'${process.execPath}' '${MAIN}' run --mount --tmpfs /mnt --bind-data 3 /mnt/d -- sh -c 'cat /mnt/d; stat -c %a /mnt/d; echo new > /mnt/d; cat /mnt/d; grep -q " /mnt/d " /proc/self/mountinfo && echo mounted' 3<'${data}'`], { encoding: 'utf8' });
+    expect(out).toBe('orig\n600\nnew\nmounted\n');
+    expect(readFileSync(data, 'utf8')).toBe('orig\n');
+  });
+
+  it('--bind-data / --ro-bind-data over a file of the host\'s (as bwrap): the sandbox reads the data, the host file is untouched', () => {
+    const data = join(dir, 'hostname-data');
+    writeFileSync(data, 'fake\n');
+    const before = readFileSync('/etc/hostname', 'utf8');
+    const run = (flag: string) => execFileSync('sh', ['-c', `'${process.execPath}' '${MAIN}' run ${flag} 3 /etc/hostname -- sh -c 'cat /etc/hostname; echo changed 2>/dev/null > /etc/hostname && echo written || echo refused' 3<'${data}'`], { encoding: 'utf8' });
+    expect(run('--ro-bind-data')).toBe('fake\nrefused\n');
+    expect(run('--bind-data')).toBe('fake\nwritten\n');
+    expect(readFileSync('/etc/hostname', 'utf8')).toBe(before);
+    // A missing destination on the host's filesystem is not created: refused, with the hint.
+    const r = spawnSync('sh', ['-c', `'${process.execPath}' '${MAIN}' run --bind-data 3 /nonexistent-nsbind-data -- true 3<'${data}'`], { encoding: 'utf8' });
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/ENOENT[\s\S]*--empty-root/);
+  });
+
+  it('--overlay RWSRC WORKDIR DEST: writes land in RWSRC on the host, the sources stay as they were', () => {
+    const base = join(dir, 'rw-overlay');
+    const [lower, upper, work] = ['lower', 'upper', 'work'].map((d) => join(base, d));
+    execFileSync('sh', ['-c', `mkdir -p ${lower} ${upper} ${work}; printf 1 > ${lower}/a; printf 2 > ${lower}/b`]);
+    expect(ok(['-r', '--mount', '--tmpfs', '/mnt', '--overlay-src', lower, '--overlay', upper, work, '/mnt/o', '--', 'sh', '-c', 'printf 5 > /mnt/o/b; printf 6 > /mnt/o/c; cat /mnt/o/a /mnt/o/b /mnt/o/c'])).toBe('156');
+    expect(['b', 'c'].map((f) => readFileSync(join(upper, f), 'utf8'))).toEqual(['5', '6']);
+    expect(readFileSync(join(lower, 'b'), 'utf8')).toBe('2');
+    expect(nsbind(['run', '--mount', '--overlay', upper, work, '/mnt', '--', 'true']).stderr).toMatch(/--overlay: needs at least one --overlay-src before it/);
+  });
+
   it('--kill-child accepts SIGKILL only (nsbind\'s parent-death signal)', () => {
     expect(ok(['--kill-child', '--', 'true'])).toBe('');
     expect(ok(['--kill-child=SIGKILL', '--', 'true'])).toBe('');
     expect(nsbind(['run', '--kill-child=SIGTERM', '--', 'true']).stderr).toMatch(/--kill-child: nsbind ends the sandbox with SIGKILL/);
+  });
+
+  it.skipIf(!hasCommand('unshare'))('--kill-child: the program ends when nsbind is killed, as with unshare --fork --kill-child', async () => {
+    const running = (marker: string) => {
+      try {
+        return execFileSync('pgrep', ['-f', `^sleep ${marker}`], { encoding: 'utf8' }).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const base = 800000 + (process.pid % 1000) * 10;
+    const lines: [string, string[]][] = [
+      ['unshare', ['unshare', '--fork', '--kill-child', 'sleep', String(base + 1)]],
+      ['nsbind', [process.execPath, MAIN, 'run', '--kill-child', '--', 'sleep', String(base + 2)]],
+    ];
+    for (const [who, [cmd, ...args]] of lines) {
+      const marker = args[args.length - 1];
+      const parent = spawn(cmd, args, { stdio: 'ignore' });
+      await until(`${who}'s sleep to run`, () => running(marker));
+      parent.kill('SIGKILL');
+      await until(`${who}'s sleep to end once ${who} is killed`, () => (running(marker) === undefined ? true : undefined));
+    }
   });
 
   it('--die-with-parent: nsbind and its sandbox end when nsbind\'s parent is killed', async () => {

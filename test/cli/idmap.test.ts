@@ -50,6 +50,8 @@ describe.skipIf(!ready)(`id-map flags as unshare reads them${reason}`, () => {
     ['--map-current-user', ['--map-current-user'], ['--map-current-user']],
     ['--map-user/--map-group', ['--map-user=4242', '--map-group=4343'], ['--map-user=4242', '--map-group=4343']],
     ['--map-user=0 (root inside, as -r)', ['--map-user=0', '--map-group=0'], ['--map-user=0', '--map-group=0']],
+    ['--map-user/--map-group by name', ['--map-user=nobody', '--map-group=nogroup'], ['--map-user=nobody', '--map-group=nogroup']],
+    ['--map-users with --setgroups allow', ['--user', '--map-users=100000,0,1000', '--map-groups=100000,0,1000', '--setgroups', 'allow'], ['--map-users=0:100000:1000', '--map-groups=0:100000:1000', '--setgroups', 'allow']],
   ];
   for (const [name, theirs, mine] of same) {
     it(name, () => {
@@ -58,6 +60,15 @@ describe.skipIf(!ready)(`id-map flags as unshare reads them${reason}`, () => {
       expect(r.mine).toBe(r.theirs);
     });
   }
+
+  it('--map-user alone: the same uid_map and setgroups; the gid nsbind\'s user namespace default where unshare writes no gid_map', () => {
+    const r = both(['--map-user=5', '--setgroups', 'deny'], ['--map-user=5', '--setgroups', 'deny']);
+    const [uid, gid, setgroups] = r.mine.split('\n');
+    const theirs = r.theirs.split('\n');
+    expect(theirs).toEqual(['5 0 1', 'deny']);
+    expect([uid, setgroups]).toEqual(theirs);
+    expect(gid).toMatch(/^0 \d+ \d+$/);
+  });
 
   it('the colon form is not read as the comma form (the 2.38 misreading maps the wrong range)', () => {
     const r = both(['--user', '--map-users=0,100000,1000', '--map-groups=100000,0,1'], ['--map-users=0:100000:1000', '--map-groups=0:100000:1']);
@@ -71,6 +82,7 @@ describe('id-map flag errors', () => {
     ['--map-users=1,2', /--map-users: expected INNER:OUTER:COUNT \(or the older OUTER,INNER,COUNT\) or auto, got '1,2'/],
     ['--map-users=1:2,3', /expected INNER:OUTER:COUNT/],
     ['--map-groups=x', /--map-groups: expected INNER:OUTER:COUNT/],
+    ['--map-user=no-such-user-nsbind', /--map-user: expected a uid or a user name, got 'no-such-user-nsbind' \(no such user\)/],
   ])('%s', (flag, message) => {
     const r = nsbind(['run', flag, '--', 'true']);
     expect(r.status).toBe(125);

@@ -214,6 +214,25 @@ describe('help and version', () => {
       expect(r.stdout).toMatch(new RegExp(`^Usage: nsbind ${cmd}`));
     });
   }
+  it('every command\'s --help names every flag it takes (long and short)', () => {
+    const load = (m: string) => require(join(root, 'dist', 'cli', `${m}.js`)) as Record<string, { names: string[] }[]>;
+    const commands: [string, { names: string[] }[]][] = [
+      ['run', load('run-flags').RUN_FLAGS],
+      ['exec', load('exec').EXEC_FLAGS],
+      ['ls', load('ls').LS_FLAGS],
+      ['netns', load('netns').NETNS_FLAGS],
+      ['doctor', load('doctor').DOCTOR_FLAGS],
+      ['bwrap', load('bwrap').BWRAP_FLAGS],
+    ];
+    for (const [cmd, flags] of commands) {
+      const help = nsbind([cmd, '--help']).stdout;
+      expect(flags.length, cmd).toBeGreaterThan(1);
+      // A flag counts as listed when it appears as a word: not as part of a longer one.
+      const missing = flags.flatMap((f) => f.names).filter((n) => !new RegExp(`(^|[\\s,(\\[/])${n}(?![\\w-])`, 'm').test(help));
+      expect(missing, `${cmd} --help`).toEqual([]);
+    }
+  });
+
   it('nsbind --help lists the commands', () => {
     const r = nsbind(['--help']);
     expect(r.status).toBe(0);

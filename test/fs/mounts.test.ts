@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox } from '../../lib/index.js';
-import { scratch, sh } from '../helpers/index.js';
+import { scratch, setupError, sh } from '../helpers/index.js';
 
 let dir: string;
 beforeAll(() => {
@@ -135,5 +135,20 @@ describe('readonly, mask, dir, symlink, file', () => {
       .file('/mnt/bin.dat', new Uint8Array([0, 1, 2, 255]));
     const out = await sh(sb, 'stat -c "%a %F" /mnt/a /mnt/a/b /mnt/etc/hostname; readlink /mnt/link; cat /mnt/etc/hostname; od -An -tx1 /mnt/bin.dat');
     expect(out).toBe('755 directory\n700 directory\n600 regular file\na/b\nbox\n 00 01 02 ff\n');
+  });
+
+  it('file(..., { bind: true }): a file of its own mounted over a host file, which stays as it was', async () => {
+    const host = join(dir, 'src', 'hello.txt');
+    const sb = sandbox().file(host, new Uint8Array([104, 105, 10]), 0o640, { bind: true }).file('/mnt-none', '', 0o644, { bind: true });
+    // The second one has no mount point on the host: refused at spawn, nothing created.
+    expect((await setupError(sb)).code).toBe('ENOENT');
+    expect(existsSync('/mnt-none')).toBe(false);
+    const out = await sh(sandbox().file(host, 'inside\n', 0o640, { bind: true }), `cat ${host}; stat -c %a ${host}; echo more >> ${host}; cat ${host}; grep -c " ${host} " /proc/self/mountinfo`);
+    expect(out).toBe('inside\n640\ninside\nmore\n1\n');
+    expect(readFileSync(host, 'utf8')).toBe('hello from the host\n');
+    // Where the sandbox made the filesystem, a missing mount point is created; the step is JSON and replays.
+    const made = sandbox().tmpfs('/mnt').file('/mnt/new', 'x\n', 0o600, { bind: true });
+    expect(sandbox(JSON.parse(JSON.stringify(made.options))).options).toEqual(made.options);
+    expect(await sh(made, 'cat /mnt/new; stat -c %a /mnt/new')).toBe('x\n600\n');
   });
 });
