@@ -32,11 +32,12 @@ export function delegationHint(dir: string): string {
  * only while it holds no process (the real root excepted). nsbind does not even try then:
  * enabling pids or cpu would succeed but turn the cgroup into a thread root.
  */
-export function noInternalProcessesHint(dir: string, controllers: string[]): string {
+export function noInternalProcessesHint(dir: string, controllers: string[], systemd = systemdRuns()): string {
+  const alone = systemd ? 'Run Node alone in a delegated cgroup (`systemd-run --user --scope -p Delegate=yes node app.js`; ' : 'Run Node as the only process of a cgroup delegated to you (';
   return (
     `cgroup v2's "no internal processes" rule: ${controllers.join(', ')} can be given to the children of ${dir} ` +
     'only while that cgroup holds no process, and it holds some (pids and cpu too: enabling them there would make it a thread root). ' +
-    'Run Node alone in a delegated cgroup (`systemd-run --user --scope -p Delegate=yes node app.js`; nsbind then moves Node into a leaf of its own), ' +
+    `${alone}nsbind then moves Node into a leaf of its own), ` +
     'or set NSBIND_CGROUP_PARENT to an empty delegated cgroup the launcher prepared'
   );
 }

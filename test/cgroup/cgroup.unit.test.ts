@@ -9,7 +9,7 @@ import { chooseHierarchies } from '../../lib/cgroup/sandbox-cgroup.js';
 import { ownerOf } from '../../lib/cgroup/reclaim.js';
 import { pathOfDir, planV2, type CgroupView } from '../../lib/cgroup/placement.js';
 import { invalidOption as invalidLimits } from '../helpers/index.js';
-import { systemdRuns } from '../../lib/cgroup/hints.js';
+import { noInternalProcessesHint, systemdRuns } from '../../lib/cgroup/hints.js';
 // Where systemd runs the hint is systemd-run; elsewhere an administrator's delegation.
 const DELEGATE_HINT = systemdRuns() ? 'systemd-run --user --scope -p Delegate=yes' : 'have an administrator create a cgroup for you';
 
@@ -403,5 +403,14 @@ describe('planV2: where sandbox cgroups go on cgroup v2', () => {
     const ns = { ...h, mountPoint: '/sys/fs/cgroup', ownDir: '/sys/fs/cgroup/a', ownPath: '/ns/a' };
     expect(pathOfDir(ns, '/sys/fs/cgroup/b')).toBe('/ns/b');
     expect(pathOfDir({ ...ns, ownDir: '/sys/fs/cgroup', ownPath: '/' }, '/sys/fs/cgroup/b')).toBe('/b');
+  });
+});
+
+describe('hints', () => {
+  it('suggest systemd-run only where systemd runs', () => {
+    expect(noInternalProcessesHint('/sys/fs/cgroup/x', ['memory'], true)).toContain('systemd-run --user --scope -p Delegate=yes');
+    const without = noInternalProcessesHint('/sys/fs/cgroup/x', ['memory'], false);
+    expect(without).not.toContain('systemd');
+    expect(without).toContain('only process of a cgroup delegated to you');
   });
 });
