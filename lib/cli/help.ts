@@ -151,7 +151,7 @@ Run CMD in namespaces of a running process (nsenter's flags).
 Exit status as for 'nsbind run'.
 `;
 
-export const LS_HELP = `Usage: nsbind ls [-t TYPE] [--json] [-o LIST | --output-all] [--tree[=owner|parent]]
+export const LS_HELP = `Usage: nsbind ls [-t TYPE] [-p PID] [--json | --raw | --list | --tree[=owner|parent]] [-n] [-o LIST | --output-all]
 
 List the namespaces on this host, one line each (like lsns), including namespaces held
 only by a bind mount or an open file descriptor.
@@ -161,7 +161,14 @@ only by a bind mount or an open file descriptor.
   -o, --output LIST  columns (NS TYPE PATH NPROCS PID PPID COMMAND UID USER NETNSID NSFS
                      PNS ONS; +LIST adds to the default ones); NETNSID is always empty
       --output-all   every column
+  -p, --task PID     only the namespaces process PID is in (one line per type)
+  -n, --noheadings   no header line
+  -r, --raw          columns separated by one space, unaligned; spaces and other
+                     unsafe characters in a value written as \\xHH (as lsns)
+  -l, --list         a list (the default; --tree still draws a tree, as in lsns)
   -T, --tree[=REL]   a tree by owning user namespace (owner, the default) or parent
+  -u, --notruncate   accepted: no column is ever truncated
+  -W, --nowrap       accepted: no column is ever wrapped
   -h, --help
 `;
 

@@ -1,4 +1,4 @@
-// `nsbind ls [-t TYPE] [--json]`: like lsns, from the library's namespaces.list().
+// `nsbind ls`: like lsns (its flags and output), from the library's namespaces.list().
 import { statSync } from 'node:fs';
 import { NAMESPACE_TYPES } from '../options.js';
 import { parseArgs, type FlagSpec } from './args.js';
@@ -62,8 +62,24 @@ export function columnsOf(spec: string | undefined, all: boolean): string[] {
 }
 
 /** The rows in tree order with their prefixes (`├─`, `└─`), by owner or by parent. */
+/** The namespace above `e` in a tree by owner or by parent. */
+function up(e: Entry, rel: 'owner' | 'parent'): number | undefined {
+  // By parent, as lsns: only user and pid namespaces have one; the others are roots.
+  return rel === 'owner' ? e.owner : e.type === 'user' || e.type === 'pid' ? e.parent : undefined;
+}
+
+/** `chosen` and, as lsns -T -p draws them, every namespace above one of them. */
+export function withAncestors(all: Entry[], chosen: Entry[], rel: 'owner' | 'parent'): Entry[] {
+  const byInode = new Map(all.map((e) => [e.inode, e]));
+  const keep = new Set(chosen);
+  for (const e of chosen) {
+    for (let a = byInode.get(up(e, rel) ?? -1), n = 0; a && !keep.has(a) && n < 64; a = byInode.get(up(a, rel) ?? -1), n++) keep.add(a);
+  }
+  return all.filter((e) => keep.has(e));
+}
+
 export function treeOrder(list: Entry[], rel: 'owner' | 'parent'): { e: Entry; prefix: string }[] {
-  const link = (e: Entry) => (rel === 'owner' ? e.owner : e.type === 'user' || e.type === 'pid' ? e.parent : e.owner);
+  const link = (e: Entry) => up(e, rel);
   const byInode = new Map(list.map((e) => [e.inode, e]));
   const children = new Map<number, Entry[]>();
   const roots: Entry[] = [];
@@ -101,15 +117,31 @@ export function toLsnsJson(list: Entry[]): { namespaces: object[] } {
   };
 }
 
-function table(list: Entry[], columns: string[] = DEFAULT_COLUMNS, tree?: 'owner' | 'parent'): string {
-  const rows = [columns];
+/** How the table is printed: lsns's -n, -r and -T. */
+interface TableStyle {
+  tree?: 'owner' | 'parent';
+  headings: boolean;
+  raw: boolean;
+}
+
+/** lsns's raw output: what would break a space-separated line, as \xHH of its UTF-8 bytes. */
+export function rawEscape(s: string): string {
+  return [...Buffer.from(s, 'utf8')].map((b) => (b <= 0x20 || b >= 0x7f || b === 0x5c ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b))).join('');
+}
+
+function table(list: Entry[], columns: string[], style: TableStyle): string {
+  const { tree, raw } = style;
+  const rows = style.headings ? [columns] : [];
   const ordered = tree ? treeOrder(list, tree) : list.map((e) => ({ e, prefix: '' }));
   for (const { e, prefix } of ordered) {
     rows.push(columns.map((c, i) => {
       const v = COLUMNS[c].get(e);
-      return (i === 0 ? prefix : '') + (v == null ? '' : String(v));
+      const cell = (i === 0 ? prefix : '') + (v == null ? '' : String(v));
+      return raw ? rawEscape(cell) : cell;
     }));
   }
+  if (rows.length === 0) return '';
+  if (raw) return rows.map((r) => r.join(' ')).join('\n') + '\n';
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   // Numbers right-aligned, text left-aligned, the last column not padded (as lsns prints);
   // a tree's first column is left-aligned so the branches line up.
@@ -126,8 +158,31 @@ export const LS_FLAGS: FlagSpec[] = [
   { names: ['--output', '-o'], arity: 1, metavar: ['LIST'] },
   { names: ['--output-all'], arity: 0 },
   { names: ['--tree', '-T'], arity: 'optional', metavar: ['owner|parent'] },
+  { names: ['--task', '-p'], arity: 1, metavar: ['PID'] },
+  { names: ['--noheadings', '-n'], arity: 0 },
+  { names: ['--raw', '-r'], arity: 0 },
+  { names: ['--list', '-l'], arity: 0 },
+  { names: ['--notruncate', '-u'], arity: 0 },
+  { names: ['--nowrap', '-W'], arity: 0 },
   { names: ['--help', '-h'], arity: 0 },
 ];
+
+/** `-p PID`: the inode of each namespace the process is in, by type. */
+function namespacesOfTask(flag: { given: string; values: string[] }): Map<string, number> {
+  const v = flag.values[0];
+  if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError('ls', `${flag.given}: expected a process id, got '${v}'`);
+  const of = new Map<string, number>();
+  for (const t of NAMESPACE_TYPES) {
+    try {
+      of.set(t, statSync(`/proc/${v}/ns/${t}`).ino);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && t !== 'user') continue; // a type this kernel does not have
+      throw new UsageError('ls', `${flag.given}: cannot read the namespaces of process ${v} (${code === 'ENOENT' ? 'no such process' : code})`);
+    }
+  }
+  return of;
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { flags, rest } = parseArgs(argv, LS_FLAGS, { command: 'ls', takesCommand: false });
@@ -144,23 +199,29 @@ export async function main(argv: readonly string[]): Promise<number> {
       throw new UsageError('ls', `${typeFlag.given}: unknown namespace type '${typeFlag.values[0]}' (${NAMESPACE_TYPES.join(', ')})`);
     }
   }
+  const taskFlag = flags.filter((f) => f.name === '--task').pop();
+  const task = taskFlag ? namespacesOfTask(taskFlag) : undefined;
   const namespaces = libraryExport<{ list(o?: { type?: string }): Promise<Entry[]> }>('namespaces');
-  const list = await namespaces.list(type ? { type } : undefined);
+  const all = await namespaces.list(type ? { type } : undefined);
+  let list = task ? all.filter((e) => task.get(e.type) === e.inode) : all;
   const json = flags.some((f) => f.name === '--json');
   const outputFlag = flags.filter((f) => f.name === '--output').pop();
   const columns = columnsOf(outputFlag?.values[0], flags.some((f) => f.name === '--output-all'));
+  // --list is the default format already; with --tree too, lsns (2.38) draws the tree.
   const treeFlag = flags.filter((f) => f.name === '--tree').pop();
   let tree: 'owner' | 'parent' | undefined;
   if (treeFlag) {
     const rel = treeFlag.values[0] ?? 'owner';
     if (rel !== 'owner' && rel !== 'parent') throw new UsageError('ls', `${treeFlag.given}: '${rel}' is not supported (owner or parent)`);
     tree = rel;
+    if (task) list = withAncestors(all, list, tree);
   }
   if (json && (outputFlag || flags.some((f) => f.name === '--output-all'))) {
     const rows = list.map((e) => Object.fromEntries(columns.map((c) => [COLUMNS[c].json, COLUMNS[c].get(e)])));
     process.stdout.write(`${JSON.stringify({ namespaces: rows }, null, 2)}\n`);
   } else {
-    process.stdout.write(json ? `${JSON.stringify(toLsnsJson(list), null, 2)}\n` : table(list, columns, tree));
+    const style = { tree, headings: !flags.some((f) => f.name === '--noheadings'), raw: flags.some((f) => f.name === '--raw') };
+    process.stdout.write(json ? `${JSON.stringify(toLsnsJson(list), null, 2)}\n` : table(list, columns, style));
   }
   return 0;
 }

@@ -2,10 +2,12 @@
 // each one's effect seen from inside (or from lsns as the oracle), and the messages for
 // mistyped flags.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sandbox } from '../../lib/index.js';
 import { MAIN, nsbind, hasCommand, isRoot, until } from '../helpers/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbind-cli-dropin-'));
@@ -264,5 +266,31 @@ describe.skipIf(!hasCommand('lsns'))('nsbind ls: lsns\'s --output columns', () =
     const tree = nsbind(['ls', '--tree']).stdout.split('\n');
     expect(tree.some((l) => /^[├└]─\d+/.test(l))).toBe(true);
     expect(nsbind(['ls', '-o', 'NOPE']).stderr).toMatch(/--output: unknown column 'NOPE'/);
+  });
+
+  it('-p PID, -n, -r and -l print what lsns prints for a sandbox', async () => {
+    // A command with spaces: -r writes them as \x20, as lsns does.
+    const p = sandbox().uts().ipc().net().spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await once(p, 'spawn');
+      const args = ['-n', '-r', '-l', '-p', String(p.pid), '-o', 'NS,TYPE,PID,COMMAND'];
+      const theirs = execFileSync('lsns', args, { encoding: 'utf8' });
+      const r = nsbind(['ls', ...args]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(theirs);
+      expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(8); // one line per type, no header
+      expect(r.stdout).toContain(`${p.pid} sleep\\x2030\n`);
+      // -T with -l: a tree, as lsns draws it (raw: its branches escaped too).
+      const tree = ['-n', '-r', '-l', '-T', '-p', String(p.pid), '-o', 'NS,TYPE'];
+      expect(nsbind(['ls', ...tree]).stdout).toBe(execFileSync('lsns', tree, { encoding: 'utf8' }));
+      // By parent: only user and pid namespaces nest (lsns orders the roots its own way).
+      const byParent = ['-n', '-r', '--tree=parent', '-p', String(p.pid), '-o', 'NS,TYPE'];
+      const lines = (s: string) => s.split('\n').filter(Boolean).sort();
+      expect(lines(nsbind(['ls', ...byParent]).stdout)).toEqual(lines(execFileSync('lsns', byParent, { encoding: 'utf8' })));
+      expect(nsbind(['ls', '-p', 'x']).stderr).toMatch(/^nsbind ls: -p: expected a process id, got 'x'/);
+    } finally {
+      p.kill('SIGKILL');
+      await p.exited;
+    }
   });
 });
