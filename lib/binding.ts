@@ -164,6 +164,8 @@ export interface NativeBinding extends NativeNetwork {
   ptyOpen(cols: number, rows: number): [number, number] | number;
   /** TIOCSWINSZ on the master: 0 or -errno. */
   ptyResize(master: number, cols: number, rows: number): number;
+  /** What the master holds now, read without waiting. */
+  ptyDrain(master: number): Buffer[];
   getDumpable(): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
   setCloexec(fd: number, on: boolean): number;

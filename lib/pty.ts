@@ -3,7 +3,6 @@
 // stdin writes to it (keystrokes) and stdout reads from it (the screen: the program's
 // stdout and stderr both, as on any terminal). The terminal side goes to the sandbox as
 // fds 0-2 and NSB_OP_SETCTTY makes it the session's terminal in the child.
-import { readSync } from 'node:fs';
 import tty from 'node:tty';
 import type { Socket } from 'node:net';
 import { native } from './binding.js';
@@ -58,8 +57,7 @@ export function masterStream(master: number): Socket {
   // libuv ends a stream whose poll says "hung up" after a short read, without reading
   // again; a pty's reads are always short (4 KiB at most), so the last output still in
   // the terminal's buffer when the program closed it was dropped (measured: about one
-  // spawn in ten lost up to 3 KiB of 200 KB). Before the end, read what is left: the
-  // other side is closed, so these reads return at once, ending in EIO (or EAGAIN).
+  // spawn in ten lost up to 3 KiB of 200 KB). Before the end, read what is left.
   const push = s.push;
   s.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding) {
     if (chunk === null) for (const rest of drain(master)) push.call(this, rest);
@@ -81,21 +79,9 @@ export function masterStream(master: number): Socket {
   return s;
 }
 
-/** What can still be read from the master now, without waiting. */
+/** What can still be read from the master now, without waiting (native/pty.cc). */
 function drain(master: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (;;) {
-    const buf = Buffer.allocUnsafe(65536);
-    let n: number;
-    try {
-      n = readSync(master, buf);
-    } catch {
-      break; // EIO (the terminal's end), EAGAIN (nothing more now), EBADF (gone)
-    }
-    if (n <= 0) break;
-    out.push(buf.subarray(0, n));
-  }
-  return out;
+  return native().ptyDrain(master);
 }
 
 export function ptyControl(stream: Socket, master: number, size: { cols: number; rows: number }): Pty {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -30,10 +31,9 @@ Napi::Value PtyOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t cols = info[0].As<Napi::Number>().Uint32Value();
   uint32_t rows = info[1].As<Napi::Number>().Uint32Value();
-  // The master non-blocking (its own open file, not shared with the terminal side): the
-  // event loop must never wait on it, neither writing input the program does not read
-  // nor reading the rest of the output at the end (lib/pty.ts).
-  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  // Blocking, as libuv wants a master (it cannot reopen one, so it writes to it in its
+  // blocking-writes mode, which spins on EAGAIN); ptyDrain reads it without waiting.
+  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (m < 0) return Napi::Number::New(env, -errno);
   int unlock = 0;
   int t = -1;
@@ -58,11 +58,30 @@ Napi::Value PtyResize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ok ? 0 : -errno);
 }
 
+// ptyDrain(master) -> [Buffer...]: what the master holds now, read without ever waiting
+// (poll with no timeout before each read: the fd is blocking, and once its terminal side
+// is closed a process of the sandbox could open that again and write nothing more).
+Napi::Value PtyDrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Array out = Napi::Array::New(env);
+  char buf[65536];
+  for (uint32_t i = 0; i < 1024; i++) {  // 64 MiB at most: a writer could keep it full
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) break;
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;  // EIO: the terminal's end
+    out.Set(i, Napi::Buffer<char>::Copy(env, buf, (size_t)n));
+  }
+  return out;
+}
+
 }  // namespace
 
 void RegisterPty(Napi::Env env, Napi::Object exports) {
   exports.Set("ptyOpen", Napi::Function::New(env, PtyOpen));
   exports.Set("ptyResize", Napi::Function::New(env, PtyResize));
+  exports.Set("ptyDrain", Napi::Function::New(env, PtyDrain));
 }
 
 }  // namespace nsb
