@@ -166,6 +166,8 @@ export interface NativeBinding extends NativeNetwork {
   ptyResize(master: number, cols: number, rows: number): number;
   /** What the master holds now, read without waiting. */
   ptyDrain(master: number): Buffer[];
+  /** Bytes written, or -errno (-EAGAIN: the terminal's input is full). */
+  ptyWrite(master: number, data: Buffer, offset: number): number;
   getDumpable(): number;
   /** fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) -> 0 or -errno (native/security.cc). */
   setCloexec(fd: number, on: boolean): number;

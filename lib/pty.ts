@@ -3,6 +3,7 @@
 // stdin writes to it (keystrokes) and stdout reads from it (the screen: the program's
 // stdout and stderr both, as on any terminal). The terminal side goes to the sandbox as
 // fds 0-2 and NSB_OP_SETCTTY makes it the session's terminal in the child.
+import { constants as osConstants } from 'node:os';
 import tty from 'node:tty';
 import type { Socket } from 'node:net';
 import { native } from './binding.js';
@@ -22,6 +23,7 @@ export interface Pty {
 }
 
 const DEFAULT = { cols: 80, rows: 24 };
+const { EAGAIN, EINTR } = osConstants.errno;
 
 /** Validates `spawn.pty`; undefined when no pty is wanted. */
 export function ptySize(pty: unknown): { cols: number; rows: number } | undefined {
@@ -63,6 +65,32 @@ export function masterStream(master: number): Socket {
     if (chunk === null) for (const rest of drain(master)) push.call(this, rest);
     return push.call(this, chunk, encoding);
   } as Socket['push'];
+  // Input: written by hand on the non-blocking master, retried while the program does not
+  // read it (its terminal's input full), so that waiting never holds Node's thread.
+  s._write = function (this: Socket, chunk: Buffer | string, encoding: BufferEncoding, cb: (e?: Error | null) => void) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+    let off = 0;
+    let wait = 1;
+    const attempt = (): void => {
+      while (off < buf.length) {
+        if (this.destroyed) return cb(systemError(9, { step: 'write to the pseudo-terminal', syscall: 'write' }));
+        const n = native().ptyWrite(master, buf, off);
+        if (n > 0) {
+          off += n;
+          wait = 1;
+        } else if (n === -EAGAIN) {
+          setTimeout(attempt, wait);
+          wait = Math.min(wait * 2, 50);
+          return;
+        } else if (n !== -EINTR) {
+          return cb(systemError(-n, { step: 'write to the pseudo-terminal', syscall: 'write' }));
+        }
+      }
+      cb();
+    };
+    attempt();
+  };
+  (s as unknown as { _writev: unknown })._writev = null; // one chunk at a time, through _write
   const destroy = s.destroy;
   s.destroy = function (this: Socket, err?: Error, ...rest: unknown[]) {
     if (err && (err as NodeJS.ErrnoException).code === 'EIO') {

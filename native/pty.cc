@@ -31,9 +31,11 @@ Napi::Value PtyOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t cols = info[0].As<Napi::Number>().Uint32Value();
   uint32_t rows = info[1].As<Napi::Number>().Uint32Value();
-  // Blocking, as libuv wants a master (it cannot reopen one, so it writes to it in its
-  // blocking-writes mode, which spins on EAGAIN); ptyDrain reads it without waiting.
-  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  // Non-blocking (the master is its own open file, not shared with the terminal side):
+  // Node's thread must never wait on it. libuv reads it; writes go through ptyWrite, since
+  // libuv writes to a master in a blocking-writes mode (it cannot reopen one) that would
+  // spin on EAGAIN.
+  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
   if (m < 0) return Napi::Number::New(env, -errno);
   int unlock = 0;
   int t = -1;
@@ -58,8 +60,19 @@ Napi::Value PtyResize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ok ? 0 : -errno);
 }
 
+// ptyWrite(master, buffer, offset) -> bytes written, or -errno (-EAGAIN: the terminal's
+// input is full, the program is not reading).
+Napi::Value PtyWrite(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> b = info[1].As<Napi::Buffer<char>>();
+  size_t off = info[2].As<Napi::Number>().Uint32Value();
+  if (off > b.Length()) off = b.Length();
+  ssize_t n = write(fd, b.Data() + off, b.Length() - off);
+  return Napi::Number::New(info.Env(), n < 0 ? -errno : (double)n);
+}
+
 // ptyDrain(master) -> [Buffer...]: what the master holds now, read without ever waiting
-// (poll with no timeout before each read: the fd is blocking, and once its terminal side
+// (poll with no timeout before each read, whatever the fd's mode: once its terminal side
 // is closed a process of the sandbox could open that again and write nothing more).
 Napi::Value PtyDrain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -82,6 +95,7 @@ void RegisterPty(Napi::Env env, Napi::Object exports) {
   exports.Set("ptyOpen", Napi::Function::New(env, PtyOpen));
   exports.Set("ptyResize", Napi::Function::New(env, PtyResize));
   exports.Set("ptyDrain", Napi::Function::New(env, PtyDrain));
+  exports.Set("ptyWrite", Napi::Function::New(env, PtyWrite));
 }
 
 }  // namespace nsb

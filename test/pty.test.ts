@@ -83,6 +83,37 @@ describe('pty', () => {
     expect(readdirSync('/proc/self/fd').length).toBe(before);
   });
 
+  it('input a raw-mode program does not read waits in Node, not in Node\'s thread', async () => {
+    // Written as libuv writes to a master (blocking), the second write below would hold
+    // this thread until the program reads or ends: 20 s, past this test's timeout.
+    const p = sandbox().spawn('sh', ['-c', 'stty raw -echo; echo ready; exec sleep 20'], { pty: true });
+    try {
+      await new Promise((r) => p.stdout!.once('data', r));
+      const big = Buffer.alloc(1 << 20, 'a');
+      expect(p.stdin!.write(big)).toBe(false);
+      p.stdin!.write(big);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(p.stdin!.writableLength).toBeGreaterThan(1 << 20);
+      expect(p.exitCode).toBe(null);
+    } finally {
+      p.kill('SIGKILL');
+    }
+    expect(await p.exited).toMatchObject({ signal: 'SIGKILL' });
+  }, 10_000);
+
+  it('input the program reads arrives whole and in order', async () => {
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => 97 + (i % 26)));
+    const p = sandbox().spawn('sh', ['-c', `stty raw -echo; echo ready; head -c ${data.length} | md5sum`], { pty: true });
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until('ready', () => (out.includes('ready') ? true : undefined));
+    p.stdin!.write(data.subarray(0, 100_000));
+    p.stdin!.write(data.subarray(100_000));
+    await new Promise((r) => p.once('close', r));
+    const { createHash } = await import('node:crypto');
+    expect(out).toContain(createHash('md5').update(data).digest('hex'));
+  });
+
   it("the last output written before the program exits is read ('exit' does not close the master)", async () => {
     // The master is stdin and stdout at once: closing "stdin" at exit, as pipes are, cut
     // the output still in the terminal's buffer (CI lost a trap's last line that way).
