@@ -114,6 +114,8 @@ export interface NativeNetwork {
   linkSetUp(sock: number, link: number | string, up: boolean): Promise<number>;
   linkDel(sock: number, link: number | string): Promise<number>;
   linkIndex(sock: number, name: string): Promise<number>;
+  /** The id the socket's network namespace gives nsFd's; -ENOENT when none is assigned. */
+  netnsId(sock: number, nsFd: number): Promise<number>;
   linkList(sock: number): Promise<NativeLink[] | number>;
   addrAdd(sock: number, index: number, family: 4 | 6, address: Buffer, prefix: number, flags: number): Promise<number>;
   routeAddDefault(sock: number, family: 4 | 6, gateway: Buffer, oif: number): Promise<number>;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -263,6 +264,27 @@ long link_index(int s, const char* name) {
   });
   if (r < 0) return r;
   return index > 0 ? index : -ENODEV;
+}
+
+long netns_id(int s, int nsfd) {
+  Msg m(RTM_GETNSID, NLM_F_ACK);
+  m.put<rtgenmsg>()->rtgen_family = AF_UNSPEC;
+  m.attr_u32(NETNSA_FD, (uint32_t)nsfd);
+  bool seen = false;
+  int32_t id = -1;
+  long r = request(s, m, [&](nlmsghdr* h) {
+    if (h->nlmsg_type != RTM_NEWNSID || h->nlmsg_len < NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg)))) return;
+    int len = (int)(h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg))));
+    for (rtattr* a = (rtattr*)((char*)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(rtgenmsg))); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+      if (a->rta_type == NETNSA_NSID && RTA_PAYLOAD(a) >= sizeof(int32_t)) {
+        memcpy(&id, RTA_DATA(a), sizeof id);
+        seen = true;
+      }
+    }
+  });
+  if (r < 0) return r;
+  if (!seen) return -EPROTO;
+  return id < 0 ? -ENOENT : id;  // NETNSA_NSID_NOT_ASSIGNED
 }
 
 long link_list(int s, std::vector<Link>* out) {

@@ -67,6 +67,10 @@ long link_del(int s, LinkRef link);
 // The index of the link called name, or -ENODEV.
 long link_index(int s, const char* name);
 
+// ip netns list-id for one namespace: the id the socket's network namespace gives the one
+// behind nsfd (lsns's NETNSID), or -ENOENT when it has none assigned.
+long netns_id(int s, int nsfd);
+
 // ip link show: every link of the socket's namespace.
 long link_list(int s, std::vector<Link>* out);
 

@@ -163,6 +163,14 @@ Napi::Value LinkIndex(const Napi::CallbackInfo& info) {
   return queue_long(info.Env(), [=] { return nl::link_index(s, name.c_str()); });
 }
 
+// netnsId(sock, nsfd) -> the id the socket's network namespace gives nsfd's, or -errno
+// (-ENOENT: none assigned)
+Napi::Value NetnsId(const Napi::CallbackInfo& info) {
+  int s = int_of(info[0], -1);
+  int nsfd = int_of(info[1], -1);
+  return queue_long(info.Env(), [=] { return nl::netns_id(s, nsfd); });
+}
+
 // linkList(sock) -> [{ index, name, flags, kind }] | -errno
 Napi::Value LinkList(const Napi::CallbackInfo& info) {
   int s = int_of(info[0], -1);
@@ -247,6 +255,7 @@ void RegisterNetwork(Napi::Env env, Napi::Object exports) {
   exports.Set("linkSetUp", Napi::Function::New(env, LinkSetUp));
   exports.Set("linkDel", Napi::Function::New(env, LinkDel));
   exports.Set("linkIndex", Napi::Function::New(env, LinkIndex));
+  exports.Set("netnsId", Napi::Function::New(env, NetnsId));
   exports.Set("linkList", Napi::Function::New(env, LinkList));
   exports.Set("addrAdd", Napi::Function::New(env, AddrAdd));
   exports.Set("routeAddDefault", Napi::Function::New(env, RouteAddDefault));

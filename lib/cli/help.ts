@@ -159,7 +159,7 @@ only by a bind mount or an open file descriptor.
   -t, --type TYPE    only this type (user pid mnt uts ipc net cgroup time)
   -J, --json         lsns's JSON: {"namespaces":[{"ns","type","nprocs","pid","user","command"}]}
   -o, --output LIST  columns (NS TYPE PATH NPROCS PID PPID COMMAND UID USER NETNSID NSFS
-                     PNS ONS; +LIST adds to the default ones); NETNSID is always empty
+                     PNS ONS; +LIST adds to the default ones; -t net adds NETNSID NSFS)
       --output-all   every column
   -p, --task PID     only the namespaces process PID is in (one line per type)
   -n, --noheadings   no header line

@@ -1,5 +1,6 @@
 // `nsbind ls`: like lsns (its flags and output), from the library's namespaces.list().
 import { statSync } from 'node:fs';
+import { netnsIds } from '../namespaces/netns-id.js';
 import { NAMESPACE_TYPES } from '../options.js';
 import { parseArgs, type FlagSpec } from './args.js';
 import { libraryExport } from './feature.js';
@@ -19,6 +20,8 @@ interface Entry {
   paths?: string[];
   parent?: number;
   owner?: number;
+  /** NETNSID, filled in by `ls` for network namespaces when the column is shown. */
+  netnsid?: number | 'unassigned' | null;
 }
 
 /** lsns's columns, in lsns's --output-all order, with how each is read from an entry. */
@@ -32,13 +35,14 @@ const COLUMNS: Record<string, { json: string; right: boolean; get: (e: Entry) =>
   COMMAND: { json: 'command', right: false, get: (e) => e.command ?? null },
   UID: { json: 'uid', right: true, get: (e) => uidOf(e) },
   USER: { json: 'user', right: false, get: (e) => (typeof e.user === 'number' ? String(e.user) : e.user ?? null) },
-  // nsbind does not ask the kernel for netns ids (RTM_GETNSID); lsns prints them.
-  NETNSID: { json: 'netnsid', right: true, get: () => null },
+  NETNSID: { json: 'netnsid', right: true, get: (e) => e.netnsid ?? null },
   NSFS: { json: 'nsfs', right: false, get: (e) => e.paths?.filter((p) => !p.startsWith('/proc/')).join(',') || null },
   PNS: { json: 'pns', right: true, get: (e) => e.parent ?? 0 },
   ONS: { json: 'ons', right: true, get: (e) => e.owner ?? 0 },
 };
 const DEFAULT_COLUMNS = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'COMMAND'];
+/** lsns -t net's defaults. */
+const NET_COLUMNS = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'NETNSID', 'NSFS', 'COMMAND'];
 
 function uidOf(e: Entry): number | null {
   if (e.pid == null) return null;
@@ -50,15 +54,16 @@ function uidOf(e: Entry): number | null {
 }
 
 /** `-o NS,TYPE` / `-o +PATH` (lsns: a leading + adds to the defaults). */
-export function columnsOf(spec: string | undefined, all: boolean): string[] {
+export function columnsOf(spec: string | undefined, all: boolean, type?: string): string[] {
+  const defaults = type === 'net' ? NET_COLUMNS : DEFAULT_COLUMNS;
   if (all) return Object.keys(COLUMNS);
-  if (spec === undefined) return DEFAULT_COLUMNS;
+  if (spec === undefined) return defaults;
   const add = spec.startsWith('+');
   const names = (add ? spec.slice(1) : spec).split(',').filter(Boolean).map((c) => c.toUpperCase());
   for (const n of names) {
     if (!Object.hasOwn(COLUMNS, n)) throw new UsageError('ls', `--output: unknown column '${n}' (${Object.keys(COLUMNS).join(', ')})`);
   }
-  return add ? [...DEFAULT_COLUMNS, ...names.filter((n) => !DEFAULT_COLUMNS.includes(n))] : names;
+  return add ? [...defaults, ...names.filter((n) => !defaults.includes(n))] : names;
 }
 
 /** The rows in tree order with their prefixes (`├─`, `└─`), by owner or by parent. */
@@ -206,7 +211,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   let list = task ? all.filter((e) => task.get(e.type) === e.inode) : all;
   const json = flags.some((f) => f.name === '--json');
   const outputFlag = flags.filter((f) => f.name === '--output').pop();
-  const columns = columnsOf(outputFlag?.values[0], flags.some((f) => f.name === '--output-all'));
+  const columns = columnsOf(outputFlag?.values[0], flags.some((f) => f.name === '--output-all'), type);
+  if (columns.includes('NETNSID')) {
+    const ids = await netnsIds(list.filter((e) => e.type === 'net'));
+    for (const e of list) if (ids.has(e)) e.netnsid = ids.get(e);
+  }
   // --list is the default format already; with --tree too, lsns (2.38) draws the tree.
   const treeFlag = flags.filter((f) => f.name === '--tree').pop();
   let tree: 'owner' | 'parent' | undefined;
@@ -216,7 +225,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     tree = rel;
     if (task) list = withAncestors(all, list, tree);
   }
-  if (json && (outputFlag || flags.some((f) => f.name === '--output-all'))) {
+  if (json && (outputFlag || flags.some((f) => f.name === '--output-all') || type === 'net')) {
     const rows = list.map((e) => Object.fromEntries(columns.map((c) => [COLUMNS[c].json, COLUMNS[c].get(e)])));
     process.stdout.write(`${JSON.stringify({ namespaces: rows }, null, 2)}\n`);
   } else {

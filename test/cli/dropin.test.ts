@@ -268,6 +268,20 @@ describe.skipIf(!hasCommand('lsns'))('nsbind ls: lsns\'s --output columns', () =
     expect(nsbind(['ls', '-o', 'NOPE']).stderr).toMatch(/--output: unknown column 'NOPE'/);
   });
 
+  it('NETNSID: the ids the reader\'s network namespace gives others, as lsns prints them; -t net has lsns\'s columns', async () => {
+    // Inside a sandbox (its own pid and network namespaces, where it may make a veth): a
+    // veth whose peer is in another namespace makes the kernel give that namespace an id.
+    const script = `unshare -n sleep 30 & sleep 0.3; ip link add nsa type veth peer name nsb netns $!
+      node ${MAIN} ls -r -n -t net -o NS,NETNSID; echo ---; lsns -r -n -t net -o NS,NETNSID; kill $!`;
+    const r = await sandbox().all().capabilities('all').seccomp('none').run('sh', ['-c', script]);
+    expect(r.stderr).toBe('');
+    const [mine, theirs] = r.stdout.split('---\n');
+    expect(mine).toBe(theirs);
+    expect(mine).toMatch(/^\d+ unassigned\n\d+ 0\n$/); // its own, then the peer's: id 0
+    const header = nsbind(['ls', '-t', 'net']).stdout.split('\n')[0].trim().split(/\s+/);
+    expect(header).toEqual(execFileSync('lsns', ['-t', 'net'], { encoding: 'utf8' }).split('\n')[0].trim().split(/\s+/));
+  });
+
   it('-p PID, -n, -r and -l print what lsns prints for a sandbox', async () => {
     // A command with spaces: -r writes them as \x20, as lsns does.
     const p = sandbox().uts().ipc().net().spawn('sleep', ['30'], { stdio: 'ignore' });
