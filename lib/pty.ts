@@ -94,9 +94,10 @@ export function masterStream(master: number): Socket {
   const destroy = s.destroy;
   s.destroy = function (this: Socket, err?: Error, ...rest: unknown[]) {
     if (err && (err as NodeJS.ErrnoException).code === 'EIO') {
-      // End of the output: let a reader take what is buffered first, then close.
+      // End of the output: let a reader take what is buffered (or still held back until
+      // 'spawn', lib/stdio.ts holdReading) first, then close.
       this.push(null);
-      if (this.readableFlowing && this.readableLength > 0) {
+      if (this.readableFlowing && !this.readableEnded) {
         this.once('end', () => (destroy as (...a: unknown[]) => Socket).call(this));
         return this;
       }

@@ -23,7 +23,7 @@ import { masterStream, openPty, ptyControl, ptySize } from './pty.js';
 import { missingInterpreterHint } from './exec-hint.js';
 import { SandboxProcess } from './process.js';
 import type { PreparedSpawn, RunOptions, RunResult, SpawnHookContext, SpawnOptions, SpawnPreparer } from './spawn-types.js';
-import { prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
+import { holdReading, prepareStdio, wrapParentFds, type StdioOption } from './stdio.js';
 import { UNSAFE, UNSAFE_TS_ONLY, unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
@@ -193,7 +193,6 @@ export function spawnSandbox(
       });
     }
     const { streams, release } = wrapParentFds(stdio.slots, res.fds);
-    proc._releaseOutputAtSpawn(release);
     proc.stdio = streams;
     proc.stdin = streams[0] ?? null;
     proc.stdout = streams[1] ?? null;
@@ -206,6 +205,8 @@ export function spawnSandbox(
       proc.stdout = m;
       proc.pty = ptyControl(m, pty.master, ptyWanted!);
     }
+    // Output, the pipes' or the terminal's (the only stream then), after 'spawn'.
+    proc._releaseOutputAtSpawn(pty ? holdReading(proc.stdout!) : release);
     proc._watchStdio();
 
     const killSignal = v.signal(o.killSignal ?? 'SIGKILL', 'spawn.killSignal').number;

@@ -101,16 +101,18 @@ export function wrapParentFds(slots: StdioSlot[], fds: (number | null)[]): { str
  * at the release, in order, end of file included. Past the high-water mark the socket
  * stops reading, as a stream whose reader is slow does.
  */
-function holdReading(s: Socket): () => void {
+export function holdReading(s: Socket): () => void {
   const held: (Buffer | null)[] = [];
   let bytes = 0;
+  const own = Object.hasOwn(s, 'push') ? s.push : undefined; // a pty master's (lib/pty.ts)
   (s as { push: Socket['push'] }).push = (chunk: Buffer | null) => {
     held.push(chunk);
     bytes += chunk?.length ?? 0;
     return bytes < s.readableHighWaterMark;
   };
   return () => {
-    delete (s as { push?: unknown }).push; // the prototype's again
+    if (own) s.push = own;
+    else delete (s as { push?: unknown }).push; // the prototype's again
     if (s.destroyed) return;
     for (const c of held.splice(0)) s.push(c);
     // Reading stopped at the mark: start again unless the stream is full now.

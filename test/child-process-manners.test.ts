@@ -114,6 +114,25 @@ describe("'spawn' before output", () => {
     }
   }, 60_000);
 
+  it("on a pty too: 'spawn' comes before the terminal's first 'data'", async () => {
+    const hogs = [0, 1].map(() => sandbox().spawn('sh', ['-c', 'while :; do :; done']));
+    try {
+      const orders: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const p = sandbox().spawn('echo', ['out'], { pty: true });
+        const seen: string[] = [];
+        p.on('spawn', () => seen.push('spawn'));
+        p.stdout!.on('data', () => seen.push(`data pid=${p.pid !== undefined}`));
+        await new Promise((r) => p.once('close', r));
+        orders.push(seen.slice(0, 2).join(','));
+      }
+      expect(orders.filter((o) => o !== 'spawn,data pid=true')).toEqual([]);
+    } finally {
+      for (const h of hogs) h.kill('SIGKILL');
+      await Promise.all(hogs.map((h) => h.exited));
+    }
+  }, 60_000);
+
   it("run() collects the whole output, and a stream nobody reads before 'spawn' still ends", async () => {
     const r = await sandbox().run('sh', ['-c', 'head -c 300000 /dev/zero | tr "\\0" x']);
     expect(r.stdout.length).toBe(300000);
