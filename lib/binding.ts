@@ -163,7 +163,7 @@ export interface NativeBinding extends NativeNetwork {
   /** AUDIT_GET: 0 audit off, 1 on, 2 locked; -errno when it cannot be asked (needs CAP_AUDIT_CONTROL). */
   auditStatus(): number;
   /** [master, terminal] of a new pseudo-terminal of that size, or -errno. */
-  ptyOpen(cols: number, rows: number): [number, number] | number;
+  ptyOpen(cols: number, rows: number, nonblocking: boolean): [number, number] | number;
   /** TIOCSWINSZ on the master: 0 or -errno. */
   ptyResize(master: number, cols: number, rows: number): number;
   /** What the master holds now, read without waiting. */

@@ -8,6 +8,7 @@ import tty from 'node:tty';
 import type { Socket } from 'node:net';
 import { native } from './binding.js';
 import { invalid, systemError } from './errors.js';
+import { UNSAFE, unsafeTestBits } from './unsafe-test.js';
 import * as v from './validate.js';
 
 /** `pty: true` or the terminal's size. */
@@ -24,6 +25,8 @@ export interface Pty {
 
 const DEFAULT = { cols: 80, rows: 24 };
 const { EAGAIN, EINTR } = osConstants.errno;
+/** Only where a test switched the protection off (lib/unsafe-test.ts pty-blocking-write). */
+const blockingWrites = (unsafeTestBits & UNSAFE.PTY_BLOCKING_WRITE) !== 0;
 
 /** Validates `spawn.pty`; undefined when no pty is wanted. */
 export function ptySize(pty: unknown): { cols: number; rows: number } | undefined {
@@ -44,7 +47,10 @@ function dimension(n: unknown, option: string, dflt: number): number {
 
 /** Opens the pair: [master, terminal], both close-on-exec. */
 export function openPty(size: { cols: number; rows: number }): { master: number; terminal: number } {
-  const r = native().ptyOpen(size.cols, size.rows);
+  // Non-blocking: Node's thread must never wait on the master. libuv reads it; writes go
+  // through masterStream's _write, since libuv writes to a master (it cannot reopen one)
+  // in a blocking-writes mode, which would spin on EAGAIN.
+  const r = native().ptyOpen(size.cols, size.rows, !blockingWrites);
   if (typeof r === 'number') throw systemError(-r, { step: 'open a pseudo-terminal', syscall: 'open /dev/ptmx', option: 'spawn.pty' });
   return { master: r[0], terminal: r[1] };
 }
@@ -59,15 +65,16 @@ export function masterStream(master: number): Socket {
   // libuv ends a stream whose poll says "hung up" after a short read, without reading
   // again; a pty's reads are always short (4 KiB at most), so the last output still in
   // the terminal's buffer when the program closed it was dropped (measured: about one
-  // spawn in ten lost up to 3 KiB of 200 KB). Before the end, read what is left.
+  // spawn in ten lost up to 3 KiB of 200 KB). Before the end, read what is left (without
+  // waiting: native/pty.cc ptyDrain).
   const push = s.push;
   s.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding) {
-    if (chunk === null) for (const rest of drain(master)) push.call(this, rest);
+    if (chunk === null) for (const rest of native().ptyDrain(master)) push.call(this, rest);
     return push.call(this, chunk, encoding);
   } as Socket['push'];
   // Input: written by hand on the non-blocking master, retried while the program does not
   // read it (its terminal's input full), so that waiting never holds Node's thread.
-  s._write = function (this: Socket, chunk: Buffer | string, encoding: BufferEncoding, cb: (e?: Error | null) => void) {
+  if (!blockingWrites) s._write = function (this: Socket, chunk: Buffer | string, encoding: BufferEncoding, cb: (e?: Error | null) => void) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
     let off = 0;
     let wait = 1;
@@ -90,7 +97,7 @@ export function masterStream(master: number): Socket {
     };
     attempt();
   };
-  (s as unknown as { _writev: unknown })._writev = null; // one chunk at a time, through _write
+  if (!blockingWrites) (s as unknown as { _writev: unknown })._writev = null; // one chunk at a time, through _write
   const destroy = s.destroy;
   s.destroy = function (this: Socket, err?: Error, ...rest: unknown[]) {
     if (err && (err as NodeJS.ErrnoException).code === 'EIO') {
@@ -106,11 +113,6 @@ export function masterStream(master: number): Socket {
     return (destroy as (...a: unknown[]) => Socket).call(this, err, ...rest);
   } as Socket['destroy'];
   return s;
-}
-
-/** What can still be read from the master now, without waiting (native/pty.cc). */
-function drain(master: number): Buffer[] {
-  return native().ptyDrain(master);
 }
 
 export function ptyControl(stream: Socket, master: number, size: { cols: number; rows: number }): Pty {

@@ -16,6 +16,8 @@
 //                      gets none (lib/security/landlock.ts): its program may ptrace Node
 //   files-pins         .files() does not pin the directories leading to a denied or
 //                      mandatory path (lib/fs/compile.ts): renaming them gets around it
+//   pty-blocking-write a pty's master is blocking and written by libuv (lib/pty.ts): a
+//                      program that does not read its terminal holds Node's thread
 export const UNSAFE = {
   SETUP_NONDUMPABLE: 1,
   INIT_NONDUMPABLE: 2,
@@ -28,9 +30,11 @@ export const UNSAFE = {
   DEGRADED_DOMAIN: 1 << 13,
   /** TS only: see files-pins above. */
   FILES_PINS: 1 << 14,
+  /** TS only: see pty-blocking-write above. */
+  PTY_BLOCKING_WRITE: 1 << 15,
 } as const;
 /** The bits the addon never sees. */
-export const UNSAFE_TS_ONLY = UNSAFE.EGRESS_NETNS | UNSAFE.DEGRADED_DOMAIN | UNSAFE.FILES_PINS;
+export const UNSAFE_TS_ONLY = UNSAFE.EGRESS_NETNS | UNSAFE.DEGRADED_DOMAIN | UNSAFE.FILES_PINS | UNSAFE.PTY_BLOCKING_WRITE;
 const BITS: Record<string, number> = {
   'setup-nondumpable': UNSAFE.SETUP_NONDUMPABLE,
   'init-nondumpable': UNSAFE.INIT_NONDUMPABLE,
@@ -40,6 +44,7 @@ const BITS: Record<string, number> = {
   'egress-netns': UNSAFE.EGRESS_NETNS,
   'degraded-domain': UNSAFE.DEGRADED_DOMAIN,
   'files-pins': UNSAFE.FILES_PINS,
+  'pty-blocking-write': UNSAFE.PTY_BLOCKING_WRITE,
 };
 
 function parse(value: string | undefined): number {

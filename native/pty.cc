@@ -26,16 +26,14 @@ bool set_size(int fd, uint32_t cols, uint32_t rows) {
   return ioctl(fd, TIOCSWINSZ, &ws) == 0;
 }
 
-// ptyOpen(cols, rows) -> [master, terminal] (both CLOEXEC), or -errno.
+// ptyOpen(cols, rows, nonblocking) -> [master, terminal] (both CLOEXEC), or -errno.
+// The master is its own open file (its O_NONBLOCK is not the terminal side's).
 Napi::Value PtyOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t cols = info[0].As<Napi::Number>().Uint32Value();
   uint32_t rows = info[1].As<Napi::Number>().Uint32Value();
-  // Non-blocking (the master is its own open file, not shared with the terminal side):
-  // Node's thread must never wait on it. libuv reads it; writes go through ptyWrite, since
-  // libuv writes to a master in a blocking-writes mode (it cannot reopen one) that would
-  // spin on EAGAIN.
-  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  int nonblock = info[2].ToBoolean().Value() ? O_NONBLOCK : 0;
+  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | nonblock);
   if (m < 0) return Napi::Number::New(env, -errno);
   int unlock = 0;
   int t = -1;

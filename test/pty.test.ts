@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NsbindError, sandbox } from '../lib/index.js';
-import { runAsNobody, until } from './helpers/index.js';
+import { runAsNobody, runNode, until } from './helpers/index.js';
 
 /** The controlling terminal's device number: field 7 of /proc/self/stat (0 = none). */
 const TTY_NR = "cut -d' ' -f7 /proc/self/stat";
@@ -127,5 +127,37 @@ describe('pty', () => {
       if (n !== N) lost.push(N - n);
     }
     expect(lost).toEqual([]);
+  });
+});
+
+describe('a program that does not read its terminal cannot hold Node (protection off: NSBIND_UNSAFE_TEST_DISABLE=pty-blocking-write)', () => {
+  // Node writes 2 MiB to a raw-mode program that sleeps 3 s without reading, then looks at
+  // the program on its next turn: still sleeping (S). With the protection off, Node's thread
+  // waits in write(2) and never gets a next turn (measured: not even once the program ended),
+  // so nothing is printed before the 6 s the test gives it.
+  const attack = `
+    const p = nsbind.sandbox().spawn('sh', ['-c', 'stty raw -echo; echo ready; exec sleep 3'], { pty: true });
+    p.stdin.on('error', () => {});
+    await new Promise((r) => p.stdout.once('data', r));
+    const big = Buffer.alloc(1 << 20, 97);
+    p.stdin.write(big);
+    p.stdin.write(big);
+    await new Promise((r) => setImmediate(r));
+    let state = 'gone';
+    try { state = require('node:fs').readFileSync('/proc/' + p.pid + '/stat', 'utf8').split(') ')[1][0]; } catch {}
+    p.kill('SIGKILL');
+    await p.exited.catch(() => {});
+    console.log(state);
+    process.exit(0);`;
+  it.each([
+    ['root', false],
+    ['an unprivileged creator', true],
+  ])('as %s: Node goes on while the program sleeps; with the protection off it waits for the program to end', (_who, nobody) => {
+    const on = runNode(attack, { nobody });
+    const off = runNode(attack, { nobody, env: { NSBIND_UNSAFE_TEST_DISABLE: 'pty-blocking-write' }, timeoutMs: 6000 });
+    expect(on.status, on.stderr).toBe(0);
+    expect(on.stdout.trim()).toBe('S');
+    expect(off.stdout.trim()).not.toBe('S');
+    expect(off.signal).toBe('SIGTERM'); // held until spawnSync's timeout
   });
 });
