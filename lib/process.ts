@@ -266,7 +266,6 @@ export class SandboxProcess extends EventEmitter {
     this.stdioOpen = [...new Set(this.stdio)].filter((s): s is Socket => s !== null).map((s) => new Promise<void>((r) => s.once('close', () => r())));
   }
 
-
   private async onExit(r: NativeExit): Promise<void> {
     this.done = true;
     this.clear();

@@ -66,7 +66,6 @@ export function columnsOf(spec: string | undefined, all: boolean, type?: string)
   return add ? [...defaults, ...names.filter((n) => !defaults.includes(n))] : names;
 }
 
-/** The rows in tree order with their prefixes (`├─`, `└─`), by owner or by parent. */
 /** The namespace above `e` in a tree by owner or by parent. */
 function up(e: Entry, rel: 'owner' | 'parent'): number | undefined {
   // By parent, as lsns: only user and pid namespaces have one; the others are roots.
@@ -83,16 +82,16 @@ export function withAncestors(all: Entry[], chosen: Entry[], rel: 'owner' | 'par
   return all.filter((e) => keep.has(e));
 }
 
+/** The rows in tree order with their prefixes (`├─`, `└─`), by owner or by parent. */
 export function treeOrder(list: Entry[], rel: 'owner' | 'parent'): { e: Entry; prefix: string }[] {
-  const link = (e: Entry) => up(e, rel);
   const byInode = new Map(list.map((e) => [e.inode, e]));
   const children = new Map<number, Entry[]>();
   const roots: Entry[] = [];
   for (const e of list) {
-    const up = link(e);
-    if (up !== undefined && up !== e.inode && byInode.has(up)) {
-      if (!children.has(up)) children.set(up, []);
-      children.get(up)!.push(e);
+    const above = up(e, rel);
+    if (above !== undefined && above !== e.inode && byInode.has(above)) {
+      if (!children.has(above)) children.set(above, []);
+      children.get(above)!.push(e);
     } else roots.push(e);
   }
   const out: { e: Entry; prefix: string }[] = [];

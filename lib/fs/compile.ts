@@ -70,6 +70,7 @@ export function compileFilesystem(ctx: PlanContext): void {
   // A masked file's empty file (and --bind-data's file): cloned from a detached tmpfs from 6.15, before that by
   // attaching the tmpfs over the root for a moment (native/fs.cc clone_empty).
   const maskAttach = noDetachedClone(ctx.facts.kernelRelease) ? FsFlag.MASK_ATTACH : 0;
+  const mask = (path: string, name: string, flags = 0) => w.op(Op.FS_MASK, name, { s: [w.str(path)], n: [nullSlot], flags: flags | maskAttach });
   // 1. Sources.
   const capture = (kind: number, path: string, name: string, flags = 0, n1 = 0): number => {
     const slot = nextSlot++;
@@ -178,13 +179,13 @@ export function compileFilesystem(ctx: PlanContext): void {
       case 'proc': {
         newFs(s.dst, name, 'proc', [], NOSUID | NODEV | NOEXEC, false);
         for (const m of PROC_MASKED) {
-          w.op(Op.FS_MASK, `${name}: mask ${join(s.dst, m)}`, { s: [w.str(join(s.dst, m))], n: [nullSlot], flags: FsFlag.OPTIONAL | maskAttach });
+          mask(join(s.dst, m), `${name}: mask ${join(s.dst, m)}`, FsFlag.OPTIONAL);
         }
         for (const m of PROC_READONLY) {
           w.op(Op.FS_READONLY, `${name}: readonly ${join(s.dst, m)}`, { s: [w.str(join(s.dst, m))], flags: FsFlag.OPTIONAL });
         }
         for (const m of SYS_MASKED) {
-          w.op(Op.FS_MASK, `${name}: mask ${m}`, { s: [w.str(m)], n: [nullSlot], flags: FsFlag.OPTIONAL | maskAttach });
+          mask(m, `${name}: mask ${m}`, FsFlag.OPTIONAL);
         }
         break;
       }
@@ -241,7 +242,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         w.op(Op.FS_READONLY, name, { s: [w.str(s.path)] });
         break;
       case 'mask':
-        w.op(Op.FS_MASK, name, { s: [w.str(s.path)], n: [nullSlot], flags: maskAttach });
+        mask(s.path, name);
         break;
       case 'files': {
         // The order of lib/fs/policy.ts: everything read-only, the allowed paths writable
@@ -260,7 +261,7 @@ export function compileFilesystem(ctx: PlanContext): void {
         }
         for (const p of s.write.deny) w.op(Op.FS_READONLY, `files: write.deny ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
         for (const p of s.protected) w.op(Op.FS_READONLY, `files: protected ${p}`, { s: [w.str(p)], flags: FsFlag.OPTIONAL });
-        for (const p of s.read.deny) w.op(Op.FS_MASK, `files: read.deny ${p}`, { s: [w.str(p)], n: [nullSlot], flags: FsFlag.OPTIONAL | maskAttach });
+        for (const p of s.read.deny) mask(p, `files: read.deny ${p}`, FsFlag.OPTIONAL);
         break;
       }
       default: {
