@@ -171,21 +171,17 @@ export const LS_FLAGS: FlagSpec[] = [
   { names: ['--help', '-h'], arity: 0 },
 ];
 
-/** `-p PID`: the inode of each namespace the process is in, by type. */
+/** `-p PID`: the inode of each namespace the process is in, by type (namespaces.of()). */
 function namespacesOfTask(flag: { given: string; values: string[] }): Map<string, number> {
   const v = flag.values[0];
   if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError('ls', `${flag.given}: expected a process id, got '${v}'`);
-  const of = new Map<string, number>();
-  for (const t of NAMESPACE_TYPES) {
-    try {
-      of.set(t, statSync(`/proc/${v}/ns/${t}`).ino);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && t !== 'user') continue; // a type this kernel does not have
-      throw new UsageError('ls', `${flag.given}: cannot read the namespaces of process ${v} (${code === 'ENOENT' ? 'no such process' : code})`);
-    }
+  const namespaces = libraryExport<{ of(pid: number): Record<string, { inode: number }> }>('namespaces');
+  try {
+    return new Map(Object.entries(namespaces.of(Number(v))).map(([t, id]) => [t, id.inode]));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError('ls', `${flag.given}: cannot read the namespaces of process ${v} (${code === 'ESRCH' ? 'no such process' : code})`);
   }
-  return of;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
